@@ -1,0 +1,54 @@
+"""A website using the gateway (a tenant): its secrets, URLs, environment and allowed admins."""
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .meta import Base, utcnow
+from .user import User
+
+config_allowed_users = Table(
+    "config_allowed_users",
+    Base.metadata,
+    Column("config_id", ForeignKey("configs.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+SECRET_FIELDS = ("key_request", "key_ipn", "key_api")
+
+
+def generate_secret() -> str:
+    """64 random bytes from the OS CSPRNG, hex encoded (PROTOCOL §1)."""
+    return secrets.token_hex(64)
+
+
+class Config(Base):
+    __tablename__ = "configs"
+    __table_args__ = (CheckConstraint("max_amount IS NULL OR max_amount > 0", name="max_amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    admin_enable: Mapped[bool] = mapped_column(default=True)
+    test_mode: Mapped[bool] = mapped_column(default=True)
+    url_ipn: Mapped[str] = mapped_column(String(2048), default="")
+    url_back_ok: Mapped[str] = mapped_column(String(2048), default="")
+    url_back_err: Mapped[str] = mapped_column(String(2048), default="")
+    key_request: Mapped[str] = mapped_column(String(255), default=generate_secret)
+    key_ipn: Mapped[str] = mapped_column(String(255), default=generate_secret)
+    key_api: Mapped[str] = mapped_column(String(255), default=generate_secret)
+    group: Mapped[str] = mapped_column(String(255), default="")
+    max_amount: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    allowed_users: Mapped[list[User]] = relationship(secondary=config_allowed_users)
+
+    @property
+    def usable(self) -> bool:
+        """Whether websites may use it: active and not disabled by an administrator."""
+        return self.active and self.admin_enable
+
+    def __repr__(self) -> str:
+        return f"<Config {self.id} {self.name!r}>"

@@ -1,0 +1,37 @@
+"""The story of one payment, append-only; log types are read by websites (PROTOCOL §7)."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .meta import Base, utcnow
+from .transaction import Transaction
+
+LOG_TYPE_TEXT = {
+    "created": "Transaction created",
+    "userForwarded": "User forwarded",
+    "userBackFromPostfinance": "User back from postfinance",
+    "postfinanceId": "Postfinance ID set",
+    "postfinanceStatus": "Postfinance status changed",
+    "postfinanceIgnored": "Postfinance report ignored (duplicate or stale)",
+    "postfinanceMismatch": "Postfinance report does not match the transaction",
+    "ipnfailled": "IPN Failled",
+    "ipnsuccess": "IPN Success",
+}
+
+
+class TransactionLog(Base):
+    __tablename__ = "transaction_logs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id", ondelete="CASCADE"), index=True)
+    when: Mapped[datetime] = mapped_column(default=utcnow)
+    log_type: Mapped[str] = mapped_column(String(64))
+    extra_data: Mapped[str] = mapped_column(Text, default="")
+
+    transaction: Mapped[Transaction] = relationship()
+
+    @property
+    def log_type_text(self) -> str:
+        return LOG_TYPE_TEXT.get(self.log_type, self.log_type)

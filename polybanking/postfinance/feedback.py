@@ -1,0 +1,87 @@
+"""Reading PostFinance's feedback (PROTOCOL §5): what it says, and whether it is really PostFinance's."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from .sha import check_sha
+from .statuses import is_valid_code
+
+MAX_VALUE_LENGTH = 512
+
+
+class FeedbackError(ValueError):
+    """The feedback cannot be read; the message says which field and why."""
+
+
+@dataclass(frozen=True)
+class Feedback:
+    order_id: str
+    pay_id: str
+    pay_id_sub: int
+    status: str
+    amount_raw: str
+    amount_cents: int | None
+    currency: str
+    brand: str
+    card: str
+    nc_error: str
+
+
+def normalise(params: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Upper-case the names (PostFinance mixes cases: ``orderID``, ``amount``); the first value wins."""
+    result: dict[str, str] = {}
+    for name, value in params:
+        result.setdefault(name.upper(), value)
+    return result
+
+
+def verify(params: Mapping[str, str], passphrase: str, algorithm: str, allowed: Iterable[str]) -> bool:
+    """SHA-OUT check over the parameters on PostFinance's list only, values as received."""
+    return check_sha(params, params.get("SHASIGN"), passphrase, algorithm, allowed)
+
+
+def amount_to_cents(raw: str) -> int | None:
+    """``15`` / ``15.5`` / ``15.00`` → cents; None when it is no amount in cents."""
+    try:
+        value = Decimal(raw)
+    except (InvalidOperation, ValueError):
+        return None
+    if not value.is_finite() or value < 0 or len(raw) > 20:
+        return None
+    cents = value * 100
+    if cents != cents.to_integral_value():
+        return None
+    return int(cents)
+
+
+def parse(params: Mapping[str, str]) -> Feedback:
+    """Structure of an (already normalised) feedback; raises FeedbackError on junk."""
+    for name, value in params.items():
+        if len(value) > MAX_VALUE_LENGTH:
+            raise FeedbackError(f"{name} is too long")
+    order_id = params.get("ORDERID", "")
+    if not order_id:
+        raise FeedbackError("ORDERID is missing")
+    status = params.get("STATUS", "")
+    if not is_valid_code(status):
+        raise FeedbackError("STATUS is missing or not a status code")
+    pay_id = params.get("PAYID", "")
+    if pay_id and not (pay_id.isascii() and pay_id.isdigit()):
+        raise FeedbackError("PAYID is not a number")
+    sub_raw = params.get("PAYIDSUB", "") or "0"
+    if not (sub_raw.isascii() and sub_raw.isdigit()) or len(sub_raw) > 9:
+        raise FeedbackError("PAYIDSUB is not a number")
+    amount_raw = params.get("AMOUNT", "")
+    return Feedback(
+        order_id=order_id,
+        pay_id=pay_id,
+        pay_id_sub=int(sub_raw),
+        status=status,
+        amount_raw=amount_raw,
+        amount_cents=amount_to_cents(amount_raw) if amount_raw else None,
+        currency=params.get("CURRENCY", ""),
+        brand=params.get("BRAND", ""),
+        card=params.get("CARDNO", ""),
+        nc_error=params.get("NCERROR", ""),
+    )

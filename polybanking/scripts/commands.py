@@ -1,0 +1,127 @@
+"""What the ``polybanking`` command does; each function loads the ini it is given."""
+
+import logging
+import os
+from urllib.parse import urlsplit
+
+import transaction
+from alembic.config import Config as AlembicConfig
+from pyramid.paster import get_appsettings, setup_logging
+from sqlalchemy import select
+
+from alembic import command as alembic_command
+
+from ..models import Config, ConfigLog, get_engine, get_session_factory, get_tm_session
+from ..settings import Settings, SettingsError, load, with_environment
+
+log = logging.getLogger(__name__)
+
+
+class CommandError(Exception):
+    """A one-line explanation for the operator."""
+
+
+def read_settings(ini: str) -> tuple[dict, Settings]:
+    if not os.path.exists(ini):
+        raise CommandError(f"settings file {ini!r} not found (use --ini or $POLYBANKING_INI)")
+    try:
+        setup_logging(ini)
+        raw = with_environment(get_appsettings(ini))
+        return raw, load(raw)
+    except SettingsError as error:
+        raise CommandError(str(error)) from None
+
+
+def initdb(ini: str) -> None:
+    """Create or upgrade the schema with Alembic, so every database has the same history."""
+    raw, _settings = read_settings(ini)
+    alembic_config = AlembicConfig(ini)
+    engine = get_engine(raw)
+    with engine.begin() as connection:
+        alembic_config.attributes["connection"] = connection
+        alembic_command.upgrade(alembic_config, "head")
+    engine.dispose()
+
+
+def _check_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise CommandError(f"--{name} must be an http(s) URL, not {value!r}")
+    return value
+
+
+def _describe(config: Config) -> dict:
+    return {
+        "id": config.id,
+        "name": config.name,
+        "key_request": config.key_request,
+        "key_ipn": config.key_ipn,
+        "key_api": config.key_api,
+        "test_mode": config.test_mode,
+    }
+
+
+def create_config(
+    ini: str,
+    *,
+    name: str,
+    url_ipn: str,
+    url_back_ok: str,
+    url_back_err: str,
+    group: str = "",
+    live: bool = False,
+    max_amount: int | None = None,
+    reuse: bool = False,
+) -> dict:
+    raw, settings = read_settings(ini)
+    name = name.strip()
+    if not name or len(name) > 255:
+        raise CommandError("--name must be 1 to 255 characters")
+    for option, value in (("url-ipn", url_ipn), ("url-back-ok", url_back_ok), ("url-back-err", url_back_err)):
+        _check_url(option, value)
+    if max_amount is not None and max_amount <= 0:
+        raise CommandError("--max-amount must be a positive number of cents")
+    if live and settings.prod is None:
+        raise CommandError("--live needs the postfinance.prod.* settings")
+
+    session_factory = get_session_factory(get_engine(raw))
+    manager = transaction.TransactionManager(explicit=True)
+    with manager:
+        dbsession = get_tm_session(session_factory, manager)
+        if reuse:
+            existing = dbsession.scalar(select(Config).where(Config.name == name).order_by(Config.id))
+            if existing is not None:
+                return _describe(existing)
+        config = Config(
+            name=name,
+            url_ipn=url_ipn,
+            url_back_ok=url_back_ok,
+            url_back_err=url_back_err,
+            group=group,
+            test_mode=not live,
+            max_amount=max_amount,
+        )
+        dbsession.add(config)
+        dbsession.flush()
+        dbsession.add(ConfigLog(config=config, text="created from the command line (secrets generated)"))
+        return _describe(config)
+
+
+def run_worker(ini: str, workers: int = 2) -> None:
+    """The Huey consumer with the same queue and tasks as the web app."""
+    from huey.consumer import Consumer
+
+    from ..tasks import TaskContext, build_huey, register_tasks
+
+    raw, settings = read_settings(ini)
+    if workers < 1:
+        raise CommandError("--workers must be at least 1")
+    try:
+        huey = build_huey(raw)
+    except SettingsError as error:
+        raise CommandError(str(error)) from None
+    context = TaskContext(get_session_factory(get_engine(raw)), settings, raw)
+    register_tasks(huey, context)
+    consumer = Consumer(huey, workers=workers, worker_type="thread", periodic=True)
+    log.info("worker started with %d threads", workers)
+    consumer.run()

@@ -1,0 +1,1 @@
+"""The gateway's logic; views and tasks are thin and call these."""

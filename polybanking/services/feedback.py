@@ -1,0 +1,147 @@
+"""Applying PostFinance's feedback (PROTOCOL §5): idempotent, never backwards, one IPN per change."""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Transaction, TransactionLog
+from ..models.meta import utcnow
+from ..models.transaction import FEEDBACK
+from ..postfinance import feedback as pf
+from ..postfinance.form import parse_order_id
+from ..postfinance.statuses import is_good, is_pending
+from ..settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
+
+POSTSALE, RETURN = "postsale", "return"
+CURRENCY = "CHF"
+
+
+class FeedbackRejected(Exception):
+    """Feedback we refuse to act on; nothing was changed. ``http_status`` is the answer's."""
+
+    def __init__(self, http_status: int, reason: str):
+        super().__init__(reason)
+        self.http_status = http_status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class FeedbackOutcome:
+    transaction: Transaction
+    report: pf.Feedback
+    status_changed: bool
+    mismatch: bool
+
+    @property
+    def shopper_ok(self) -> bool:
+        """Send the shopper to ``url_back_ok``: the report says 5 or 9 and matches the order."""
+        return is_good(self.report.status) and not self.mismatch
+
+
+def _progress(status: str) -> int:
+    """How far a status is within one PostFinance step: waiting < failed < authorised < paid."""
+    if is_pending(status):
+        return 0
+    return {"5": 2, "9": 3}.get(status, 1)
+
+
+def classify(transaction: Transaction, report: pf.Feedback) -> str:
+    """``new``, ``duplicate`` or ``stale`` for a report about ``transaction``."""
+    current = transaction.postfinance_status
+    if current is None:
+        return "new"
+    same_payment = not transaction.postfinance_id or report.pay_id == transaction.postfinance_id
+    current_sub = transaction.postfinance_id_sub or 0
+    if same_payment and report.pay_id_sub != current_sub:
+        # PostFinance numbers each later operation (capture, refund…) with a growing PAYIDSUB.
+        if report.pay_id_sub < current_sub:
+            return "stale"
+        return "duplicate" if report.status == current else "new"
+    if report.status == current:
+        return "duplicate"
+    return "new" if _progress(report.status) >= _progress(current) else "stale"
+
+
+def _read(params: Iterable[tuple[str, str]], settings: Settings, dbsession: Session):
+    values = pf.normalise(params)
+    try:
+        report = pf.parse(values)
+    except pf.FeedbackError as error:
+        raise FeedbackRejected(400, str(error)) from None
+    transaction_id = parse_order_id(report.order_id, settings.orderid_prefix)
+    if transaction_id is None:
+        raise FeedbackRejected(404, "ORDERID is not one of ours")
+    transaction = dbsession.scalar(
+        select(Transaction).where(Transaction.id == transaction_id).with_for_update()
+    )
+    if transaction is None:
+        raise FeedbackRejected(404, "unknown ORDERID")
+    try:
+        env = settings.environment(transaction.config.test_mode)
+    except SettingsError:
+        raise FeedbackRejected(404, "no PostFinance environment for this order") from None
+    if not pf.verify(values, env.sha_out, settings.hash_algorithm, settings.sha_out_keys):
+        raise FeedbackRejected(400, "SHA-OUT signature does not match")
+    return transaction, report
+
+
+def apply_feedback(
+    dbsession: Session,
+    settings: Settings,
+    params: Iterable[tuple[str, str]],
+    channel: str,
+    client_ip: str = "",
+) -> FeedbackOutcome:
+    """Record one verified report; raises FeedbackRejected (changing nothing) when it is not."""
+    transaction, report = _read(params, settings, dbsession)
+    now = utcnow()
+
+    def add_log(log_type: str, extra: str = "") -> None:
+        dbsession.add(TransactionLog(transaction=transaction, log_type=log_type, extra_data=extra, when=now))
+
+    transaction.internal_status = FEEDBACK
+    if channel == RETURN:
+        transaction.last_user_back_from_postfinance_date = now
+        add_log("userBackFromPostfinance", client_ip)
+    else:
+        transaction.last_postfinance_ipn_date = now
+
+    if report.amount_cents != transaction.amount or report.currency.upper() != CURRENCY:
+        transaction.flagged = True
+        add_log(
+            "postfinanceMismatch",
+            f"status {report.status}, amount {report.amount_raw or '-'} {report.currency or '-'}, "
+            f"expected {transaction.amount / 100:.2f} {CURRENCY}",
+        )
+        log.warning("feedback for transaction %s does not match its amount/currency", transaction.id)
+        return FeedbackOutcome(transaction, report, status_changed=False, mismatch=True)
+
+    verdict = classify(transaction, report)
+    if verdict == "stale":
+        add_log("postfinanceIgnored", f"stale report: status {report.status}, PAYIDSUB {report.pay_id_sub}")
+        return FeedbackOutcome(transaction, report, status_changed=False, mismatch=False)
+
+    if report.pay_id and report.pay_id != transaction.postfinance_id:
+        transaction.postfinance_id = report.pay_id
+        transaction.postfinance_id_sub = report.pay_id_sub
+        add_log("postfinanceId", report.pay_id)
+    else:
+        transaction.postfinance_id_sub = max(report.pay_id_sub, transaction.postfinance_id_sub or 0)
+    if verdict == "duplicate":
+        add_log("postfinanceIgnored", f"duplicate report: status {report.status}")
+        return FeedbackOutcome(transaction, report, status_changed=False, mismatch=False)
+
+    transaction.postfinance_status = report.status
+    transaction.brand = report.brand or transaction.brand
+    transaction.card = report.card or transaction.card
+    # The outbox (DESIGN.md): written with the status, so a lost queue message only delays the IPN.
+    transaction.ipn_needed = True
+    transaction.ipn_failed = False
+    transaction.ipn_next_attempt_at = now
+    add_log("postfinanceStatus", report.status)
+    return FeedbackOutcome(transaction, report, status_changed=True, mismatch=False)

@@ -1,0 +1,129 @@
+"""Starting a payment (PROTOCOL §2) and forwarding the shopper to PostFinance (§3)."""
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..models import Config, Transaction, TransactionLog
+from ..models.meta import utcnow
+from ..models.transaction import FEEDBACK, FORWARDED, REFERENCE_MAX_LENGTH
+from ..postfinance.form import format_order_id, payment_form
+from ..settings import Settings
+from ..signing import check_sign
+
+log = logging.getLogger(__name__)
+
+SIGNED_FIELDS = ("amount", "reference", "extra_data", "config_id")
+MAX_AMOUNT = 10**12  # ten billion francs: beyond any real order, well inside BIGINT
+MAX_EXTRA_DATA = 65536
+
+
+class StartError(Exception):
+    """A refused start; ``status`` is the word of PROTOCOL §2 the website reads."""
+
+    def __init__(self, status: str, reason: str):
+        super().__init__(f"{status}: {reason}")
+        self.status = status
+        self.reason = reason
+
+
+def _digits(value: str) -> bool:
+    return value.isascii() and value.isdigit()
+
+
+def _find_config(dbsession: Session, config_id: str) -> Config:
+    if not _digits(config_id) or len(config_id) > 18:
+        raise StartError("CONFIG_ERROR", "config_id is not a number")
+    config = dbsession.get(Config, int(config_id))
+    if config is None or not config.usable:
+        raise StartError("CONFIG_ERROR", "unknown or disabled config")
+    return config
+
+
+def _amount(config: Config, raw: str) -> int:
+    if not _digits(raw) or len(raw) > 15:
+        raise StartError("AMOUNT_ERROR", "amount is not a whole number of cents")
+    amount = int(raw)
+    if amount <= 0:
+        raise StartError("AMOUNT_ERROR", "amount must be positive")
+    if amount > (config.max_amount or MAX_AMOUNT):
+        raise StartError("AMOUNT_ERROR", "amount above the config's maximum")
+    return amount
+
+
+def _reference(dbsession: Session, config: Config, reference: str) -> str:
+    if not reference:
+        raise StartError("REFERENCE_ERROR", "reference is empty")
+    if len(reference) > REFERENCE_MAX_LENGTH:
+        raise StartError("REFERENCE_ERROR", "reference is too long")
+    if "\x00" in reference:
+        raise StartError("REFERENCE_ERROR", "reference contains a NUL character")
+    taken = dbsession.scalar(
+        select(Transaction.id).where(Transaction.config_id == config.id, Transaction.reference == reference)
+    )
+    if taken is not None:
+        raise StartError("REFERENCE_ERROR", "reference already used")
+    return reference
+
+
+def start_payment(dbsession: Session, params: Mapping[str, str]) -> Transaction:
+    """Check a website's signed request in PROTOCOL order and create the transaction."""
+    fields = {name: params.get(name, "") for name in SIGNED_FIELDS}
+    config = _find_config(dbsession, fields["config_id"])
+    if not check_sign(config.key_request, fields, params.get("sign")):
+        raise StartError("KEY_ERROR", "signature does not match")
+    amount = _amount(config, fields["amount"])
+    reference = _reference(dbsession, config, fields["reference"])
+    extra_data = fields["extra_data"]
+    if len(extra_data) > MAX_EXTRA_DATA or "\x00" in extra_data:
+        raise StartError("ERROR", "extra_data is too long or contains a NUL character")
+
+    transaction = Transaction(config=config, reference=reference, extra_data=extra_data, amount=amount)
+    try:
+        # A savepoint: a concurrent start with the same reference loses here (the unique
+        # constraint decides, never a check-then-insert) and the request can still answer cleanly.
+        with dbsession.begin_nested():
+            dbsession.add(transaction)
+            dbsession.flush()
+    except IntegrityError:
+        raise StartError("REFERENCE_ERROR", "reference already used") from None
+    dbsession.add(TransactionLog(transaction=transaction, log_type="created"))
+    return transaction
+
+
+class NotForwardable(Exception):
+    """The ``go`` link is unknown, its config disabled, or PostFinance already answered."""
+
+
+@dataclass(frozen=True)
+class Forward:
+    transaction: Transaction
+    action_url: str
+    fields: dict[str, str]
+
+
+def forward(dbsession: Session, settings: Settings, token: str, client_ip: str) -> Forward:
+    """The SHA-IN signed form for the shopper, and the ``userForwarded`` step recorded."""
+    transaction = dbsession.scalar(select(Transaction).where(Transaction.token == token).with_for_update())
+    if transaction is None or not transaction.config.usable:
+        raise NotForwardable("unknown token or disabled config")
+    if transaction.internal_status == FEEDBACK:
+        raise NotForwardable("PostFinance already answered for this transaction")
+    env = settings.environment(transaction.config.test_mode)
+    fields = payment_form(
+        pspid=env.pspid,
+        order_id=format_order_id(settings.orderid_prefix, transaction.id),
+        amount_cents=transaction.amount,
+        return_url=settings.url("/paiements/return"),
+        sha_in=env.sha_in,
+        algorithm=settings.hash_algorithm,
+        language=settings.language or None,
+    )
+    transaction.internal_status = FORWARDED
+    transaction.last_userforwarded_date = utcnow()
+    dbsession.add(TransactionLog(transaction=transaction, log_type="userForwarded", extra_data=client_ip))
+    return Forward(transaction=transaction, action_url=env.url, fields=fields)

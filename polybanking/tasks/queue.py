@@ -1,0 +1,80 @@
+"""The Huey instance (from the ini), each task's own transaction, and enqueue-after-commit."""
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import transaction
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..models import get_tm_session
+from ..settings import Settings, SettingsError, as_bool
+
+BACKENDS = ("sqlite", "redis", "memory")
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What a task needs, injected at registration so tests and the worker can supply their own."""
+
+    session_factory: sessionmaker[Session]
+    settings: Settings
+    raw_settings: Mapping[str, str]
+
+
+def _default_sqlite_file(settings: Mapping[str, str]) -> str:
+    """The queue file next to the SQLite database, so a fresh machine needs no server."""
+    url = make_url(settings.get("sqlalchemy.url", ""))
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        raise SettingsError("huey.filename", "is required when the database is not an SQLite file")
+    root, _ext = os.path.splitext(url.database)
+    return root + "-huey.sqlite"
+
+
+def build_huey(settings: Mapping[str, str]) -> Huey:
+    backend = (settings.get("huey.backend") or "sqlite").strip()
+    immediate = as_bool(settings.get("huey.immediate", "false"))
+    name = (settings.get("huey.name") or "polybanking").strip()
+    if backend == "sqlite":
+        filename = (settings.get("huey.filename") or "").strip() or _default_sqlite_file(settings)
+        return SqliteHuey(name, filename=filename, immediate=immediate)
+    if backend == "redis":
+        url = (settings.get("huey.url") or "").strip()
+        if not url:
+            raise SettingsError("huey.url", "is required with huey.backend = redis")
+        return RedisHuey(name, url=url, immediate=immediate)
+    if backend == "memory":
+        return MemoryHuey(name, immediate=immediate)
+    raise SettingsError("huey.backend", f"one of {', '.join(BACKENDS)}, not {backend!r}")
+
+
+@contextmanager
+def task_transaction(context: TaskContext) -> Iterator[Session]:
+    """A session in a transaction of the task's own: committed on success, aborted on error."""
+    manager = transaction.TransactionManager(explicit=True)
+    with manager:
+        yield get_tm_session(context.session_factory, manager)
+
+
+def enqueue_after_commit(manager: transaction.TransactionManager, task, *args) -> None:
+    """Queue ``task(*args)`` only once the current transaction has committed.
+
+    A worker then never sees a row that is not there yet, and a rolled-back request queues nothing.
+    """
+
+    def hook(committed: bool) -> None:
+        if committed:
+            task(*args)
+
+    manager.get().addAfterCommitHook(hook)
+
+
+def register_tasks(huey: Huey, context: TaskContext) -> SimpleNamespace:
+    """Every task, bound to ``huey`` and ``context``; web app and worker register the same names."""
+    from . import ipn
+
+    return SimpleNamespace(send_ipn=ipn.register(huey, context))

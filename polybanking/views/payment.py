@@ -1,0 +1,67 @@
+"""Websites start payments; shoppers are forwarded to PostFinance (PROTOCOL §2, §3)."""
+
+import logging
+
+from pyramid.httpexceptions import HTTPNotFound, HTTPServiceUnavailable
+from pyramid.view import view_config, view_defaults
+
+from ..services.payments import NotForwardable, StartError, forward, start_payment
+from ..settings import SettingsError
+from .params import BadParameters, client_ip, form_dict
+
+log = logging.getLogger(__name__)
+
+
+def _answer(request, status: str, url: str, http_status: int):
+    request.response.status_int = http_status
+    return {"status": status, "url": url}
+
+
+@view_defaults(route_name="payment.start", renderer="json", require_csrf=False)
+class StartView:
+    def __init__(self, request):
+        self.request = request
+
+    @view_config(request_method="POST")
+    def post(self):
+        try:
+            params = form_dict(self.request)
+        except BadParameters:
+            log.info("start refused: undecodable parameters")
+            return _answer(self.request, "ERROR", "", 400)
+        try:
+            transaction = start_payment(self.request.dbsession, params)
+        except StartError as error:
+            log.info("start refused for config %r: %s", params.get("config_id", "")[:20], error)
+            return _answer(self.request, error.status, "", 400)
+        url = self.request.registry.pb_settings.url(
+            self.request.route_path("payment.go", token=transaction.token)
+        )
+        return _answer(self.request, "OK", url, 200)
+
+    @view_config()
+    def other_method(self):
+        self.request.response.headers["Allow"] = "POST"
+        return _answer(self.request, "ERROR", "", 405)
+
+
+@view_defaults(route_name="payment.go", request_method="GET")
+class GoView:
+    def __init__(self, request):
+        self.request = request
+
+    @view_config(renderer="polybanking:templates/payment/go.jinja2")
+    def get(self):
+        settings = self.request.registry.pb_settings
+        try:
+            step = forward(
+                self.request.dbsession, settings, self.request.matchdict["token"], client_ip(self.request)
+            )
+        except NotForwardable as error:
+            log.info("go refused: %s", error)
+            raise HTTPNotFound() from None
+        except SettingsError as error:
+            log.error("go impossible: %s", error)
+            raise HTTPServiceUnavailable() from None
+        self.request.response.headers["Cache-Control"] = "no-store"
+        return {"action_url": step.action_url, "fields": step.fields}

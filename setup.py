@@ -1,0 +1,43 @@
+"""PolyBanking: one self-hosted PostFinance payment gateway for many small websites."""
+from setuptools import find_packages, setup
+
+requires = [
+    "pyramid>=2.0,<3",
+    "pyramid_tm>=2.5",
+    "pyramid_jinja2>=2.10",
+    "zope.sqlalchemy>=3.1",
+    "transaction>=4",
+    "SQLAlchemy>=2.0,<3",
+    "alembic>=1.13",
+    "huey>=2.5",
+    "requests>=2.31",
+    "waitress>=3",
+    "plaster_pastedeploy",
+    "psycopg[binary]>=3.1",
+    "redis>=5",
+    "argon2-cffi>=23",
+]
+
+tests_require = [
+    "pytest>=8",
+    "pytest-timeout",
+    "WebTest>=3",
+    "ruff",
+]
+
+setup(
+    name="polybanking",
+    version="0.1.0",
+    description=__doc__,
+    packages=find_packages(exclude=["tests", "tests.*"]),
+    include_package_data=True,
+    package_data={"polybanking": ["templates/**/*", "static/**/*"]},
+    zip_safe=False,
+    python_requires=">=3.11",
+    install_requires=requires,
+    extras_require={"test": tests_require},
+    entry_points={
+        "paste.app_factory": ["main = polybanking:main"],
+        "console_scripts": ["polybanking = polybanking.scripts.cli:main"],
+    },
+)
