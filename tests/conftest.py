@@ -1,0 +1,229 @@
+"""Fixtures shared by the suite.
+
+Which one to use:
+- ``dbsession``: unit tests of services; one transaction, rolled back at the end.
+- ``testapp``: a shopper's browser or a website talking to the app in-process (WebTest); the
+  database is really committed and cleaned after the test, so after-commit tasks run for real.
+- ``live_server``: the same app over real HTTP on 127.0.0.1, for peers that call it (the sandbox's
+  post-sale request, concurrency tests, the worker process).
+- ``receiver``: a website's IPN endpoint, a local HTTP server recording what it gets.
+- ``make_config``: a website config committed to the database.
+
+The database is SQLite in a temporary folder, or ``PB_TEST_DATABASE_URL`` (PostgreSQL in CI); it
+is built with the Alembic migrations, so the suite also tests them.
+"""
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import transaction
+import webtest
+import webtest.http
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from pyramid.paster import get_appsettings
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from polybanking import main
+from polybanking.models import Base, Config, get_engine, get_tm_session
+
+from .receiver import Receiver
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTING_INI = str(ROOT / "testing.ini")
+
+
+def pytest_report_header(config):
+    return [
+        f"database: {os.environ.get('PB_TEST_DATABASE_URL') or 'sqlite (temporary file)'}",
+        f"redis: {os.environ.get('PB_TEST_REDIS_URL') or 'not used'}",
+    ]
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("PB_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'polybanking-test.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def base_settings(database_url) -> dict:
+    """testing.ini with the suite's database."""
+    settings = dict(get_appsettings(TESTING_INI))
+    settings["sqlalchemy.url"] = database_url
+    return settings
+
+
+def run_migrations(engine) -> None:
+    alembic_config = AlembicConfig(TESTING_INI)
+    with engine.begin() as connection:
+        alembic_config.attributes["connection"] = connection
+        alembic_command.upgrade(alembic_config, "head")
+
+
+@pytest.fixture(scope="session")
+def engine(base_settings):
+    """The schema, rebuilt from the migrations once per run."""
+    engine = get_engine(base_settings)
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        else:
+            Base.metadata.drop_all(connection)
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    run_migrations(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clean_db(engine):
+    """Empties every table after the test (tests that commit leave nothing behind)."""
+    yield engine
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def dbsession(engine, clean_db):
+    """A session inside one outer transaction that is rolled back; for unit tests of services."""
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    yield session
+    session.close()
+    outer.rollback()
+    connection.close()
+
+
+class _Delegate:
+    """Lets the HTTP server start (and so know its port) before the app that needs the URL exists."""
+
+    app = None
+
+    def __call__(self, environ, start_response):
+        return self.app(environ, start_response)
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    delegate = _Delegate()
+    server = webtest.http.StopableWSGIServer.create(delegate, threads=8, expose_tracebacks=False)
+    server.delegate = delegate
+    server.url = server.application_url.rstrip("/")
+    yield server
+    server.shutdown()
+
+
+def app_settings_for(base_settings: dict, url: str, **overrides) -> dict:
+    settings = dict(base_settings)
+    settings.update(
+        {
+            "polybanking.base_url": url,
+            "postfinance.test.url": f"{url}/sandbox/ncol/test/orderstandard_utf8.asp",
+            "postfinance.prod.url": f"{url}/sandbox/ncol/prod/orderstandard_utf8.asp",
+        }
+    )
+    settings.update(overrides)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def app_settings(base_settings, live_server) -> dict:
+    return app_settings_for(base_settings, live_server.url)
+
+
+@pytest.fixture(scope="session")
+def app(app_settings, live_server, engine):
+    """The WSGI app, served by ``live_server`` too; Huey runs tasks immediately (testing.ini)."""
+    application = main({}, **app_settings)
+    live_server.delegate.app = application
+    yield application
+    application.registry["dbengine"].dispose()
+
+
+@pytest.fixture
+def testapp(app, clean_db, live_server):
+    host = live_server.url.split("://", 1)[1]
+    return webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": host})
+
+
+@pytest.fixture
+def settings(app):
+    """The checked settings object (polybanking.settings.Settings) of the app."""
+    return app.registry.pb_settings
+
+
+@contextmanager
+def committed(session_factory):
+    """A session whose work is committed on exit, like a request's or a task's."""
+    manager = transaction.TransactionManager(explicit=True)
+    with manager:
+        yield get_tm_session(session_factory, manager)
+
+
+@pytest.fixture
+def db(app):
+    """Run ``db.run(lambda session: ...)`` in a committed transaction and get its result."""
+    factory = app.registry["dbsession_factory"]
+
+    def run(function):
+        with committed(factory) as session:
+            return function(session)
+
+    return SimpleNamespace(run=run, factory=factory)
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def make_config(db, receiver, clean_db):
+    """Create a committed config; returns a plain copy (id, keys, URLs) safe to use anywhere."""
+
+    def make(**fields):
+        values = {
+            "name": "Shop",
+            "url_ipn": receiver.url,
+            "url_back_ok": "http://127.0.0.1:9/shop/ok",
+            "url_back_err": "http://127.0.0.1:9/shop/err",
+        }
+        values.update(fields)
+
+        def create(session):
+            config = Config(**values)
+            session.add(config)
+            session.flush()
+            return SimpleNamespace(**{c.key: getattr(config, c.key) for c in Config.__table__.columns})
+
+        return db.run(create)
+
+    return make
+
+
+@pytest.fixture
+def snapshot(db):
+    """Every row of every table, to assert that a refused request changed nothing."""
+
+    def take():
+        def dump(session):
+            return {
+                table.name: sorted(tuple(map(str, row)) for row in session.execute(table.select()))
+                for table in Base.metadata.sorted_tables
+            }
+
+        return db.run(dump)
+
+    return take
