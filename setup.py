@@ -22,6 +22,7 @@ tests_require = [
     "pytest>=8",
     "pytest-timeout",
     "WebTest>=3",
+    "playwright>=1.40",  # drives Debian's Chromium; never downloads a browser
     "ruff",
 ]
 

@@ -15,6 +15,7 @@ KNOWN_KEYS = (
     "sqlalchemy.url",
     "polybanking.base_url",
     "polybanking.orderid_prefix",
+    "polybanking.production",
     "postfinance.hash",
     "postfinance.sha_out_keys",
     *(
@@ -29,6 +30,9 @@ KNOWN_KEYS = (
     "huey.name",
     "sandbox.enabled",
     "sandbox.postsale_url",
+    "sandbox.shop.config_id",
+    "sandbox.shop.key_request",
+    "sandbox.shop.key_ipn",
     "polybanking.language",
 )
 

@@ -37,6 +37,11 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+#: Primary keys are INTEGER columns: PostgreSQL fails (rather than finds nothing) when a query
+#: compares one with a larger number, so ids from requests are checked against this first.
+MAX_ROW_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -1,5 +1,6 @@
 """Reading PostFinance's feedback (PROTOCOL §5): what it says, and whether it is really PostFinance's."""
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -8,6 +9,9 @@ from .sha import check_sha
 from .statuses import is_valid_code
 
 MAX_VALUE_LENGTH = 512
+#: Fields that are kept: PostFinance's own maxima are far below these (PAYID has about 10 digits,
+#: BRAND and CARDNO about 25); a longer value is junk, and would not fit the transactions table.
+FIELD_MAX_LENGTH = {"PAYID": 32, "BRAND": 64, "CARDNO": 64}
 
 
 class FeedbackError(ValueError):
@@ -41,13 +45,18 @@ def verify(params: Mapping[str, str], passphrase: str, algorithm: str, allowed: 
     return check_sha(params, params.get("SHASIGN"), passphrase, algorithm, allowed)
 
 
+#: How PostFinance writes amounts (francs, optional decimals). Decimal() alone would also take
+#: ``1e3``, ``1_000``, ``+15``, `` 15`` and non-ASCII digits, none of which PostFinance sends.
+AMOUNT_PATTERN = re.compile(r"[0-9]{1,15}(\.[0-9]{1,4})?")
+
+
 def amount_to_cents(raw: str) -> int | None:
     """``15`` / ``15.5`` / ``15.00`` → cents; None when it is no amount in cents."""
+    if not AMOUNT_PATTERN.fullmatch(raw):
+        return None
     try:
         value = Decimal(raw)
     except (InvalidOperation, ValueError):
-        return None
-    if not value.is_finite() or value < 0 or len(raw) > 20:
         return None
     cents = value * 100
     if cents != cents.to_integral_value():
@@ -59,6 +68,9 @@ def parse(params: Mapping[str, str]) -> Feedback:
     """Structure of an (already normalised) feedback; raises FeedbackError on junk."""
     for name, value in params.items():
         if len(value) > MAX_VALUE_LENGTH:
+            raise FeedbackError(f"{name} is too long")
+    for name, limit in FIELD_MAX_LENGTH.items():
+        if len(params.get(name, "")) > limit:
             raise FeedbackError(f"{name} is too long")
     order_id = params.get("ORDERID", "")
     if not order_id:

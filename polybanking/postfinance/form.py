@@ -2,6 +2,10 @@
 
 from .sha import compute_sha
 
+#: Transaction ids are INTEGER columns; PostgreSQL fails (rather than finds nothing) when a query
+#: compares one with a larger number, and ORDERIDs arrive before any signature is checked.
+MAX_TRANSACTION_ID = 2**31 - 1
+
 
 def format_order_id(prefix: str, transaction_id: int) -> str:
     return f"{prefix}-{transaction_id}"
@@ -10,9 +14,12 @@ def format_order_id(prefix: str, transaction_id: int) -> str:
 def parse_order_id(order_id: str, prefix: str) -> int | None:
     """The transaction id inside one of our ORDERIDs, or None when the order is not ours."""
     head, sep, tail = order_id.rpartition("-")
-    if not sep or head != prefix or not (tail.isascii() and tail.isdigit()) or len(tail) > 18:
+    if not sep or head != prefix or not (tail.isascii() and tail.isdigit()) or len(tail) > 10:
         return None
-    return int(tail)
+    number = int(tail)
+    if not 1 <= number <= MAX_TRANSACTION_ID or tail != str(number):  # only what format_order_id writes
+        return None
+    return number
 
 
 def payment_form(

@@ -53,7 +53,10 @@ def check_sha(
     algorithm: str = "sha512",
     allowed: Iterable[str] | None = None,
 ) -> bool:
-    """Constant-time check of a received SHASIGN."""
+    """Constant-time check of a received SHASIGN (hex digits, either case)."""
     expected = compute_sha(params, passphrase, algorithm, allowed).encode("ascii")
-    given = (signature or "").strip().upper().encode("utf-8", "replace")
-    return hmac.compare_digest(expected, given)
+    given = (signature or "").strip()
+    if not given.isascii():
+        # str.upper() maps some non-ASCII letters onto hex digits ('\ufb00'.upper() == 'FF').
+        return False
+    return hmac.compare_digest(expected, given.upper().encode("ascii"))

@@ -19,3 +19,4 @@ def includeme(config) -> None:
     config.add_route("sandbox.hosted", "/sandbox/ncol/{env}/orderstandard_utf8.asp")
     config.add_route("sandbox.decide", "/sandbox/ncol/{env}/decide")
     config.scan(".views")
+    config.include(".shop")  # the demo website of `make run`

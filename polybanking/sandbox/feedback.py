@@ -1,6 +1,7 @@
 """What the sandbox sends back: PostFinance's feedback parameters, signed with SHA-OUT."""
 
 import secrets
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from ..postfinance.sha import DEFAULT_SHA_OUT_KEYS, compute_sha
@@ -35,8 +36,12 @@ def feedback_params(
     algorithm: str,
     pay_id: str,
     client_ip: str = "127.0.0.1",
+    sha_out_keys: Iterable[str] = DEFAULT_SHA_OUT_KEYS,
 ) -> dict[str, str]:
-    """The parameters PostFinance sends for ``outcome`` of the order in ``form``, SHASIGN included."""
+    """The parameters PostFinance sends for ``outcome`` of the order in ``form``, SHASIGN included.
+
+    Signed over ``sha_out_keys``, the account's SHA-OUT list as the gateway is configured with it.
+    """
     status, nc_error, _url = OUTCOMES[outcome]
     paid = status in ("5", "9")
     params = {
@@ -56,7 +61,7 @@ def feedback_params(
         "BRAND": "VISA" if outcome != "cancel" else "",
         "IP": client_ip,
     }
-    params["SHASIGN"] = compute_sha(params, env.sha_out, algorithm, DEFAULT_SHA_OUT_KEYS)
+    params["SHASIGN"] = compute_sha(params, env.sha_out, algorithm, sha_out_keys)
     return params
 
 

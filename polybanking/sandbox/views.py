@@ -16,7 +16,8 @@ from .feedback import OUTCOMES, feedback_params, new_pay_id, return_url
 
 log = logging.getLogger(__name__)
 
-#: Fields the hosted page reads; others are ignored, as they would be on PostFinance's list.
+#: Fields the hosted page reads. Others (COM, TITLE, PARAMPLUS …) are not read, but they are signed,
+#: so they stay in the order and go back through the page to the decide step.
 FORM_FIELDS = (
     "PSPID",
     "ORDERID",
@@ -66,8 +67,9 @@ def checked_form(request, env: PostFinanceEnvironment) -> dict[str, str]:
         raise SandboxError("unknown order/0/a/ (AMOUNT must be a positive number of cents)")
     if not form.get("CURRENCY"):
         raise SandboxError("unknown order/0/c/ (CURRENCY is missing)")
-    form["SHASIGN"] = upper["SHASIGN"]
-    return form
+    order = {name: value for name, value in signed.items() if value}
+    order["SHASIGN"] = upper["SHASIGN"]
+    return order
 
 
 def _error(request, message: str):
@@ -112,7 +114,13 @@ class HostedPageView:
             return _error(self.request, "unknown outcome")
         settings = self.request.registry.pb_settings
         params = feedback_params(
-            form, outcome, env, settings.hash_algorithm, new_pay_id(), client_ip(self.request)
+            form,
+            outcome,
+            env,
+            settings.hash_algorithm,
+            new_pay_id(),
+            client_ip(self.request),
+            settings.sha_out_keys,
         )
         self._post_sale(params)
         target = return_url(form, outcome)

@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--json", action="store_true", help="print one JSON object")
 
+    sub.add_parser("demo", help="create the demo config, then serve the gateway and a worker (make run)")
+
     worker = sub.add_parser("worker", help="run the Huey consumer with the app's settings")
     worker.add_argument("--workers", type=int, default=2)
     return parser
@@ -70,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 for key, value in result.items():
                     print(f"{key}: {value}")
+        elif args.command == "demo":
+            from .demo import run_demo
+
+            return run_demo(args.ini)
         elif args.command == "worker":
             commands.run_worker(args.ini, workers=args.workers)
     except commands.CommandError as error:

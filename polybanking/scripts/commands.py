@@ -2,14 +2,16 @@
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import transaction
+from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy import select
-
-from alembic import command as alembic_command
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..models import Config, ConfigLog, get_engine, get_session_factory, get_tm_session
 from ..settings import Settings, SettingsError, load, with_environment
@@ -32,15 +34,30 @@ def read_settings(ini: str) -> tuple[dict, Settings]:
         raise CommandError(str(error)) from None
 
 
+@contextmanager
+def database_errors(hint: str = "") -> Iterator[None]:
+    """A database failure as one line: the driver's message only, never the SQL or its parameters
+    (an INSERT's parameters hold the new secrets)."""
+    try:
+        yield
+    except SQLAlchemyError as error:
+        cause = error.orig if isinstance(error, DBAPIError) else error
+        message = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        raise CommandError(f"database error: {message}{hint}") from None
+
+
 def initdb(ini: str) -> None:
     """Create or upgrade the schema with Alembic, so every database has the same history."""
     raw, _settings = read_settings(ini)
     alembic_config = AlembicConfig(ini)
-    engine = get_engine(raw)
-    with engine.begin() as connection:
-        alembic_config.attributes["connection"] = connection
-        alembic_command.upgrade(alembic_config, "head")
-    engine.dispose()
+    if not alembic_config.get_main_option("script_location"):
+        raise CommandError(f"{ini} has no [alembic] section with script_location")
+    with database_errors():
+        engine = get_engine(raw)
+        with engine.begin() as connection:
+            alembic_config.attributes["connection"] = connection
+            alembic_command.upgrade(alembic_config, "head")
+        engine.dispose()
 
 
 def _check_url(name: str, value: str) -> str:
@@ -84,23 +101,34 @@ def create_config(
     if live and settings.prod is None:
         raise CommandError("--live needs the postfinance.prod.* settings")
 
-    session_factory = get_session_factory(get_engine(raw))
+    fields = {
+        "name": name,
+        "url_ipn": url_ipn,
+        "url_back_ok": url_back_ok,
+        "url_back_err": url_back_err,
+        "group": group,
+        "test_mode": not live,
+        "max_amount": max_amount,
+    }
+    with database_errors(" (has `polybanking initdb` been run?)"):
+        engine = get_engine(raw)
+        try:
+            return _store_config(get_session_factory(engine), fields, reuse)
+        finally:
+            engine.dispose()
+
+
+def _store_config(session_factory, fields: dict, reuse: bool) -> dict:
     manager = transaction.TransactionManager(explicit=True)
     with manager:
         dbsession = get_tm_session(session_factory, manager)
         if reuse:
-            existing = dbsession.scalar(select(Config).where(Config.name == name).order_by(Config.id))
+            existing = dbsession.scalar(
+                select(Config).where(Config.name == fields["name"]).order_by(Config.id)
+            )
             if existing is not None:
                 return _describe(existing)
-        config = Config(
-            name=name,
-            url_ipn=url_ipn,
-            url_back_ok=url_back_ok,
-            url_back_err=url_back_err,
-            group=group,
-            test_mode=not live,
-            max_amount=max_amount,
-        )
+        config = Config(**fields)
         dbsession.add(config)
         dbsession.flush()
         dbsession.add(ConfigLog(config=config, text="created from the command line (secrets generated)"))

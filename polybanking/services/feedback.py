@@ -12,7 +12,7 @@ from ..models.meta import utcnow
 from ..models.transaction import FEEDBACK
 from ..postfinance import feedback as pf
 from ..postfinance.form import parse_order_id
-from ..postfinance.statuses import is_good, is_pending
+from ..postfinance.statuses import AFTER_PAYMENT_STATUSES, is_good, is_pending
 from ..settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,14 @@ class FeedbackOutcome:
 
 
 def _progress(status: str) -> int:
-    """How far a status is within one PostFinance step: waiting < failed < authorised < paid."""
+    """How far a status is along a payment's life, for reports of one PostFinance step.
+
+    Waiting < failed < authorised < paid < later operations (refund, cancellation…), and within
+    those later operations, pending < done. PAYIDSUB, when PostFinance sends it, decides first;
+    this order is what is left when it does not (it is not in the default feedback parameters).
+    """
+    if status in AFTER_PAYMENT_STATUSES:
+        return 4 if is_pending(status) else 5
     if is_pending(status):
         return 0
     return {"5": 2, "9": 3}.get(status, 1)
@@ -69,6 +76,9 @@ def classify(transaction: Transaction, report: pf.Feedback) -> str:
 
 def _read(params: Iterable[tuple[str, str]], settings: Settings, dbsession: Session):
     values = pf.normalise(params)
+    if any("\x00" in name or "\x00" in value for name, value in values.items()):
+        # PostFinance never sends one, and PostgreSQL refuses to store one (an error, not a 4xx).
+        raise FeedbackRejected(400, "a parameter contains a NUL character")
     try:
         report = pf.parse(values)
     except pf.FeedbackError as error:

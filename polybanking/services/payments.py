@@ -1,6 +1,7 @@
 """Starting a payment (PROTOCOL §2) and forwarding the shopper to PostFinance (§3)."""
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -9,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import Config, Transaction, TransactionLog
-from ..models.meta import utcnow
+from ..models.meta import MAX_ROW_ID, utcnow
 from ..models.transaction import FEEDBACK, FORWARDED, REFERENCE_MAX_LENGTH
 from ..postfinance.form import format_order_id, payment_form
 from ..settings import Settings
@@ -20,6 +21,9 @@ log = logging.getLogger(__name__)
 SIGNED_FIELDS = ("amount", "reference", "extra_data", "config_id")
 MAX_AMOUNT = 10**12  # ten billion francs: beyond any real order, well inside BIGINT
 MAX_EXTRA_DATA = 65536
+#: What ``generate_token`` makes (URL-safe base64); anything else is not ours and never reaches
+#: the database (PostgreSQL refuses NUL characters with an error, not an empty result).
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class StartError(Exception):
@@ -38,6 +42,8 @@ def _digits(value: str) -> bool:
 def _find_config(dbsession: Session, config_id: str) -> Config:
     if not _digits(config_id) or len(config_id) > 18:
         raise StartError("CONFIG_ERROR", "config_id is not a number")
+    if int(config_id) > MAX_ROW_ID:
+        raise StartError("CONFIG_ERROR", "unknown or disabled config")
     config = dbsession.get(Config, int(config_id))
     if config is None or not config.usable:
         raise StartError("CONFIG_ERROR", "unknown or disabled config")
@@ -108,6 +114,8 @@ class Forward:
 
 def forward(dbsession: Session, settings: Settings, token: str, client_ip: str) -> Forward:
     """The SHA-IN signed form for the shopper, and the ``userForwarded`` step recorded."""
+    if not TOKEN_PATTERN.fullmatch(token):
+        raise NotForwardable("unknown token or disabled config")
     transaction = dbsession.scalar(select(Transaction).where(Transaction.token == token).with_for_update())
     if transaction is None or not transaction.config.usable:
         raise NotForwardable("unknown token or disabled config")

@@ -9,7 +9,7 @@ from .queue import TaskContext, task_transaction
 def register(huey: Huey, context: TaskContext):
     timeout = float(context.raw_settings.get("ipn.timeout", "10") or 10)
 
-    @huey.task(name="polybanking.send_ipn")
+    @huey.task(name="send_ipn")
     def send_ipn(transaction_id: int) -> bool:
         with task_transaction(context) as dbsession:
             delivery = ipn.prepare(dbsession, transaction_id)

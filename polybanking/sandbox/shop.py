@@ -1,0 +1,90 @@
+"""A demo website for `make run`: it signs a payment request like any website would (PROTOCOL §1),
+receives the shopper back and keeps the IPNs it gets, so a person can try the whole flow in a browser.
+
+Configured by ``sandbox.shop.config_id``, ``sandbox.shop.key_request`` and ``sandbox.shop.key_ipn``
+(``polybanking demo`` passes them through POLYBANKING_SANDBOX_SHOP_* variables).
+"""
+import secrets
+from collections import deque
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from pyramid.response import Response
+from pyramid.view import view_config, view_defaults
+
+from ..signing import check_sign, compute_sign
+from ..views.params import BadParameters, form_dict
+
+IPN_FIELDS = ("config", "reference", "postfinance_status", "postfinance_status_good", "last_update")
+
+
+def includeme(config) -> None:
+    config.registry.sandbox_shop_ipns = deque(maxlen=20)
+    config.add_route("sandbox.shop", "/sandbox/shop/")
+    config.add_route("sandbox.shop.back", "/sandbox/shop/back/{outcome:ok|err}")
+    config.add_route("sandbox.shop.ipn", "/sandbox/shop/ipn")
+    config.scan(".shop")
+
+
+def _shop_settings(request) -> dict[str, str]:
+    settings = request.registry.settings
+    return {
+        name: (settings.get(f"sandbox.shop.{name}") or "").strip()
+        for name in ("config_id", "key_request", "key_ipn")
+    }
+
+
+@view_defaults(require_csrf=False, renderer="polybanking:templates/sandbox/shop.jinja2")
+class DemoShopView:
+    def __init__(self, request):
+        self.request = request
+        self.shop = _shop_settings(request)
+
+    def _page(self, **extra):
+        return {
+            "configured": all(self.shop.values()),
+            "config_id": self.shop["config_id"],
+            "ipns": list(reversed(self.request.registry.sandbox_shop_ipns)),
+            **extra,
+        }
+
+    @view_config(route_name="sandbox.shop", request_method="GET")
+    def home(self):
+        return self._page()
+
+    @view_config(route_name="sandbox.shop", request_method="POST")
+    def checkout(self):
+        try:
+            amount = Decimal(form_dict(self.request).get("amount", "").replace(",", "."))
+            cents = int(amount * 100)
+            valid = amount.is_finite() and cents > 0 and cents == amount * 100
+        except (BadParameters, InvalidOperation, ValueError):
+            valid = False
+        if not valid or not all(self.shop.values()):
+            self.request.response.status_int = 400
+            return self._page(error="Enter an amount in francs, e.g. 12.50.")
+        fields = {
+            "amount": str(cents),
+            "reference": f"demo-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}",
+            "extra_data": "demo shop",
+            "config_id": self.shop["config_id"],
+        }
+        fields["sign"] = compute_sign(self.shop["key_request"], fields)
+        return self._page(
+            start_url=self.request.route_path("payment.start"), fields=fields, amount=f"{cents / 100:.2f}"
+        )
+
+    @view_config(route_name="sandbox.shop.back")
+    def back(self):
+        return self._page(outcome=self.request.matchdict["outcome"])
+
+    @view_config(route_name="sandbox.shop.ipn", request_method="POST", renderer=None)
+    def ipn(self):
+        try:
+            received = form_dict(self.request)
+        except BadParameters:
+            return Response("bad parameters", status=400)
+        signed = {name: received.get(name, "") for name in IPN_FIELDS}
+        ok = check_sign(self.shop["key_ipn"], signed, received.get("sign")) if self.shop["key_ipn"] else False
+        self.request.registry.sandbox_shop_ipns.append({**signed, "signature_ok": ok})
+        return Response("OK" if ok else "bad signature", status=200 if ok else 403)

@@ -1,0 +1,69 @@
+"""``polybanking demo``: what `make run` starts — the demo config, the web app and a worker.
+
+The web app (pserve: gateway + sandbox + demo shop) and the worker are child processes; Ctrl-C or
+the end of either stops both.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from .commands import create_config, read_settings
+
+DEMO_NAME = "Demo shop"
+
+
+def run_demo(ini: str) -> int:
+    _raw, settings = read_settings(ini)
+    shop = settings.url("/sandbox/shop")
+    config = create_config(
+        ini,
+        name=DEMO_NAME,
+        url_ipn=f"{shop}/ipn",
+        url_back_ok=f"{shop}/back/ok",
+        url_back_err=f"{shop}/back/err",
+        group="Demo",
+        reuse=True,
+    )
+    print("Demo config (keep these keys to try the API or the client library):")
+    print(json.dumps(config, indent=2))
+    print(f"\nPay in the browser: {shop}/    (PostFinance sandbox: {settings.url('/sandbox/')})")
+    print("Stop with Ctrl-C.\n", flush=True)
+
+    env = dict(os.environ)
+    env.update(
+        {
+            "POLYBANKING_SANDBOX_SHOP_CONFIG_ID": str(config["id"]),
+            "POLYBANKING_SANDBOX_SHOP_KEY_REQUEST": config["key_request"],
+            "POLYBANKING_SANDBOX_SHOP_KEY_IPN": config["key_ipn"],
+        }
+    )
+    commands = [
+        [sys.executable, "-m", "polybanking.scripts.cli", "--ini", ini, "worker"],
+        [sys.executable, "-m", "pyramid.scripts.pserve", ini],
+    ]
+    children = [subprocess.Popen(command, env=env) for command in commands]  # noqa: S603 (our own argv)
+    interrupted = False
+
+    def stop(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # a service manager's stop must end the children too
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    # Only Ctrl-C (or SIGTERM) is a normal end: a child that stopped by itself is a failure.
+    return 0 if interrupted else 1

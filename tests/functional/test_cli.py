@@ -1,0 +1,190 @@
+"""The ``polybanking`` console script, run for real in a subprocess against a temporary ini.
+
+Each run costs an interpreter start-up, so runs are shared through module fixtures and the error
+cases run side by side.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from ..conftest import ROOT, TESTING_INI
+
+SCRIPT = ROOT / ".venv" / "bin" / "polybanking"
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "polybanking.scripts.cli"]
+TABLES = {"configs", "users", "config_allowed_users", "config_logs", "transactions", "transaction_logs"}
+URLS = {
+    "--url-ipn": "https://shop.example.org/ipn",
+    "--url-back-ok": "https://shop.example.org/ok",
+    "--url-back-err": "https://shop.example.org/err",
+}
+
+
+def write_ini(folder: Path) -> Path:
+    """testing.ini with a database and a Huey queue of its own, in ``folder``."""
+    lines = []
+    for line in Path(TESTING_INI).read_text().splitlines():
+        if line.startswith("sqlalchemy.url"):
+            line = f"sqlalchemy.url = sqlite:///{folder / 'cli.sqlite'}"
+        elif line.startswith("huey.backend"):
+            line = f"huey.backend = sqlite\nhuey.filename = {folder / 'huey.sqlite'}"
+        lines.append(line.replace("%(here)s", str(ROOT)))  # alembic's script_location
+    ini = folder / "cli.ini"
+    ini.write_text("\n".join(lines) + "\n")
+    return ini
+
+
+def start(*args: str, ini: Path | None = None, env: dict | None = None, cwd: Path | None = None):
+    """Start the command; POLYBANKING_* variables of the caller never leak in."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("POLYBANKING_")}
+    environ.update(env or {})
+    command = [*COMMAND, *(["--ini", str(ini)] if ini else []), *args]
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ, cwd=cwd
+    )
+
+
+def finish(process) -> subprocess.CompletedProcess:
+    stdout, stderr = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def run(*args: str, **options) -> subprocess.CompletedProcess:
+    return finish(start(*args, **options))
+
+
+def create_args(name: str, *extra: str, urls: dict | None = None) -> list[str]:
+    pairs = [item for option, url in (urls or URLS).items() for item in (option, url)]
+    return ["config", "create", "--name", name, *pairs, "--json", *extra]
+
+
+def created(result) -> dict:
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return json.loads(result.stdout)  # exactly one JSON object, nothing else on stdout
+
+
+def config_names(folder: Path) -> list[str]:
+    engine = create_engine(f"sqlite:///{folder / 'cli.sqlite'}")
+    try:
+        with engine.connect() as connection:
+            return list(connection.scalars(text("SELECT name FROM configs ORDER BY id")))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cli")
+
+
+@pytest.fixture(scope="module")
+def ini(folder) -> Path:
+    """An ini whose database has the schema (initdb run once)."""
+    ini = write_ini(folder)
+    result = run("initdb", ini=ini)
+    assert result.returncode == 0, result.stderr
+    return ini
+
+
+@pytest.fixture(scope="module")
+def shop(ini) -> dict:
+    """A test-mode config created by the command."""
+    return created(run(*create_args("Shop one"), ini=ini))
+
+
+def test_initdb_creates_the_schema_and_can_run_twice(tmp_path):
+    ini = write_ini(tmp_path)
+    for _ in range(2):
+        result = run("initdb", ini=ini)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+    engine = create_engine(f"sqlite:///{tmp_path / 'cli.sqlite'}")
+    try:
+        with engine.connect() as connection:
+            assert set(inspect(connection).get_table_names()) == TABLES | {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_config_create_prints_one_json_object(shop):
+    assert set(shop) == {"id", "name", "key_request", "key_ipn", "key_api", "test_mode"}
+    assert isinstance(shop["id"], int)
+    assert shop["name"] == "Shop one"
+    assert shop["test_mode"] is True
+    keys = [shop["key_request"], shop["key_ipn"], shop["key_api"]]
+    for key in keys:
+        assert len(key) >= 128
+        assert all(c in "0123456789abcdef" for c in key)
+    assert len(set(keys)) == 3
+
+
+def test_live_config_has_new_secrets(ini, shop):
+    live = created(run(*create_args("Live shop", "--live"), ini=ini))
+    assert live["test_mode"] is False
+    assert live["id"] != shop["id"]
+    secrets = ("key_request", "key_ipn", "key_api")
+    assert {shop[k] for k in secrets}.isdisjoint(live[k] for k in secrets)
+
+
+def test_reuse_returns_the_existing_config(ini, shop, folder):
+    before = config_names(folder)
+    assert created(run(*create_args("Shop one", "--reuse"), ini=ini)) == shop
+    assert config_names(folder) == before
+
+
+def test_polybanking_ini_is_used_without_ini_option(ini, folder, tmp_path):
+    # Run elsewhere, so a development.ini in the working directory cannot be picked up instead.
+    config = created(run(*create_args("From env"), env={"POLYBANKING_INI": str(ini)}, cwd=tmp_path))
+    assert config["name"] == "From env"
+    assert "From env" in config_names(folder)
+
+
+ERROR_CASES = {
+    "bad --url-ipn": (create_args("Bad", urls={**URLS, "--url-ipn": "javascript:alert(1)"}), "--url-ipn"),
+    "bad --url-back-err": (
+        create_args("Bad", urls={**URLS, "--url-back-err": "shop.example.org"}),
+        "--url-back-err",
+    ),
+    "empty name": (create_args(""), "--name"),
+    "missing ini": (["initdb"], "nowhere.ini"),
+    "database without schema": (create_args("Shop"), "initdb"),
+}
+
+
+@pytest.fixture(scope="module")
+def error_runs(ini, tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
+    """Every error case, run side by side."""
+    empty = tmp_path_factory.mktemp("empty")
+    inis = {
+        "missing ini": empty / "nowhere.ini",
+        "database without schema": write_ini(empty),
+    }
+    processes = {case: start(*args, ini=inis.get(case, ini)) for case, (args, _word) in ERROR_CASES.items()}
+    return {case: finish(process) for case, process in processes.items()}
+
+
+@pytest.mark.parametrize("case", list(ERROR_CASES))
+def test_error_is_one_line_and_exit_code_2(error_runs, case):
+    result = error_runs[case]
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("polybanking: ")
+    assert ERROR_CASES[case][1] in lines[0]
+
+
+def test_database_error_shows_no_sql(error_runs):
+    # The failed INSERT's parameters are the new config's secrets.
+    assert "INSERT" not in error_runs["database without schema"].stderr
+
+
+def test_refused_configs_are_not_stored(error_runs, folder):
+    assert "Bad" not in config_names(folder)

@@ -1,0 +1,119 @@
+"""PROTOCOL §6: the IPN a website receives, and how each attempt is logged (one attempt here;
+retries come with the outbox issue)."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from polybanking.models import Config, Transaction, TransactionLog
+from polybanking.services.ipn import format_date, ipn_fields
+
+from ..website import postfinance_sha, start_params, website_sign
+
+
+def start(testapp, config, reference="ipn-1", amount="1250"):
+    answer = testapp.post("/paiements/start/", start_params(config, amount, reference))
+    assert answer.json["status"] == "OK"
+
+
+def postsale(testapp, settings, db, status="9", amount="12.5", sub="0"):
+    transaction_id = db.run(lambda s: s.scalar(select(Transaction.id)))
+    params = {
+        "orderID": f"polybanking-{transaction_id}",
+        "amount": amount,
+        "currency": "CHF",
+        "STATUS": status,
+        "PAYID": "3000000042",
+        "PAYIDSUB": sub,
+        "NCERROR": "0",
+    }
+    params["SHASIGN"] = postfinance_sha(params, settings.test.sha_out)
+    return testapp.post("/paiements/ipn", params)
+
+
+def logs(db):
+    return db.run(
+        lambda s: [
+            (row.log_type, row.extra_data)
+            for row in s.scalars(select(TransactionLog).order_by(TransactionLog.id))
+        ]
+    )
+
+
+def test_ipn_fields_and_signature(testapp, make_config, receiver, settings, db):
+    config = make_config()
+    start(testapp, config)
+    assert postsale(testapp, settings, db).status_int == 200
+    (ipn,) = receiver.wait_for(1)
+    assert set(ipn) == {
+        "config",
+        "reference",
+        "postfinance_status",
+        "postfinance_status_good",
+        "last_update",
+        "sign",
+    }
+    assert ipn["sign"] == website_sign(config.key_ipn, {k: v for k, v in ipn.items() if k != "sign"})
+    # Existing clients cut the last 6 characters and parse the rest.
+    parsed = datetime.strptime(ipn["last_update"][:-6], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    assert abs((datetime.now(UTC) - parsed).total_seconds()) < 60
+    assert ("ipnsuccess", "status 9: HTTP 200: ok") in logs(db)
+
+
+def test_failed_ipn_is_logged_and_stays_due(testapp, make_config, receiver, settings, db):
+    receiver.statuses = [500]
+    config = make_config()
+    start(testapp, config)
+    postsale(testapp, settings, db)
+    assert len(receiver.wait_for(1)) == 1
+    failures = [extra for kind, extra in logs(db) if kind == "ipnfailled"]
+    assert failures == ["status 9: HTTP 500: nope"]
+    state = db.run(lambda s: s.execute(select(Transaction.ipn_needed, Transaction.ipn_attempts)).one())
+    assert tuple(state) == (True, 1)
+
+
+def test_unreachable_website_is_a_logged_failure(testapp, make_config, receiver, settings, db):
+    receiver.stop()  # connection refused from now on
+    config = make_config()
+    start(testapp, config)
+    assert postsale(testapp, settings, db).status_int == 200
+    failures = [extra for kind, extra in logs(db) if kind == "ipnfailled"]
+    assert len(failures) == 1 and "ConnectionError" in failures[0]
+    assert db.run(lambda s: s.scalar(select(Transaction.ipn_needed))) is True
+
+
+def test_redirect_answer_is_not_success(testapp, make_config, receiver, settings, db):
+    receiver.statuses = [301]
+    config = make_config()
+    start(testapp, config)
+    postsale(testapp, settings, db)
+    assert [kind for kind, _ in logs(db) if kind.startswith("ipn")] == ["ipnfailled"]
+
+
+def test_ipn_carries_state_at_send_time(dbsession):
+    config = Config(name="Shop", url_ipn="http://127.0.0.1:9/ipn")
+    transaction = Transaction(
+        config=config,
+        reference="r",
+        amount=100,
+        postfinance_status="5",
+        last_postfinance_ipn_date=datetime(2026, 11, 27, 10, 15, tzinfo=UTC),
+    )
+    dbsession.add(transaction)
+    dbsession.flush()
+    assert ipn_fields(transaction)["postfinance_status"] == "5"
+    transaction.postfinance_status = "9"
+    fields = ipn_fields(transaction)
+    assert fields["postfinance_status"] == "9" and fields["postfinance_status_good"] == "True"
+    assert fields["last_update"] == "2026-11-27 10:15:00+00:00"
+
+
+def test_format_date_is_utc_with_fixed_offset():
+    from datetime import timedelta, timezone
+
+    zurich_winter = timezone(timedelta(hours=1))
+    assert (
+        format_date(datetime(2026, 11, 27, 11, 15, tzinfo=zurich_winter).astimezone(UTC))
+        == "2026-11-27 10:15:00+00:00"
+    )
+    assert format_date(None) == ""

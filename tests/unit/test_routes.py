@@ -1,0 +1,51 @@
+"""The URLs are a contract (PROTOCOL, DESIGN.md habit 3): this pins the whole route table.
+
+A failure here means a URL changed; change this table only together with PROTOCOL.md or an issue.
+"""
+
+from pyramid.interfaces import IRoutesMapper
+
+#: name → pattern, in registration order, of the app built from testing.ini (sandbox on).
+ROUTES = {
+    "__static/": "static/*subpath",
+    # PROTOCOL §2, §3, §5
+    "payment.start": "/paiements/start/",
+    "payment.go": "/paiements/go/{token}",
+    "payment.ipn": "/paiements/ipn",
+    "payment.return": "/paiements/return",
+    # The PostFinance sandbox (DESIGN.md): PostFinance's own paths under /sandbox/
+    "sandbox.home": "/sandbox/",
+    "sandbox.hosted": "/sandbox/ncol/{env}/orderstandard_utf8.asp",
+    "sandbox.decide": "/sandbox/ncol/{env}/decide",
+    "sandbox.shop": "/sandbox/shop/",
+    "sandbox.shop.back": "/sandbox/shop/back/{outcome:ok|err}",
+    "sandbox.shop.ipn": "/sandbox/shop/ipn",
+}
+
+
+def _routes(app) -> list[tuple[str, str]]:
+    return [(route.name, route.pattern) for route in app.registry.getUtility(IRoutesMapper).get_routes()]
+
+
+def test_route_table_is_pinned(app):
+    assert dict(_routes(app)) == ROUTES
+
+
+def test_route_names_are_unique(app):
+    names = [name for name, _pattern in _routes(app)]
+    assert len(names) == len(set(names))
+
+
+def test_routes_match_the_protocol_urls(app):
+    mapper = app.registry.getUtility(IRoutesMapper)
+    examples = {
+        "/paiements/start/": "payment.start",
+        "/paiements/go/AbC-123_xyz": "payment.go",
+        "/paiements/ipn": "payment.ipn",
+        "/paiements/return": "payment.return",
+        "/sandbox/ncol/test/orderstandard_utf8.asp": "sandbox.hosted",
+        "/sandbox/ncol/prod/decide": "sandbox.decide",
+    }
+    for path, name in examples.items():
+        matched = [route.name for route in mapper.get_routes() if route.match(path) is not None]
+        assert matched[:1] == [name], path
