@@ -182,11 +182,22 @@ def db(app):
     return SimpleNamespace(run=run, factory=factory)
 
 
+@pytest.fixture(scope="session")
+def _receivers():
+    """One listening receiver kept across tests (starting one per test costs more than the test)."""
+    current: list[Receiver] = []
+    yield current
+    for receiver in current:
+        receiver.stop()
+
+
 @pytest.fixture
-def receiver():
-    receiver = Receiver().start()
-    yield receiver
-    receiver.stop()
+def receiver(_receivers):
+    if not _receivers or not _receivers[-1].running:  # a test may have stopped it on purpose
+        _receivers.append(Receiver().start())
+    receiver = _receivers[-1]
+    receiver.reset()
+    return receiver
 
 
 @pytest.fixture

@@ -51,7 +51,20 @@ class Receiver:
             self._event.wait_for(lambda: len(self.received) >= count, timeout=timeout)
             return list(self.received)
 
+    def reset(self) -> None:
+        """Forget what arrived and answer 200 again (one server serves many tests)."""
+        with self._event:
+            self.received.clear()
+            self.headers.clear()
+            self.statuses = [200]
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
     def stop(self) -> None:
+        """Stop listening: connections are refused from now on."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server = None

@@ -78,7 +78,11 @@ def send(delivery: Delivery, timeout: float = 10.0, post: Poster = requests.post
 
 
 def record(dbsession: Session, transaction_id: int, delivery: Delivery, attempt: Attempt) -> None:
-    """Log the attempt; clear the outbox flag only if what was accepted is still the current state."""
+    """Log the attempt; clear the outbox flag only if the status accepted is still the current one.
+
+    Only the status counts: a duplicate report arriving meanwhile moves ``last_update`` but is no
+    news for the website (PROTOCOL §5: one IPN per real status change).
+    """
     transaction = dbsession.get(Transaction, transaction_id, with_for_update=True)
     if transaction is None:
         return
@@ -94,7 +98,7 @@ def record(dbsession: Session, transaction_id: int, delivery: Delivery, attempt:
             when=now,
         )
     )
-    if attempt.ok and ipn_fields(transaction) == delivery.fields:
+    if attempt.ok and (transaction.postfinance_status or "") == sent_status:
         transaction.ipn_needed = False
         transaction.ipn_next_attempt_at = None
     if not attempt.ok:

@@ -14,28 +14,11 @@ from sqlalchemy import select
 
 from polybanking.models import Transaction, TransactionLog
 
-from ..receiver import Receiver
 from ..website import hidden_fields, path_of, postfinance_sha, start_params
 
 IPN, RETURN = "/paiements/ipn", "/paiements/return"
 SHOP_OK, SHOP_ERR = "http://127.0.0.1:9/shop/ok", "http://127.0.0.1:9/shop/err"
 PAYID = "3012345678"
-
-
-@pytest.fixture(scope="module")
-def module_receiver():
-    receiver = Receiver().start()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def receiver(module_receiver):
-    """conftest's receiver, shared by the module: stopping one costs half a second (poll interval)."""
-    module_receiver.received.clear()
-    module_receiver.headers.clear()
-    module_receiver.statuses = [200]
-    return module_receiver
 
 
 def new_order(testapp, config, amount="550", reference="order-1") -> SimpleNamespace:

@@ -5,24 +5,7 @@ from sqlalchemy import select, update
 
 from polybanking.models import Config, Transaction, TransactionLog
 
-from ..receiver import Receiver
 from ..website import form_action, hidden_fields, path_of, postfinance_sha, start_params
-
-
-@pytest.fixture(scope="module")
-def module_receiver():
-    receiver = Receiver().start()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def receiver(module_receiver):
-    """conftest's receiver, shared by the module: stopping one costs half a second (poll interval)."""
-    module_receiver.received.clear()
-    module_receiver.headers.clear()
-    module_receiver.statuses = [200]
-    return module_receiver
 
 
 def start(testapp, config, amount="550", reference="order-1") -> str:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from polybanking.models import Config, Transaction, TransactionLog
-from polybanking.services.ipn import format_date, ipn_fields
+from polybanking.services.ipn import Attempt, Delivery, format_date, ipn_fields, record
 
 from ..website import postfinance_sha, start_params, website_sign
 
@@ -117,3 +117,33 @@ def test_format_date_is_utc_with_fixed_offset():
         == "2026-11-27 10:15:00+00:00"
     )
     assert format_date(None) == ""
+
+
+def in_flight_ipn(dbsession, status):
+    """A transaction whose IPN (carrying ``status``) has just been prepared for sending."""
+    transaction = Transaction(
+        config=Config(name="Shop"),
+        reference="r",
+        amount=100,
+        postfinance_status=status,
+        ipn_needed=True,
+        last_postfinance_ipn_date=datetime(2026, 11, 27, 10, tzinfo=UTC),
+    )
+    dbsession.add(transaction)
+    dbsession.flush()
+    return transaction, Delivery(url="http://127.0.0.1:9/ipn", fields=ipn_fields(transaction))
+
+
+def test_accepted_ipn_clears_outbox_even_if_a_duplicate_report_arrived_meanwhile(dbsession):
+    transaction, delivery = in_flight_ipn(dbsession, "9")
+    # The browser's return (same report) lands while the IPN is in flight: last_update moves.
+    transaction.last_user_back_from_postfinance_date = datetime(2026, 11, 27, 10, 1, tzinfo=UTC)
+    record(dbsession, transaction.id, delivery, Attempt(True, "HTTP 200"))
+    assert transaction.ipn_needed is False
+
+
+def test_accepted_ipn_of_an_old_status_leaves_the_new_one_due(dbsession):
+    transaction, delivery = in_flight_ipn(dbsession, "5")
+    transaction.postfinance_status = "9"  # captured while the IPN for 5 was in flight
+    record(dbsession, transaction.id, delivery, Attempt(True, "HTTP 200"))
+    assert transaction.ipn_needed is True

@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from polybanking.models import Transaction, TransactionLog
 
-from ..receiver import Receiver
 from ..website import path_of, start_params, website_sign
 
 START = "/paiements/start/"
@@ -27,22 +26,6 @@ def assert_refused(answer, status: str | set[str]) -> None:
     expected = status if isinstance(status, set) else {status}
     assert answer.json["status"] in expected, answer.json
     assert answer.json["status"] in REFUSAL_WORDS
-
-
-@pytest.fixture(scope="module")
-def module_receiver():
-    receiver = Receiver().start()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def receiver(module_receiver):
-    """conftest's receiver, shared by the module: stopping one costs half a second (poll interval)."""
-    module_receiver.received.clear()
-    module_receiver.headers.clear()
-    module_receiver.statuses = [200]
-    return module_receiver
 
 
 @pytest.fixture
