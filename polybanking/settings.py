@@ -32,6 +32,7 @@ KNOWN_KEYS = (
     "huey.name",
     "sandbox.enabled",
     "sandbox.postsale_url",
+    "sandbox.ledger_file",
     "sandbox.shop.config_id",
     "sandbox.shop.key_request",
     "sandbox.shop.key_ipn",
@@ -43,6 +44,7 @@ KNOWN_KEYS = (
     "reconcile.stale_after",
     "reconcile.max_queries",
     "reconcile.give_up_after",
+    "reconcile.query_timeout",
 )
 
 

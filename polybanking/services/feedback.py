@@ -17,7 +17,9 @@ from ..settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
-POSTSALE, RETURN = "postsale", "return"
+#: How a report arrived: PostFinance's post-sale request, the shopper's browser, or our own
+#: DirectLink question (issue 6); all three go through ``apply_report``.
+POSTSALE, RETURN, DIRECTLINK = "postsale", "return", "directlink"
 CURRENCY = "CHF"
 
 
@@ -109,6 +111,22 @@ def apply_feedback(
 ) -> FeedbackOutcome:
     """Record one verified report; raises FeedbackRejected (changing nothing) when it is not."""
     transaction, report = _read(params, settings, dbsession)
+    return apply_report(dbsession, transaction, report, channel, client_ip)
+
+
+def apply_report(
+    dbsession: Session,
+    transaction: Transaction,
+    report: pf.Feedback,
+    channel: str,
+    client_ip: str = "",
+) -> FeedbackOutcome:
+    """The one way a PostFinance report changes a transaction, whichever way it arrived.
+
+    ``transaction`` is locked by the caller and ``report`` is already trusted (SHA-OUT for
+    feedback; our own authenticated HTTPS question for DirectLink). Idempotent, never backwards,
+    amount and currency checked, logged; the IPN outbox is set on a real status change.
+    """
     now = utcnow()
 
     def add_log(log_type: str, extra: str = "") -> None:
@@ -153,5 +171,8 @@ def apply_feedback(
     transaction.ipn_needed = True
     transaction.ipn_failed = False
     transaction.ipn_next_attempt_at = now
+    # A new status starts a new round of DirectLink checks, should it be an uncertain one.
+    transaction.directlink_attempts = 0
+    transaction.directlink_next_at = None
     add_log("postfinanceStatus", report.status)
     return FeedbackOutcome(transaction, report, status_changed=True, mismatch=False)
