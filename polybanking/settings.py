@@ -128,7 +128,9 @@ def _positive_int(raw: Mapping[str, str], key: str, default: int) -> int:
 
 def load_reconcile(raw: Mapping[str, str]) -> ReconcileSettings:
     inbox = (raw.get("reconcile.inbox") or "").strip()
-    archive = (raw.get("reconcile.archive") or "").strip() or (os.path.join(inbox, "archive") if inbox else "")
+    archive = (raw.get("reconcile.archive") or "").strip()
+    if inbox and not archive:
+        archive = os.path.join(inbox, "archive")
     environment = (raw.get("reconcile.inbox_environment") or "test").strip().lower()
     if environment not in ("test", "live"):
         raise SettingsError("reconcile.inbox_environment", f"test or live, not {environment!r}")

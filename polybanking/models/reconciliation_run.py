@@ -54,7 +54,9 @@ class ReconciliationRun(Base):
     @property
     def matches(self) -> bool:
         """Read, and nothing differs (orders of other systems, listed apart, are no difference)."""
-        return self.readable and not (self.different_count or self.only_report_count or self.only_polybanking_count)
+        return self.readable and not (
+            self.different_count or self.only_report_count or self.only_polybanking_count
+        )
 
     @property
     def environment(self) -> str:

@@ -63,7 +63,11 @@ class Answer:
 
     def as_feedback(self) -> pf.Feedback:
         """The answer as a feedback report (same checks, same application); FeedbackError on junk."""
-        params = {name: self.values[name] for name in ("ORDERID", "PAYID", "PAYIDSUB", "STATUS") if name in self.values}
+        params = {
+            name: self.values[name]
+            for name in ("ORDERID", "PAYID", "PAYIDSUB", "STATUS")
+            if name in self.values
+        }
         params.update(
             {
                 "AMOUNT": self.values.get("AMOUNT", ""),

@@ -31,7 +31,9 @@ MAX_REF_LENGTH = 255
 AMOUNT = re.compile(r"(-?)([0-9]{1,13})(?:[.,]([0-9]{1,2}))?")
 PAY_ID = re.compile(r"([0-9]{1,20})(?:/([0-9]{1,9}))?")
 CURRENCY = re.compile(r"[A-Z]{3}")
-DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})(?:[ T].*)?|([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T].*)?")
+DATE = re.compile(
+    r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})(?:[ T].*)?|([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T].*)?"
+)
 XML_CHUNK = 1 << 20
 
 
@@ -187,7 +189,9 @@ def _iter_xml(stream: BinaryIO, info: ReportInfo) -> Iterator[ReportLine]:
         if state["root"] is None:
             state["root"] = tag
             if tag.upper() != "DOWNLOAD_REPLY":
-                raise ReportError(f"the root element is <{tag[:40]}>, not <DOWNLOAD_REPLY>", parser.CurrentLineNumber)
+                raise ReportError(
+                    f"the root element is <{tag[:40]}>, not <DOWNLOAD_REPLY>", parser.CurrentLineNumber
+                )
             return
         if tag.upper() != "PAYMENT":
             return

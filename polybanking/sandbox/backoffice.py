@@ -54,7 +54,9 @@ class DirectLinkView:
         )
         if not allowed:
             log.info("sandbox DirectLink refused: wrong PSPID, USERID or PSWD")
-            return _xml(answer | {"NCERROR": BAD_CREDENTIALS, "NCERRORPLUS": "Invalid PSPID, USERID or password"})
+            return _xml(
+                answer | {"NCERROR": BAD_CREDENTIALS, "NCERRORPLUS": "Invalid PSPID, USERID or password"}
+            )
         entry = self.request.registry.sandbox_ledger.latest(env.name, order_id=order_id, pay_id=pay_id)
         if entry is None or not (order_id or pay_id):
             return _xml(answer | {"NCERROR": UNKNOWN_ORDER, "NCERRORPLUS": "unknown orderid"})
@@ -166,5 +168,7 @@ class BackOfficeView:
             raise HTTPBadRequest("no such payment, or the operation does not apply to its status")
         if form.get("postsale"):
             settings = self.request.registry.pb_settings
-            post_sale(self.request, entry_params(entry, self.env, settings.hash_algorithm, settings.sha_out_keys))
+            post_sale(
+                self.request, entry_params(entry, self.env, settings.hash_algorithm, settings.sha_out_keys)
+            )
         return HTTPSeeOther(location=self.request.route_path("sandbox.transactions", env=self.env.name))

@@ -84,7 +84,9 @@ class Ledger:
     def latest(self, env: str, order_id: str = "", pay_id: str = "") -> Entry | None:
         """The order's (or payment's) final state: its latest PAYID, highest PAYIDSUB."""
         matching = [
-            e for e in self.entries(env) if (order_id and e.order_id == order_id) or (pay_id and e.pay_id == pay_id)
+            e
+            for e in self.entries(env)
+            if (order_id and e.order_id == order_id) or (pay_id and e.pay_id == pay_id)
         ]
         return matching[-1] if matching else None
 

@@ -160,8 +160,9 @@ def compare(ini: str, path: str, *, live: bool, csv_path: str | None = None) -> 
             manager = transaction.TransactionManager(explicit=True)
             with manager:
                 dbsession = get_tm_session(get_session_factory(engine), manager)
+                name = os.path.basename(path)
                 outcome = reconcile_file(
-                    dbsession, settings, stream, os.path.basename(path), live=live, actor=actor, source=COMMAND
+                    dbsession, settings, stream, name, live=live, actor=actor, source=COMMAND
                 )
                 run = outcome.run
                 lines = summary_lines(run)

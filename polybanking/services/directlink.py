@@ -45,7 +45,9 @@ def pause(settings: Settings, attempts: int) -> timedelta:
     return min(settings.reconcile.stale_after * (2 ** max(attempts - 1, 0)), LONGEST_PAUSE)
 
 
-def claim_due(dbsession: Session, settings: Settings, now: datetime | None = None, limit: int = BATCH) -> list[int]:
+def claim_due(
+    dbsession: Session, settings: Settings, now: datetime | None = None, limit: int = BATCH
+) -> list[int]:
     """The transactions to ask about now, each counted as asked (attempts, next time)."""
     now = now or utcnow()
     config = settings.reconcile
@@ -56,7 +58,9 @@ def claim_due(dbsession: Session, settings: Settings, now: datetime | None = Non
     t = Transaction
     quiet_since_cutoff = and_(
         or_(t.last_postfinance_ipn_date.is_(None), t.last_postfinance_ipn_date < cutoff),
-        or_(t.last_user_back_from_postfinance_date.is_(None), t.last_user_back_from_postfinance_date < cutoff),
+        or_(
+            t.last_user_back_from_postfinance_date.is_(None), t.last_user_back_from_postfinance_date < cutoff
+        ),
     )
     query = (
         select(t)
@@ -122,7 +126,9 @@ def apply_answer(
     suffix = " (last check)" if last else ""
 
     def note(text: str) -> None:
-        dbsession.add(TransactionLog(transaction=transaction, log_type="directLink", extra_data=text + suffix))
+        dbsession.add(
+            TransactionLog(transaction=transaction, log_type="directLink", extra_data=text + suffix)
+        )
 
     if answer is None:
         note(f"no answer: {error}")

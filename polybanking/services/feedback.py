@@ -136,7 +136,7 @@ def apply_report(
     if channel == RETURN:
         transaction.last_user_back_from_postfinance_date = now
         add_log("userBackFromPostfinance", client_ip)
-    else:
+    elif channel == POSTSALE:
         transaction.last_postfinance_ipn_date = now
 
     if report.amount_cents != transaction.amount or report.currency.upper() != CURRENCY:
@@ -165,6 +165,10 @@ def apply_report(
         return FeedbackOutcome(transaction, report, status_changed=False, mismatch=False)
 
     transaction.postfinance_status = report.status
+    if channel == DIRECTLINK:
+        # Our question is no report of PostFinance's unless it brings news; then the IPN's
+        # ``last_update`` says when we learnt it.
+        transaction.last_postfinance_ipn_date = now
     transaction.brand = report.brand or transaction.brand
     transaction.card = report.card or transaction.card
     # The outbox (DESIGN.md): written with the status, so a lost queue message only delays the IPN.

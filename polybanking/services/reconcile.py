@@ -167,7 +167,9 @@ def _report_side(line: ReportLine) -> Side:
 
 
 def _columns():
-    return select(Transaction.id, Transaction.amount, Transaction.postfinance_id, Transaction.postfinance_status)
+    return select(
+        Transaction.id, Transaction.amount, Transaction.postfinance_id, Transaction.postfinance_status
+    )
 
 
 class _Tally:
@@ -272,7 +274,9 @@ def compare(dbsession: Session, settings: Settings, report: ParsedReport, live: 
         tally.only_report(line, ONLY_REPORT if line.order_id.startswith(ours_prefix) else FOREIGN)
     _describe(dbsession, settings, tally)
     order = {name: index for index, name in enumerate(CATEGORIES)}
-    result.items.sort(key=lambda item: (order[item.category], item.report_line or 0, item.transaction_id or 0))
+    result.items.sort(
+        key=lambda item: (order[item.category], item.report_line or 0, item.transaction_id or 0)
+    )
     return result
 
 
@@ -281,7 +285,9 @@ def _describe(dbsession: Session, settings: Settings, tally: _Tally) -> None:
     known: dict[int, tuple[int, str]] = {}
     for batch in _chunks(entry[1] for entry in tally.pending):
         rows = dbsession.execute(
-            select(Transaction.id, Transaction.config_id, Transaction.reference).where(Transaction.id.in_(batch))
+            select(Transaction.id, Transaction.config_id, Transaction.reference).where(
+                Transaction.id.in_(batch)
+            )
         )
         known.update((row.id, (row.config_id, row.reference)) for row in rows)
     prefix = settings.orderid_prefix

@@ -5,6 +5,7 @@ two workers never compare the same file, and a file is never compared twice. A f
 last minute may still be being copied in; it waits for the next round.
 """
 
+import contextlib
 import os
 import time
 from datetime import UTC, datetime
@@ -47,7 +48,5 @@ def claim(path: Path, archive: str) -> Path | None:
 
 def release(claimed: Path, original: Path) -> None:
     """Put a claimed file back (its run could not be stored), for the next round."""
-    try:
+    with contextlib.suppress(OSError):
         os.rename(claimed, original)
-    except OSError:
-        pass

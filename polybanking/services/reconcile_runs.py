@@ -152,7 +152,10 @@ def run_items(dbsession: Session, run_id: int) -> list[Item]:
             config_id=row.config_id,
             reference=row.reference,
             polybanking=Side(
-                row.polybanking_pay_id, row.polybanking_amount, row.polybanking_currency, row.polybanking_status
+                row.polybanking_pay_id,
+                row.polybanking_amount,
+                row.polybanking_currency,
+                row.polybanking_status,
             )
             if row.transaction_id is not None
             else None,
@@ -255,5 +258,7 @@ def item_line(item: Item) -> str:
         text += f"; PAYID {report.pay_id}, {report.amount} cents {report.currency}, status {report.status}"
     elif item.polybanking:
         ours_side = item.polybanking
-        text += f"; PAYID {ours_side.pay_id or '-'}, {ours_side.amount} cents, status {ours_side.status or '-'}"
+        text += (
+            f"; PAYID {ours_side.pay_id or '-'}, {ours_side.amount} cents, status {ours_side.status or '-'}"
+        )
     return text

@@ -72,7 +72,9 @@ def register(huey: Huey, context: TaskContext, send_ipn) -> SimpleNamespace:
                         source=INBOX,
                     )
                     runs.append(outcome.run.id)
-                    log.info("reconciliation run %s: %s", outcome.run.id, " / ".join(summary_lines(outcome.run)))
+                    log.info(
+                        "reconciliation run %s: %s", outcome.run.id, " / ".join(summary_lines(outcome.run))
+                    )
             except Exception:
                 reconcile_inbox.release(claimed, path)
                 raise

@@ -63,7 +63,9 @@ def test_differences_exit_1_list_them_and_write_the_csv(setup):
     rows = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
     assert [(r["category"], r["differs"]) for r in rows] == [("different", "status")]
     with Session(engine) as session:
-        stored = session.scalars(select(ReconciliationRun).where(ReconciliationRun.file_name == "live.csv")).one()
+        stored = session.scalars(
+            select(ReconciliationRun).where(ReconciliationRun.file_name == "live.csv")
+        ).one()
         assert (stored.live, stored.source, stored.different_count) == (True, "command", 1)
         assert stored.actor.startswith("command line (")
 
@@ -77,7 +79,9 @@ def test_an_unreadable_file_exits_2_and_says_where(setup):
     assert "line 3, column 13 (TOTAL): 'abc' is not an amount" in result.stdout
     assert "Traceback" not in result.stderr
     with Session(engine) as session:
-        stored = session.scalars(select(ReconciliationRun).where(ReconciliationRun.file_name == "broken.csv")).one()
+        stored = session.scalars(
+            select(ReconciliationRun).where(ReconciliationRun.file_name == "broken.csv")
+        ).one()
         assert "line 3" in stored.error
 
 

@@ -163,7 +163,7 @@ def test_a_short_line_is_an_error_not_a_skipped_line():
     [
         (b"", "no header line"),
         (b"just some text\nand more\n", "no header line"),
-        ("Id;REF;ORDER;STATUS;CUR;\n".encode(), "the header has no TOTAL column"),
+        (b"Id;REF;ORDER;STATUS;CUR;\n", "the header has no TOTAL column"),
         (b"\x00\x01\x02\xff\xfe" * 100, "no header line"),
         (csv_bytes([]), "no transaction lines"),
     ],

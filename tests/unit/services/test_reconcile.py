@@ -67,16 +67,30 @@ def test_the_fixture_against_a_database_built_beside_it(dbsession, settings, con
     """Transactions 1-6 as the fixture's orders, with one of each kind of disagreement."""
     day = lambda d: datetime(2026, 3, d, 10, 0, tzinfo=UTC)  # noqa: E731
     add(dbsession, config, id=1, amount=2500, status="9", payid="3100000101", forwarded=day(2))  # same
-    add(dbsession, config, id=2, amount=1250, status="5", payid="3100000102", forwarded=day(2))  # capture missed
+    add(
+        dbsession, config, id=2, amount=1250, status="5", payid="3100000102", forwarded=day(2)
+    )  # capture missed
     add(dbsession, config, id=3, amount=9000, status="2", payid="3100000103", forwarded=day(3))  # amount
-    add(dbsession, config, id=4, amount=500050, status="9", payid="3100000104", forwarded=day(4))  # refund missed
+    add(
+        dbsession, config, id=4, amount=500050, status="9", payid="3100000104", forwarded=day(4)
+    )  # refund missed
     add(dbsession, config, id=5, amount=4200, status=None, forwarded=day(5))  # PostFinance never had it
     # polybanking-6 is not in the database; webshop-77 is another system's order.
 
     result = run(dbsession, settings, FIXTURE.read_bytes())
 
-    assert (result.report_lines, result.first_date, result.last_date) == (8, date(2026, 3, 2), date(2026, 3, 31))
-    assert counts(result) == {"same": 1, "different": 3, "only_report": 1, "only_polybanking": 1, "foreign": 1}
+    assert (result.report_lines, result.first_date, result.last_date) == (
+        8,
+        date(2026, 3, 2),
+        date(2026, 3, 31),
+    )
+    assert counts(result) == {
+        "same": 1,
+        "different": 3,
+        "only_report": 1,
+        "only_polybanking": 1,
+        "foreign": 1,
+    }
     totals = result.totals
     assert (totals["same"].report_cents, totals["same"].polybanking_cents) == (2500, 2500)
     assert totals["different"].report_cents == 1250 + 9900 + 500050
@@ -87,7 +101,11 @@ def test_the_fixture_against_a_database_built_beside_it(dbsession, settings, con
     assert not result.matches
 
     described = {
-        (i.category, i.order_id): (i.fields, i.report and i.report.status, i.polybanking and i.polybanking.status)
+        (i.category, i.order_id): (
+            i.fields,
+            i.report and i.report.status,
+            i.polybanking and i.polybanking.status,
+        )
         for i in result.items
     }
     assert described == {
@@ -130,7 +148,9 @@ def test_same(dbsession, settings, config):
         ({"status": "93"}, "status", "93", "9"),
     ],
 )
-def test_different_says_which_value_and_both_sides(dbsession, settings, config, change, field, report_value, our_value):
+def test_different_says_which_value_and_both_sides(
+    dbsession, settings, config, change, field, report_value, our_value
+):
     t = add(dbsession, config)
     result = run(dbsession, settings, csv_bytes([Line(oid(t), **change)]))
     assert counts(result) == {"different": 1}
@@ -162,7 +182,11 @@ def test_only_in_the_report(dbsession, settings, config):
     result = run(dbsession, settings, data)
     assert counts(result) == {"only_report": 3}
     assert result.totals["only_report"].report_cents == 700
-    assert {i.order_id for i in result.items} == {"polybanking-2147483000", oid(other_environment), "polybanking-abc"}
+    assert {i.order_id for i in result.items} == {
+        "polybanking-2147483000",
+        oid(other_environment),
+        "polybanking-abc",
+    }
     assert all(i.polybanking is None and i.transaction_id is None for i in result.items)
 
 
@@ -263,13 +287,21 @@ def test_unreadable_reports_compare_nothing(settings):
 
 def test_a_run_is_stored_with_who_when_file_and_counts(dbsession, settings, config):
     t = add(dbsession, config, amount=1000)
-    data = csv_bytes([Line(oid(t), total="10,00", status="93"), Line("webshop-1"), Line("polybanking-999999")])
+    data = csv_bytes(
+        [Line(oid(t), total="10,00", status="93"), Line("webshop-1"), Line("polybanking-999999")]
+    )
     outcome = reconcile_file(
         dbsession, settings, io.BytesIO(data), "march.csv", live=False, actor="alice", source="upload"
     )
     run_ = outcome.run
     assert run_.id and run_.created_at.tzinfo is not None
-    assert (run_.actor, run_.source, run_.file_name, run_.live, run_.error) == ("alice", "upload", "march.csv", False, "")
+    assert (run_.actor, run_.source, run_.file_name, run_.live, run_.error) == (
+        "alice",
+        "upload",
+        "march.csv",
+        False,
+        "",
+    )
     assert (run_.report_lines, run_.file_format, run_.encoding) == (3, "csv", "UTF-8")
     assert (run_.same_count, run_.different_count, run_.only_report_count, run_.foreign_count) == (0, 1, 1, 1)
     assert (run_.different_report_cents, run_.only_report_cents, run_.foreign_cents) == (1000, 550, 550)
@@ -280,7 +312,9 @@ def test_a_run_is_stored_with_who_when_file_and_counts(dbsession, settings, conf
 
 def test_an_unreadable_file_is_a_stored_run_that_says_why(dbsession, settings):
     data = csv_bytes([Line("polybanking-1"), Line("polybanking-2", status="X")])
-    outcome = reconcile_file(dbsession, settings, io.BytesIO(data), "bad.csv", live=True, actor="cli", source="command")
+    outcome = reconcile_file(
+        dbsession, settings, io.BytesIO(data), "bad.csv", live=True, actor="cli", source="command"
+    )
     assert outcome.comparison is None
     assert outcome.run.error == "line 3, column 4 (STATUS): 'X' is not a status code"
     assert not outcome.run.matches and outcome.run.same_count == 0
@@ -290,10 +324,12 @@ def test_an_unreadable_file_is_a_stored_run_that_says_why(dbsession, settings):
 
 def test_differences_csv(dbsession, settings, config):
     t = add(dbsession, config)
-    t.reference = "=HYPERLINK(\"http://evil\")"
+    t.reference = '=HYPERLINK("http://evil")'
     dbsession.flush()
     data = csv_bytes([Line(oid(t), total="6,00", status="93"), Line("webshop-1", total="1,00")])
-    outcome = reconcile_file(dbsession, settings, io.BytesIO(data), "r.csv", live=False, actor="a", source="upload")
+    outcome = reconcile_file(
+        dbsession, settings, io.BytesIO(data), "r.csv", live=False, actor="a", source="upload"
+    )
     text = differences_csv(run_items(dbsession, outcome.run.id))
     assert text.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
@@ -304,4 +340,4 @@ def test_differences_csv(dbsession, settings, config):
     first = rows[0]
     assert (first["report_amount_cents"], first["polybanking_amount_cents"]) == ("600", "550")
     assert (first["report_status"], first["polybanking_status"]) == ("93", "9")
-    assert first["reference"] == "'=HYPERLINK(\"http://evil\")"  # never a formula in a spreadsheet
+    assert first["reference"] == '\'=HYPERLINK("http://evil")'  # never a formula in a spreadsheet
