@@ -9,6 +9,7 @@ than a plain ``csv.reader`` pass.
 import codecs
 import csv
 import io
+import operator
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -98,15 +99,50 @@ def parse_date(raw: str) -> date | None:
 
 
 class _LineReader:
-    """Checks one line's values; dates are cached (a report has few distinct days)."""
+    """Checks one line's values. A fast path serves the usual line (known status, currency and day
+    are cached; a plain ``PAYID/PAYIDSUB`` and ``francs,cents``); anything else takes the strict path,
+    which accepts the rarer forms and words the error."""
 
     def __init__(self) -> None:
         self.dates: dict[str, date] = {}
         self.currencies: dict[str, str] = {}
+        self.statuses: dict[str, str] = {}
+        self.make = ReportLine._make
+        #: Column name → how errors name it (``13 (TOTAL)`` in a CSV file).
+        self.labels: dict[str, str] = {}
 
-    def read(self, number: int, values: dict[str, str], names: dict[str, str]) -> ReportLine:
+    def read(self, number: int, pay: str, ref: str, order: str, status: str, total: str, cur: str) -> ReportLine:
+        order_date = self.dates.get(order)
+        known_status = self.statuses.get(status)
+        currency = self.currencies.get(cur)
+        pay_id, _slash, sub = pay.partition("/")
+        francs, _comma, decimals = total.partition(",")
+        if (
+            order_date is not None
+            and known_status is not None
+            and currency is not None
+            and 0 < len(ref) <= MAX_REF_LENGTH
+            and "\x00" not in ref
+            and 0 < len(pay_id) <= 20
+            and pay_id.isdigit()
+            and pay_id.isascii()
+            and 0 < len(sub) <= 9
+            and sub.isdigit()
+            and sub.isascii()
+            and 0 < len(francs) <= 13
+            and francs.isdigit()
+            and francs.isascii()
+            and len(decimals) == 2
+            and decimals.isdigit()
+            and decimals.isascii()
+        ):
+            cents = int(francs) * 100 + int(decimals)
+            return self.make((number, ref, pay_id, int(sub), known_status, cents, currency, order_date))
+        return self.strict(number, {"ID": pay, "REF": ref, "ORDER": order, "STATUS": status, "TOTAL": total, "CUR": cur})
+
+    def strict(self, number: int, values: dict[str, str]) -> ReportLine:
         def fail(key: str, problem: str) -> ReportError:
-            return ReportError(problem, number, names[key])
+            return ReportError(problem, number, self.labels.get(key, key))
 
         ref = values["REF"]
         if not ref:
@@ -133,8 +169,9 @@ class _LineReader:
             if order_date is None:
                 raise fail("ORDER", f"{values['ORDER'][:40]!r} is not a date (DD/MM/YYYY)")
             self.dates[values["ORDER"]] = order_date
-        return ReportLine(
-            number, ref, match.group(1), int(match.group(2) or 0), status, cents, currency, order_date
+        status = self.statuses.setdefault(status, status)
+        return self.make(
+            (number, ref, match.group(1), int(match.group(2) or 0), status, cents, currency, order_date)
         )
 
 
@@ -160,9 +197,10 @@ def _iter_csv(text: io.TextIOBase, info: ReportInfo) -> Iterator[ReportLine]:
                     if missing:
                         raise ReportError(f"the header has no {', '.join(missing)} column", reader.line_num)
                     columns = {name: names[name] for name in REQUIRED}
-                    labels = {name: f"{index + 1} ({name})" for name, index in columns.items()}
+                    checker.labels = {name: f"{index + 1} ({name})" for name, index in columns.items()}
                     width = max(columns.values()) + 1
-                    picks = tuple(columns.items())
+                    pick = operator.itemgetter(*(columns[name] for name in REQUIRED))
+                    read = checker.read
                 continue
             if len(row) < width:
                 if not any(cell.strip() for cell in row):
@@ -170,7 +208,7 @@ def _iter_csv(text: io.TextIOBase, info: ReportInfo) -> Iterator[ReportLine]:
                 raise ReportError(
                     f"{len(row)} columns where the header has at least {width}", reader.line_num
                 )
-            yield checker.read(reader.line_num, {name: row[index] for name, index in picks}, labels)
+            yield read(reader.line_num, *pick(row))
     except csv.Error as error:
         raise ReportError(f"not readable as CSV ({error})", reader.line_num) from None
     if columns is None:
@@ -183,7 +221,6 @@ def _iter_xml(stream: BinaryIO, info: ReportInfo) -> Iterator[ReportLine]:
     checker = _LineReader()
     pending: list[ReportLine] = []
     state = {"root": None, "rejected": None}
-    labels = {name: name for name in REQUIRED}
 
     def start(tag: str, attributes: dict[str, str]) -> None:
         if state["root"] is None:
@@ -199,7 +236,7 @@ def _iter_xml(stream: BinaryIO, info: ReportInfo) -> Iterator[ReportLine]:
         missing = [name for name in REQUIRED if name not in values]
         if missing:
             raise ReportError(f"<PAYMENT> has no {', '.join(missing)} attribute", parser.CurrentLineNumber)
-        pending.append(checker.read(parser.CurrentLineNumber, values, labels))
+        pending.append(checker.strict(parser.CurrentLineNumber, values))
 
     def doctype(*_args) -> None:
         # No report needs a DTD; refusing it rules out entity expansion and external entities.

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Config, Transaction
 from ..models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_POLYBANKING, ONLY_REPORT
-from ..postfinance.form import format_order_id, parse_order_id
+from ..postfinance.form import MAX_TRANSACTION_ID, format_order_id
 from ..postfinance.report import ReportError, ReportInfo, ReportLine, iter_report
 from ..settings import Settings
 from .feedback import CURRENCY
@@ -74,6 +74,8 @@ def read_report(stream: BinaryIO, file_name: str, orderid_prefix: str) -> Parsed
     count = 0
     first = last = None
     previous_date = None
+    head = orderid_prefix + "-"
+    cut = len(head)
     try:
         for line in iter_report(stream, info):
             count += 1
@@ -81,15 +83,23 @@ def read_report(stream: BinaryIO, file_name: str, orderid_prefix: str) -> Parsed
                 previous_date = line.order_date
                 first = previous_date if first is None or previous_date < first else first
                 last = previous_date if last is None or previous_date > last else last
-            transaction_id = parse_order_id(line.order_id, orderid_prefix)
+            ref = line.order_id
+            # parse_order_id's rule, with its usual case inlined (a million calls cost a second).
+            tail = ref[cut:]
+            if ref.startswith(head) and tail.isdigit() and tail.isascii() and len(tail) <= 10 and tail[0] != "0":
+                transaction_id = int(tail)
+                if transaction_id > MAX_TRANSACTION_ID:
+                    transaction_id = None
+            else:
+                transaction_id = None
             if transaction_id is not None:
                 known = ours.get(transaction_id)
                 if known is None or _later(line, known):
                     ours[transaction_id] = line
             else:
-                known = others.get(line.order_id)
+                known = others.get(ref)
                 if known is None or _later(line, known):
-                    others[line.order_id] = line
+                    others[ref] = line
     except ReportError as error:
         raise ReportUnreadable(str(error)) from None
     except OSError as error:
@@ -247,18 +257,33 @@ def compare(dbsession: Session, settings: Settings, report: ParsedReport, live: 
         .join(Config, Config.id == Transaction.config_id)
         .where(in_environment)
         .where(Transaction.last_userforwarded_date >= start, Transaction.last_userforwarded_date < end)
-        .execution_options(yield_per=5000)
+        .execution_options(stream_results=True, yield_per=5000)
     )
-    for transaction_id, amount, pay_id, status in dbsession.execute(scan):
-        line = ours.pop(transaction_id, None)
+    connection = dbsession.connection()  # Core rows: no ORM bookkeeping per row
+    pop = ours.pop
+    same_count = same_cents = 0
+    for transaction_id, amount, pay_id, status in connection.execute(scan):
+        line = pop(transaction_id, None)
         if line is None:
             tally.only_polybanking(transaction_id, amount, pay_id, status)
+        elif (
+            line.amount_cents == amount
+            and line.status == status
+            and line.pay_id == pay_id
+            and line.currency == CURRENCY
+        ):  # the usual case, counted here without a call
+            same_count += 1
+            same_cents += amount
         else:
             tally.pair(transaction_id, amount, pay_id, status, line)
+    same = result.totals[SAME]
+    same.count += same_count
+    same.report_cents += same_cents
+    same.polybanking_cents += same_cents
 
     # The report's orders not forwarded within its days (a shopper who paid after midnight…).
     for batch in _chunks(list(ours)):
-        rows = dbsession.execute(
+        rows = connection.execute(
             _columns()
             .join(Config, Config.id == Transaction.config_id)
             .where(in_environment, Transaction.id.in_(batch))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from polybanking.models import Config, ReconciliationRun, Transaction
 
 from ..reports import Line, csv_bytes
-from .test_cli import run, write_ini
+from .test_cli import finish, run, start, write_ini
 
 
 @pytest.fixture(scope="module")
@@ -70,23 +70,25 @@ def test_differences_exit_1_list_them_and_write_the_csv(setup):
         assert stored.actor.startswith("command line (")
 
 
-def test_an_unreadable_file_exits_2_and_says_where(setup):
+def test_an_unreadable_or_missing_file_exits_2_and_says_why(setup):
+    """Both run side by side (each costs an interpreter start-up)."""
     folder, ini, _ids, engine = setup
     report = folder / "broken.csv"
     report.write_bytes(csv_bytes([Line("polybanking-1"), Line("polybanking-2", total="abc")]))
-    result = run("compare", str(report), ini=ini)
-    assert result.returncode == 2
-    assert "line 3, column 13 (TOTAL): 'abc' is not an amount" in result.stdout
-    assert "Traceback" not in result.stderr
+    broken, missing = (
+        finish(process)
+        for process in [
+            start("compare", str(report), ini=ini),
+            start("compare", str(folder / "no.csv"), ini=ini),
+        ]
+    )
+    assert broken.returncode == 2
+    assert "line 3, column 13 (TOTAL): 'abc' is not an amount" in broken.stdout
+    assert "Traceback" not in broken.stderr
     with Session(engine) as session:
         stored = session.scalars(
             select(ReconciliationRun).where(ReconciliationRun.file_name == "broken.csv")
         ).one()
         assert "line 3" in stored.error
-
-
-def test_a_missing_file_exits_2(setup):
-    folder, ini, _ids, _engine = setup
-    result = run("compare", str(folder / "nowhere.csv"), ini=ini)
-    assert result.returncode == 2
-    assert "cannot read" in result.stderr and "Traceback" not in result.stderr
+    assert missing.returncode == 2
+    assert "cannot read" in missing.stderr and "Traceback" not in missing.stderr

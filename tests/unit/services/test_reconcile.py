@@ -341,3 +341,33 @@ def test_differences_csv(dbsession, settings, config):
     assert (first["report_amount_cents"], first["polybanking_amount_cents"]) == ("600", "550")
     assert (first["report_status"], first["polybanking_status"]) == ("93", "9")
     assert first["reference"] == '\'=HYPERLINK("http://evil")'  # never a formula in a spreadsheet
+
+
+REFS = [
+    "polybanking-1",
+    "polybanking-2147483647",
+    "polybanking-2147483648",
+    "polybanking-0",
+    "polybanking-01",
+    "polybanking--1",
+    "polybanking-1-2",
+    "polybanking-１２",
+    "polybanking-99999999999",
+    "xpolybanking-1",
+    "Polybanking-3",
+    "polybanking-",
+    "polybanking",
+]
+
+
+def test_orders_are_ours_exactly_when_parse_order_id_says_so(settings):
+    """read_report inlines parse_order_id's rule for speed; both must agree."""
+    from polybanking.postfinance.form import parse_order_id
+
+    data = csv_bytes([Line(ref, payid=str(3100000000 + n)) for n, ref in enumerate(REFS)])
+    report = read_report(io.BytesIO(data), "r.csv", "polybanking")
+    expected = {ref: parse_order_id(ref, "polybanking") for ref in REFS}
+    assert {line.order_id: number for number, line in report.ours.items()} == {
+        ref: number for ref, number in expected.items() if number is not None
+    }
+    assert set(report.others) == {ref for ref, number in expected.items() if number is None}
