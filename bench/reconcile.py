@@ -216,9 +216,10 @@ def main() -> int:
         for round_ in range(1, args.rounds + 1):
             baselines.append(child("baseline", str(report)))
             comparisons.append(child("compare", str(report), str(db)))
+            base, compared = baselines[-1]["seconds"], comparisons[-1]["seconds"]
             print(
-                f"round {round_}: csv.reader {baselines[-1]['seconds']:.2f} s, "
-                f"comparison {comparisons[-1]['seconds']:.2f} s, peak {comparisons[-1]['peak_mb']:.0f} MB"
+                f"round {round_}: csv.reader {base:.2f} s, comparison {compared:.2f} s "
+                f"({compared / base:.2f}x), peak {comparisons[-1]['peak_mb']:.0f} MB"
             )
         base = min(b["seconds"] for b in baselines)
         best = min(comparisons, key=lambda c: c["seconds"])

@@ -111,7 +111,9 @@ class _LineReader:
         #: Column name → how errors name it (``13 (TOTAL)`` in a CSV file).
         self.labels: dict[str, str] = {}
 
-    def read(self, number: int, pay: str, ref: str, order: str, status: str, total: str, cur: str) -> ReportLine:
+    def read(
+        self, number: int, pay: str, ref: str, order: str, status: str, total: str, cur: str
+    ) -> ReportLine:
         order_date = self.dates.get(order)
         known_status = self.statuses.get(status)
         currency = self.currencies.get(cur)
@@ -138,7 +140,9 @@ class _LineReader:
         ):
             cents = int(francs) * 100 + int(decimals)
             return self.make((number, ref, pay_id, int(sub), known_status, cents, currency, order_date))
-        return self.strict(number, {"ID": pay, "REF": ref, "ORDER": order, "STATUS": status, "TOTAL": total, "CUR": cur})
+        return self.strict(
+            number, {"ID": pay, "REF": ref, "ORDER": order, "STATUS": status, "TOTAL": total, "CUR": cur}
+        )
 
     def strict(self, number: int, values: dict[str, str]) -> ReportLine:
         def fail(key: str, problem: str) -> ReportError:

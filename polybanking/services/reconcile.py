@@ -86,7 +86,13 @@ def read_report(stream: BinaryIO, file_name: str, orderid_prefix: str) -> Parsed
             ref = line.order_id
             # parse_order_id's rule, with its usual case inlined (a million calls cost a second).
             tail = ref[cut:]
-            if ref.startswith(head) and tail.isdigit() and tail.isascii() and len(tail) <= 10 and tail[0] != "0":
+            if (
+                ref.startswith(head)
+                and tail.isdigit()
+                and tail.isascii()
+                and len(tail) <= 10
+                and tail[0] != "0"
+            ):
                 transaction_id = int(tail)
                 if transaction_id > MAX_TRANSACTION_ID:
                     transaction_id = None
