@@ -97,11 +97,11 @@ def test_download_and_compare(testapp, make_config, ledger, db, settings):  # no
         1,
     )
     assert run.report_lines == 5  # the refunded order has two lines (PAYIDSUB 0 and 1)
-    assert items == [
+    assert sorted(items, key=lambda item: (item[0], item[1] or 0)) == [  # PAYIDs are random: any order
         ("different", refunded.transaction_id, ("status",)),
         ("different", lost.transaction_id, ("payid", "status")),
-        ("only_polybanking", abandoned.transaction_id, ()),
         ("foreign", None, ()),
+        ("only_polybanking", abandoned.transaction_id, ()),
     ]
 
 
