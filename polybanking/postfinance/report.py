@@ -224,7 +224,7 @@ def _iter_xml(stream: BinaryIO, info: ReportInfo) -> Iterator[ReportLine]:
     parser = expat.ParserCreate()
     checker = _LineReader()
     pending: list[ReportLine] = []
-    state = {"root": None, "rejected": None}
+    state: dict[str, str | None] = {"root": None}
 
     def start(tag: str, attributes: dict[str, str]) -> None:
         if state["root"] is None:
