@@ -130,6 +130,8 @@ def app_settings_for(base_settings: dict, url: str, **overrides) -> dict:
             "polybanking.base_url": url,
             "postfinance.test.url": f"{url}/sandbox/ncol/test/orderstandard_utf8.asp",
             "postfinance.prod.url": f"{url}/sandbox/ncol/prod/orderstandard_utf8.asp",
+            "postfinance.test.query_url": f"{url}/sandbox/ncol/test/querydirect.asp",
+            "postfinance.prod.query_url": f"{url}/sandbox/ncol/prod/querydirect.asp",
         }
     )
     settings.update(overrides)

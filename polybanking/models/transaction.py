@@ -49,7 +49,8 @@ class Transaction(Base):
     flagged: Mapped[bool] = mapped_column(default=False)
 
     creation_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    last_userforwarded_date: Mapped[datetime | None]
+    #: Indexed: reconciliation selects the orders sent to PostFinance within a report's days.
+    last_userforwarded_date: Mapped[datetime | None] = mapped_column(index=True)
     last_user_back_from_postfinance_date: Mapped[datetime | None]
     last_postfinance_ipn_date: Mapped[datetime | None]
     last_ipn_date: Mapped[datetime | None]
@@ -58,6 +59,11 @@ class Transaction(Base):
     ipn_attempts: Mapped[int] = mapped_column(default=0)
     ipn_next_attempt_at: Mapped[datetime | None]
     ipn_failed: Mapped[bool] = mapped_column(default=False)
+
+    #: DirectLink status checks (PROTOCOL §9): how many were made since the last status change,
+    #: and when the next one is due (None: as soon as the transaction looks stale).
+    directlink_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    directlink_next_at: Mapped[datetime | None]
 
     config: Mapped[Config] = relationship()
 

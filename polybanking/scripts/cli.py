@@ -44,6 +44,15 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="create the demo config, then serve the gateway and a worker (make run)")
 
+    compare = sub.add_parser(
+        "compare",
+        help="compare a PostFinance transaction report (CSV or XML) with the database; "
+        "exit 0 when everything matches, 1 on differences, 2 when the file cannot be read",
+    )
+    compare.add_argument("file", help="the report downloaded from PostFinance's back office")
+    compare.add_argument("--live", action="store_true", help="compare with the live configs (default: test)")
+    compare.add_argument("--csv", metavar="OUT", help="also write the differences to this CSV file")
+
     worker = sub.add_parser("worker", help="run the Huey consumer with the app's settings")
     worker.add_argument("--workers", type=int, default=2)
     return parser
@@ -76,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .demo import run_demo
 
             return run_demo(args.ini)
+        elif args.command == "compare":
+            return commands.compare(args.ini, args.file, live=args.live, csv_path=args.csv)
         elif args.command == "worker":
             commands.run_worker(args.ini, workers=args.workers)
     except commands.CommandError as error:

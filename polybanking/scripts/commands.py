@@ -1,5 +1,6 @@
 """What the ``polybanking`` command does; each function loads the ini it is given."""
 
+import getpass
 import logging
 import os
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..models import Config, ConfigLog, get_engine, get_session_factory, get_tm_session
+from ..models.reconciliation_run import COMMAND
 from ..settings import Settings, SettingsError, load, with_environment
 
 log = logging.getLogger(__name__)
@@ -133,6 +135,49 @@ def _store_config(session_factory, fields: dict, reuse: bool) -> dict:
         dbsession.flush()
         dbsession.add(ConfigLog(config=config, text="created from the command line (secrets generated)"))
         return _describe(config)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (containers)
+        return f"uid {os.getuid()}"
+
+
+def compare(ini: str, path: str, *, live: bool, csv_path: str | None = None) -> int:
+    """Compare a report file and store the run; 0 all match, 1 differences, 2 unreadable."""
+    from ..services.reconcile_runs import differences_csv, item_line, reconcile_file, summary_lines
+
+    raw, settings = read_settings(ini)
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 (closed below, after the database work)
+    except OSError as error:
+        raise CommandError(f"cannot read {path!r}: {error.strerror or error}") from None
+    actor = f"command line ({_os_user()})"
+    with stream, database_errors(" (has `polybanking initdb` been run?)"):
+        engine = get_engine(raw)
+        try:
+            manager = transaction.TransactionManager(explicit=True)
+            with manager:
+                dbsession = get_tm_session(get_session_factory(engine), manager)
+                name = os.path.basename(path)
+                outcome = reconcile_file(
+                    dbsession, settings, stream, name, live=live, actor=actor, source=COMMAND
+                )
+                run = outcome.run
+                lines = summary_lines(run)
+                items = outcome.comparison.items if outcome.comparison else []
+                lines += [item_line(item) for item in items]
+                lines.append(f"Stored as run {run.id}.")
+        finally:
+            engine.dispose()
+    print("\n".join(lines))
+    if csv_path and outcome.comparison is not None:
+        with open(csv_path, "w", encoding="utf-8", newline="") as out:
+            out.write(differences_csv(items))
+    if outcome.comparison is None:
+        return 2
+    return 0 if run.matches else 1
 
 
 def run_worker(ini: str, workers: int = 2) -> None:

@@ -75,6 +75,8 @@ def enqueue_after_commit(manager: transaction.TransactionManager, task, *args) -
 
 def register_tasks(huey: Huey, context: TaskContext) -> SimpleNamespace:
     """Every task, bound to ``huey`` and ``context``; web app and worker register the same names."""
-    from . import ipn
+    from . import ipn, reconcile
 
-    return SimpleNamespace(send_ipn=ipn.register(huey, context))
+    send_ipn = ipn.register(huey, context)
+    reconciliation = reconcile.register(huey, context, send_ipn)
+    return SimpleNamespace(send_ipn=send_ipn, **vars(reconciliation))

@@ -17,6 +17,9 @@ ROUTES = {
     "sandbox.home": "/sandbox/",
     "sandbox.hosted": "/sandbox/ncol/{env}/orderstandard_utf8.asp",
     "sandbox.decide": "/sandbox/ncol/{env}/decide",
+    "sandbox.query": "/sandbox/ncol/{env}/querydirect.asp",
+    "sandbox.transactions": "/sandbox/ncol/{env}/transactions",
+    "sandbox.report": "/sandbox/ncol/{env}/report.csv",
     "sandbox.shop": "/sandbox/shop/",
     "sandbox.shop.back": "/sandbox/shop/back/{outcome:ok|err}",
     "sandbox.shop.ipn": "/sandbox/shop/ipn",
@@ -45,6 +48,8 @@ def test_routes_match_the_protocol_urls(app):
         "/paiements/return": "payment.return",
         "/sandbox/ncol/test/orderstandard_utf8.asp": "sandbox.hosted",
         "/sandbox/ncol/prod/decide": "sandbox.decide",
+        "/sandbox/ncol/test/querydirect.asp": "sandbox.query",
+        "/sandbox/ncol/prod/report.csv": "sandbox.report",
     }
     for path, name in examples.items():
         matched = [route.name for route in mapper.get_routes() if route.match(path) is not None]
