@@ -34,6 +34,15 @@ KNOWN_KEYS = (
     "sandbox.shop.key_request",
     "sandbox.shop.key_ipn",
     "polybanking.language",
+    # The admin web interface (polybanking/auth/settings.py checks them)
+    "auth.backend",
+    "session.secret",
+    "session.secure",
+    "polybanking.timezone",
+    "tequila.server",
+    "tequila.service",
+    "tequila.autocreate",
+    "tequila.timeout",
 )
 
 
