@@ -72,12 +72,13 @@ def parse_chf(text: str) -> int | None:
         amount = Decimal(text)
     except InvalidOperation:
         raise ValueError("not an amount") from None
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite() or amount <= 0:
         raise ValueError("a positive amount with at most two decimals")
-    cents = int(amount * 100)
-    if cents > MAX_AMOUNT:
+    if amount * 100 > MAX_AMOUNT:  # before quantize, which fails on huge numbers
         raise ValueError("too large")
-    return cents
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError("a positive amount with at most two decimals")
+    return int(amount * 100)
 
 
 def parse_form(form: dict[str, str], settings: Settings) -> ConfigValues:

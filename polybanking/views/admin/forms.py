@@ -22,8 +22,9 @@ def checked(form: dict[str, str], name: str) -> bool:
     return form.get(name, "") in ("on", "1", "true", "yes")
 
 
-def flash(request, message: str, queue: str = "info") -> None:
-    request.session.flash(message, queue=queue)
+def flash(request, message: str) -> None:
+    """A message shown once, on the next admin page (the layout pops them)."""
+    request.session.flash(message)
 
 
 def see_other(request, route_name: str, **kw) -> HTTPSeeOther:
