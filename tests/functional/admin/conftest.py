@@ -28,8 +28,10 @@ def csrf_token(page) -> str:
 
 @pytest.fixture
 def make_user(db, clean_db):
-    def make(username, password=PASSWORD, superuser=False, staff=False, configs=(), active=True, external_id=None):
-        if password not in _hashes:  # argon2 is slow on purpose: hash each test password once
+    def make(
+        username, password=PASSWORD, superuser=False, staff=False, configs=(), active=True, external_id=None
+    ):
+        if password and password not in _hashes:  # argon2 is slow on purpose: hash each test password once
             _hashes[password] = hash_password(password)
 
         def create(session):

@@ -41,9 +41,15 @@ def requests_for(w) -> dict[str, list[tuple[str, str, dict]]]:
     return {
         "admin.home": [("GET", "/admin/", {})],
         "admin.config.list": [("GET", "/admin/configs/", {})],
-        "admin.config.create": [("GET", "/admin/configs/new", {}), ("POST", "/admin/configs/new", config_form)],
+        "admin.config.create": [
+            ("GET", "/admin/configs/new", {}),
+            ("POST", "/admin/configs/new", config_form),
+        ],
         "admin.config.show": [("GET", f"/admin/configs/{a}/", {})],
-        "admin.config.edit": [("GET", f"/admin/configs/{a}/edit", {}), ("POST", f"/admin/configs/{a}/edit", config_form)],
+        "admin.config.edit": [
+            ("GET", f"/admin/configs/{a}/edit", {}),
+            ("POST", f"/admin/configs/{a}/edit", config_form),
+        ],
         "admin.config.active": [("POST", f"/admin/configs/{a}/active", {"active": "0"})],
         "admin.config.users": [
             ("GET", f"/admin/configs/{a}/users", {}),
@@ -57,14 +63,20 @@ def requests_for(w) -> dict[str, list[tuple[str, str, dict]]]:
         "admin.user.list": [("GET", "/admin/users/", {})],
         "admin.user.create": [
             ("GET", "/admin/users/new", {}),
-            ("POST", "/admin/users/new", {"username": "eve", "password": "eve-password-123", "is_superuser": "on"}),
+            (
+                "POST",
+                "/admin/users/new",
+                {"username": "eve", "password": "eve-password-123", "is_superuser": "on"},
+            ),
         ],
         "admin.user.edit": [
             ("GET", f"/admin/users/{w['bob']}/edit", {}),
             ("POST", f"/admin/users/{w['bob']}/edit", {"is_superuser": "on", "is_active": "on"}),
         ],
         # Public by nature; only their forms' CSRF protection is tried (POST).
-        "admin.login": [("POST", "/admin/login", {"username": "root", "password": "correct horse battery staple"})],
+        "admin.login": [
+            ("POST", "/admin/login", {"username": "root", "password": "correct horse battery staple"})
+        ],
         "admin.login.tequila": [("POST", "/admin/login/tequila", {})],
         "admin.logout": [("POST", "/admin/logout", {})],
     }

@@ -22,7 +22,9 @@ FORM = {
 
 def create(client, **overrides):
     page = client.get("/admin/configs/new")
-    return client.post("/admin/configs/new", {**FORM, **overrides, "csrf_token": csrf_token(page)}, expect_errors=True)
+    return client.post(
+        "/admin/configs/new", {**FORM, **overrides, "csrf_token": csrf_token(page)}, expect_errors=True
+    )
 
 
 def config_named(db, name):
@@ -31,7 +33,9 @@ def config_named(db, name):
 
 def logs_of(db, config_id):
     def read(session):
-        entries = session.scalars(select(ConfigLog).where(ConfigLog.config_id == config_id).order_by(ConfigLog.id))
+        entries = session.scalars(
+            select(ConfigLog).where(ConfigLog.config_id == config_id).order_by(ConfigLog.id)
+        )
         return [(entry.user.username if entry.user else None, entry.text) for entry in entries]
 
     return db.run(read)
@@ -90,7 +94,12 @@ def test_edit_is_logged_in_words_and_keys_never_appear_in_the_log(admin_as, make
     config = make_config(name="Shop", max_amount=None)
     client = admin_as("alice", configs=[config.id])
     page = client.get(f"/admin/configs/{config.id}/edit")
-    form = {**FORM, "name": "Shop 2", "csrf_token": csrf_token(page), "url_ipn": "https://new.example.org/ipn"}
+    form = {
+        **FORM,
+        "name": "Shop 2",
+        "csrf_token": csrf_token(page),
+        "url_ipn": "https://new.example.org/ipn",
+    }
     assert client.post(f"/admin/configs/{config.id}/edit", form).status_int == 303
     log = client.get(f"/admin/configs/{config.id}/log")
     entries = logs_of(db, config.id)
@@ -166,5 +175,7 @@ def test_only_superusers_manage_allowed_users_and_the_admin_switch(admin_as, mak
     assert not config_named(db, "Ticket shop").admin_enable
     # The site's own users may not switch it back on.
     page = alice.get(f"/admin/configs/{config.id}/edit")
-    alice.post(f"/admin/configs/{config.id}/edit", {**FORM, "admin_enable": "on", "csrf_token": csrf_token(page)})
+    alice.post(
+        f"/admin/configs/{config.id}/edit", {**FORM, "admin_enable": "on", "csrf_token": csrf_token(page)}
+    )
     assert not config_named(db, "Ticket shop").admin_enable

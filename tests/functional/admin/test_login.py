@@ -16,7 +16,9 @@ def test_sign_in_sets_a_signed_httponly_samesite_cookie(browser, make_user):
     page = client.get("/admin/login")
     assert 'name="username"' in page.text and 'name="password"' in page.text
     assert 'name="csrf_token"' in page.text
-    answer = client.post("/admin/login", {"username": "alice", "password": PASSWORD, "csrf_token": csrf_token(page)})
+    answer = client.post(
+        "/admin/login", {"username": "alice", "password": PASSWORD, "csrf_token": csrf_token(page)}
+    )
     assert answer.status_int == 303
     assert answer.location.endswith("/admin/")
     cookie = answer.headers["Set-Cookie"]
@@ -139,14 +141,16 @@ def test_after_sign_in_the_visitor_goes_where_they_were_going_on_this_site_only(
     page = client.get(redirected.location)
     token = csrf_token(page)
     answer = client.post(
-        "/admin/login", {"username": "alice", "password": PASSWORD, "csrf_token": token, "next": "/admin/users/"}
+        "/admin/login",
+        {"username": "alice", "password": PASSWORD, "csrf_token": token, "next": "/admin/users/"},
     )
     assert answer.location.endswith("/admin/users/")
     other = browser()
     page = other.get("/admin/login")
     for target in ("//evil.example/admin/", "https://evil.example/", "/\\evil.example"):
         answer = other.post(
-            "/admin/login", {"username": "alice", "password": PASSWORD, "csrf_token": csrf_token(page), "next": target}
+            "/admin/login",
+            {"username": "alice", "password": PASSWORD, "csrf_token": csrf_token(page), "next": target},
         )
         assert answer.location.endswith("/admin/") and "evil" not in answer.location
         page = other.get("/admin/")
@@ -168,8 +172,11 @@ def test_junk_sign_in_input_is_a_clear_4xx(browser):
     page = client.get("/admin/login")
     token = csrf_token(page)
     for username, password in (("\x00", "x"), ("a" * 10000, "x"), ("alice", "p" * 5000)):
-        answer = client.post("/admin/login", {"username": username, "password": password, "csrf_token": token},
-                             expect_errors=True)
+        answer = client.post(
+            "/admin/login",
+            {"username": username, "password": password, "csrf_token": token},
+            expect_errors=True,
+        )
         assert 400 <= answer.status_int < 500
     answer = client.post(
         "/admin/login",

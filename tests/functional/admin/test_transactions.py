@@ -51,8 +51,18 @@ def test_the_list_is_newest_first_and_paginated(admin_as, make_config, db):
     last = client.get("/admin/transactions/?page=3")
     assert references(last)[-1] == "order-0000" and len(references(last)) == 20
     assert references(client.get("/admin/transactions/?page=999"))[-1] == "order-0000"  # clamped
-    for junk in ("page=0", "page=-1", "page=abc", "page=99999999999999999999", "config=x", "config=99999999999",
-                 "status=%00", "from=2026-13-45", "to=yesterday", "q=" + "x" * 1000):
+    for junk in (
+        "page=0",
+        "page=-1",
+        "page=abc",
+        "page=99999999999999999999",
+        "config=x",
+        "config=99999999999",
+        "status=%00",
+        "from=2026-13-45",
+        "to=yesterday",
+        "q=" + "x" * 1000,
+    ):
         answer = client.get(f"/admin/transactions/?{junk}")
         assert answer.status_int == 200, junk
     assert client.get("/admin/transactions/?q=%ff", expect_errors=True).status_int == 400
@@ -65,7 +75,9 @@ def test_filters(admin_as, make_config, make_transaction, db):
     make_transaction(a.id, "a-refused", status="2", created=T0 + timedelta(hours=1))
     make_transaction(a.id, "a-pending", status="91", created=T0 + timedelta(hours=2))
     make_transaction(a.id, "a-none", created=T0 + timedelta(hours=3))
-    make_transaction(b.id, "b-ipn", status="5", created=T0 + timedelta(days=1), ipn_needed=True, ipn_attempts=3)
+    make_transaction(
+        b.id, "b-ipn", status="5", created=T0 + timedelta(days=1), ipn_needed=True, ipn_attempts=3
+    )
     make_transaction(b.id, "b-flagged_100%", status="9", created=T0 + timedelta(days=2), flagged=True)
     client = admin_as("root", superuser=True)
 
@@ -125,9 +137,19 @@ def test_a_sandbox_payment_found_by_reference_its_story_and_a_resent_ipn(
     link = re.search(r'href="(/admin/transactions/\d+/)"', listing.text).group(1)
     detail = client.get(link)
     text = detail.text
-    for expected in ("ticket-7/ä", "CHF 12.50", "9 · Payment requested", "Ticket shop", "VISA",
-                     "Transaction created", "User forwarded", "User back from postfinance",
-                     "Postfinance status changed", "IPN Success", "accepted"):
+    for expected in (
+        "ticket-7/ä",
+        "CHF 12.50",
+        "9 · Payment requested",
+        "Ticket shop",
+        "VISA",
+        "Transaction created",
+        "User forwarded",
+        "User back from postfinance",
+        "Postfinance status changed",
+        "IPN Success",
+        "accepted",
+    ):
         assert expected in text, expected
     transaction = db.run(lambda s: s.scalar(select(Transaction).where(Transaction.reference == "ticket-7/ä")))
     assert transaction.postfinance_id in text and transaction.card in text
@@ -145,7 +167,9 @@ def test_a_sandbox_payment_found_by_reference_its_story_and_a_resent_ipn(
     assert len(re.findall(r'<span class="status good">accepted</span>', again.text)) == 2
 
 
-def test_a_failing_ipn_shows_on_the_home_page_and_in_the_attempts(admin_as, make_config, testapp, receiver, db):
+def test_a_failing_ipn_shows_on_the_home_page_and_in_the_attempts(
+    admin_as, make_config, testapp, receiver, db
+):
     config = make_config(name="Ticket shop")
     receiver.statuses = [500]
     pay_through_sandbox(testapp, config, "pay", reference="failing-1")
@@ -169,7 +193,7 @@ def test_home_shows_todays_takings_and_stuck_payments(admin_as, make_config, mak
     make_transaction(b.id, "uncertain", amount=300, status="92", created=now - timedelta(hours=2))
     make_transaction(b.id, "just-sent", amount=300, created=now, internal_status="fw")
     text = admin_as("root", superuser=True).get("/admin/").text
-    takings = text[text.index("Today's takings"):text.index("Failing IPNs")]
+    takings = text[text.index("Today's takings") : text.index("Failing IPNs")]
     assert "Alpha" in takings and "CHF 12.50" in takings and "Bravo" not in takings
-    stuck = text[text.index("Payments stuck"):]
+    stuck = text[text.index("Payments stuck") :]
     assert "stuck" in stuck and "uncertain" in stuck and "just-sent" not in stuck
