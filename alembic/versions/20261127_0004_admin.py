@@ -5,8 +5,9 @@ Revises: 0001
 Create Date: 2026-11-27
 
 Read by hand. ``sign_in_failures`` slows down password guessing (per username and per address).
-The admin list filters transactions by config and sorts them newest first: one index on
-(config_id, creation_date) serves both, so a config's page never sorts its whole history.
+The admin list sorts transactions newest first (creation_date, then id) and filters them by config:
+(creation_date, id) and (config_id, creation_date, id) give that order straight from an index, so
+no page sorts the whole history, and a deep page's OFFSET walks index entries only.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -32,12 +33,14 @@ def upgrade() -> None:
         batch_op.create_index('ix_sign_in_failures_username_when', ['username', 'when'], unique=False)
 
     with op.batch_alter_table('transactions', schema=None) as batch_op:
-        batch_op.create_index('ix_transactions_config_created', ['config_id', 'creation_date'], unique=False)
+        batch_op.create_index('ix_transactions_created_id', ['creation_date', 'id'], unique=False)
+        batch_op.create_index('ix_transactions_config_created', ['config_id', 'creation_date', 'id'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('transactions', schema=None) as batch_op:
         batch_op.drop_index('ix_transactions_config_created')
+        batch_op.drop_index('ix_transactions_created_id')
 
     with op.batch_alter_table('sign_in_failures', schema=None) as batch_op:
         batch_op.drop_index('ix_sign_in_failures_username_when')

@@ -16,6 +16,7 @@ from ..models.transaction import FORWARDED
 from ..postfinance.statuses import GOOD_STATUSES, PENDING_STATUSES, STATUS_TEXT
 
 PAGE_SIZE = 50
+NEWEST_FIRST = (Transaction.creation_date.desc(), Transaction.id.desc())
 MAX_PAGE = 100_000
 SEARCH_MAX_LENGTH = 255
 
@@ -111,13 +112,20 @@ def search_transactions(dbsession: Session, user: User, filters: TransactionFilt
     conditions = _conditions(user, filters, zone)
     total = dbsession.scalar(select(func.count(Transaction.id)).where(*conditions)) or 0
     number = min(max(filters.page, 1), max(1, -(-total // PAGE_SIZE)))
+    # Deferred join: the page's ids come from the indexes alone (creation_date, id), so a deep
+    # OFFSET walks index entries, not rows; only the 50 rows shown are then read.
+    page_ids = (
+        select(Transaction.id)
+        .where(*conditions)
+        .order_by(*NEWEST_FIRST)
+        .limit(PAGE_SIZE)
+        .offset((number - 1) * PAGE_SIZE)
+    )
     query = (
         select(Transaction)
         .options(joinedload(Transaction.config))
-        .where(*conditions)
-        .order_by(Transaction.creation_date.desc(), Transaction.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((number - 1) * PAGE_SIZE)
+        .where(Transaction.id.in_(page_ids.scalar_subquery()))
+        .order_by(*NEWEST_FIRST)
     )
     return Page(items=list(dbsession.scalars(query)), total=total, number=number, size=PAGE_SIZE)
 
@@ -146,7 +154,7 @@ def attention(dbsession: Session, user: User, zone: ZoneInfo, now: datetime) -> 
             select(Transaction)
             .options(joinedload(Transaction.config))
             .where(*scope, *conditions)
-            .order_by(Transaction.creation_date.desc(), Transaction.id.desc())
+            .order_by(*NEWEST_FIRST)
             .limit(ATTENTION_ROWS)
         )
         return list(dbsession.scalars(query)), count
