@@ -8,13 +8,16 @@ MAX_FIELD = 4096
 
 
 def read_form(request, source: str = "POST") -> dict[str, str]:
-    """The form's first values; undecodable or oversized input is a 400, never a 500."""
+    """The form's first values; undecodable, oversized or NUL-carrying input is a 400, never a 500."""
     try:
         values = form_dict(request, source)
     except BadParameters:
         raise HTTPBadRequest("The form could not be read.") from None
     if any(len(value) > MAX_FIELD for value in values.values()):
         raise HTTPBadRequest("A field is too long.")
+    if any("\x00" in name or "\x00" in value for name, value in values.items()):
+        # Never typed by a person, and PostgreSQL refuses them (an error, not an empty result).
+        raise HTTPBadRequest("A field contains a NUL character.")
     return values
 
 
