@@ -73,7 +73,9 @@ class TequilaLoginView:
         form = read_form(self.request)
         client = tequila_client(self.request)
         try:
-            key = client.create_request(self.request.route_url("admin.login.tequila"))
+            # The public URL from the settings, never one built from the request's Host header.
+            return_url = self.request.registry.pb_settings.url(self.request.route_path("admin.login.tequila"))
+            key = client.create_request(return_url)
         except TequilaError as error:
             log.error("Tequila unavailable: %s", error)
             raise HTTPServiceUnavailable("Tequila cannot be reached; try again in a moment.") from None

@@ -22,7 +22,7 @@ def _page(request, status: int, title: str, message: str):
     return {"title": title, "message": message}
 
 
-@forbidden_view_config(renderer=ERROR_TEMPLATE)
+@forbidden_view_config(renderer=ERROR_TEMPLATE, path_info=ADMIN_PATHS)  # the API answers its own 403s
 def forbidden(request):
     if request.identity is None:
         if request.method in ("GET", "HEAD"):
