@@ -139,6 +139,15 @@ def test_an_administrator_finds_a_payment_and_resends_its_ipn(
             shopper.close()
             assert receiver.wait_for(1)[0]["reference"] == "browser-42"
 
+            page.goto(f"{base}/admin/")
+            assert "CHF 42.00" in page.inner_text("main")  # today's takings
+            visit.check("home-with-takings")
+            page.goto(f"{base}/admin/users/")
+            page.click("main >> text=root")
+            visit.check("user-edit")
+            page.goto(f"{base}/admin/configs/999999/")
+            visit.check("not-found")
+
             # Find it by its reference, open its log, resend its IPN.
             page.goto(f"{base}/admin/transactions/")
             page.fill("#q", "browser")
@@ -178,4 +187,4 @@ def test_an_administrator_finds_a_payment_and_resends_its_ipn(
             assert visit.csp_violations == []
         finally:
             browser.close()
-    assert len(list(screenshots.glob("*.png"))) == len(visit.checked) >= 17
+    assert len(list(screenshots.glob("*.png"))) == len(visit.checked) >= 20

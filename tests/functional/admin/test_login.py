@@ -187,3 +187,33 @@ def test_junk_sign_in_input_is_a_clear_4xx(browser):
         expect_errors=True,
     )
     assert answer.status_int == 400
+
+
+def test_a_session_ends_after_its_maximum_age(browser, make_user, monkeypatch):
+    from polybanking import security
+
+    make_user("alice")
+    client = browser()
+    sign_in(client, "alice")
+    assert client.get("/admin/").status_int == 200
+    later = security.utcnow() + security.SESSION_MAX_AGE + timedelta(minutes=1)
+    monkeypatch.setattr(security, "utcnow", lambda: later)
+    assert client.get("/admin/").status_int == 303
+
+
+def test_cookies_are_secure_when_configured(base_settings, live_server, engine, clean_db, make_user):
+    import webtest
+
+    from polybanking import main
+
+    from ...conftest import app_settings_for
+
+    app = main({}, **app_settings_for(base_settings, live_server.url, **{"session.secure": "true"}))
+    try:
+        client = webtest.TestApp(app, extra_environ={"HTTP_HOST": live_server.url.split("://", 1)[1]})
+        page = client.get("/admin/login")
+        cookie = page.headers["Set-Cookie"]
+        assert "; secure" in cookie.lower() and "HttpOnly" in cookie
+        assert page.headers["Strict-Transport-Security"].startswith("max-age=")
+    finally:
+        app.registry["dbengine"].dispose()
