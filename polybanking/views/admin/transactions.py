@@ -7,6 +7,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from ...models import TransactionLog
+from ...postfinance.form import format_order_id
 from ...postfinance.statuses import STATUS_TEXT
 from ...security import TRANSACTION_LIST, TRANSACTION_RESEND, TRANSACTION_VIEW
 from ...services import ipn
@@ -103,6 +104,8 @@ def transaction_show(request):
     )
     return {
         "transaction": transaction,
+        # What PostFinance's back office and reports call this payment (ORDERID, PROTOCOL §3).
+        "order_id": format_order_id(request.registry.pb_settings.orderid_prefix, transaction.id),
         "logs": logs,
         "ipn_attempts": [entry for entry in logs if entry.log_type in IPN_LOG_TYPES],
         "can_resend": request.has_permission(TRANSACTION_RESEND),

@@ -154,6 +154,7 @@ def test_a_sandbox_payment_found_by_reference_its_story_and_a_resent_ipn(
         assert expected in text, expected
     transaction = db.run(lambda s: s.scalar(select(Transaction).where(Transaction.reference == "ticket-7/ä")))
     assert transaction.postfinance_id in text and transaction.card in text
+    assert f"polybanking-{transaction.id}" in text  # the ORDERID PostFinance's back office shows
     assert len(re.findall(r'<span class="status good">accepted</span>', text)) == 1
 
     receiver.reset()
