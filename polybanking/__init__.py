@@ -10,8 +10,9 @@ def main(global_config, **settings):
         config.include("pyramid_jinja2")
         config.include(".models")  # request.dbsession inside pyramid_tm's per-request transaction
         config.include(".tasks")  # Huey built from the ini; tasks enqueued after commit
-        config.include(".security")
+        config.include(".security")  # session cookie, security policy, CSRF by default, headers
         config.include(".routes")
+        config.include(".views.admin")  # the admin pages' navigation and money/date filters
         config.include(".sandbox")  # mounts nothing unless sandbox.enabled
         config.scan(".views")
     return config.make_wsgi_app()

@@ -40,11 +40,19 @@ KNOWN_KEYS = (
     "reconcile.inbox",
     "reconcile.archive",
     "reconcile.inbox_environment",
-    "reconcile.timezone",
     "reconcile.stale_after",
     "reconcile.max_queries",
     "reconcile.give_up_after",
     "reconcile.query_timeout",
+    # The admin web interface (polybanking/auth/settings.py checks them)
+    "auth.backend",
+    "session.secret",
+    "session.secure",
+    "polybanking.timezone",
+    "tequila.server",
+    "tequila.service",
+    "tequila.autocreate",
+    "tequila.timeout",
 )
 
 
@@ -108,7 +116,8 @@ class ReconcileSettings:
     archive: str = ""
     #: Environment the inbox's reports are compared with.
     inbox_live: bool = False
-    #: PostFinance's back office writes local dates; a report's days are taken in this zone.
+    #: PostFinance's back office writes local dates; a report's days are taken in the organisation's
+    #: time zone (polybanking.timezone, shared with the admin pages).
     timezone: str = "Europe/Zurich"
     #: A forwarded transaction without feedback for this long is asked about (DirectLink).
     stale_after: timedelta = timedelta(minutes=30)
@@ -134,11 +143,11 @@ def load_reconcile(raw: Mapping[str, str]) -> ReconcileSettings:
     environment = (raw.get("reconcile.inbox_environment") or "test").strip().lower()
     if environment not in ("test", "live"):
         raise SettingsError("reconcile.inbox_environment", f"test or live, not {environment!r}")
-    timezone = (raw.get("reconcile.timezone") or "Europe/Zurich").strip()
+    timezone = (raw.get("polybanking.timezone") or "Europe/Zurich").strip()
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError("reconcile.timezone", f"unknown time zone {timezone!r}") from None
+        raise SettingsError("polybanking.timezone", f"unknown time zone {timezone!r}") from None
     return ReconcileSettings(
         inbox=inbox,
         archive=archive,

@@ -1,7 +1,7 @@
 """reconciliation runs and DirectLink status checks
 
 Revision ID: 0005_reconcile
-Revises: 0001
+Revises: 0004_admin
 Create Date: 2026-11-27
 
 Written by hand (issue 6): the runs of the comparison with PostFinance's reports and the orders each
@@ -15,7 +15,7 @@ import polybanking.models.meta
 
 
 revision = '0005_reconcile'
-down_revision = '0001'
+down_revision = '0004_admin'
 branch_labels = None
 depends_on = None
 

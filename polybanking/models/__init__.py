@@ -10,6 +10,7 @@ from .config_log import ConfigLog  # noqa: F401
 from .meta import Base  # noqa: F401
 from .reconciliation_item import ReconciliationItem  # noqa: F401
 from .reconciliation_run import ReconciliationRun  # noqa: F401
+from .sign_in_failure import SignInFailure  # noqa: F401
 from .transaction import Transaction  # noqa: F401
 from .transaction_log import TransactionLog  # noqa: F401
 from .user import User  # noqa: F401

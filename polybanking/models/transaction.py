@@ -31,6 +31,9 @@ class Transaction(Base):
         UniqueConstraint("config_id", "reference", name="uq_transactions_config_reference"),
         CheckConstraint("amount > 0", name="amount_positive"),
         Index("ix_transactions_ipn_due", "ipn_needed", "ipn_next_attempt_at"),
+        # The admin list, newest first, all or one config's (migration 0004_admin).
+        Index("ix_transactions_created_id", "creation_date", "id"),
+        Index("ix_transactions_config_created", "config_id", "creation_date", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

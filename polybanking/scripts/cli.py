@@ -1,4 +1,4 @@
-"""``polybanking [--ini FILE] COMMAND``: database set-up, configs, and the background worker.
+"""``polybanking [--ini FILE] COMMAND``: database set-up, configs, admin users, and the background worker.
 
 The ini defaults to $POLYBANKING_INI, else development.ini. Errors are one line on stderr and a
 non-zero exit, never a traceback.
@@ -41,6 +41,18 @@ def _parser() -> argparse.ArgumentParser:
         "--reuse", action="store_true", help="if a config of that name exists, print it instead"
     )
     create.add_argument("--json", action="store_true", help="print one JSON object")
+    for name, verb in (("allow", "allow a user on a config"), ("deny", "take a user off a config")):
+        access = config.add_parser(name, help=verb)
+        access.add_argument("--config", required=True, help="config id")
+        access.add_argument("--user", required=True, help="username")
+
+    user = sub.add_parser("user", help="manage admin accounts").add_subparsers(
+        dest="user_command", required=True
+    )
+    user_create = user.add_parser("create", help="create an admin account; the password is read from stdin")
+    user_create.add_argument("--username", required=True)
+    user_create.add_argument("--superuser", action="store_true", help="sees and does everything")
+    user_create.add_argument("--staff", action="store_true", help="may create configs")
 
     sub.add_parser("demo", help="create the demo config, then serve the gateway and a worker (make run)")
 
@@ -81,6 +93,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 for key, value in result.items():
                     print(f"{key}: {value}")
+        elif args.command == "config" and args.config_command in ("allow", "deny"):
+            allowed = args.config_command == "allow"
+            changed = commands.allow_user(
+                args.ini, config_id=args.config, username=args.user, allowed=allowed
+            )
+            state = "allowed on" if allowed else "no longer allowed on"
+            print(f"{args.user} {state} config {args.config}" + ("" if changed else " (no change)"))
+        elif args.command == "user" and args.user_command == "create":
+            password = commands.read_password(sys.stdin)
+            user_id = commands.create_user(
+                args.ini,
+                username=args.username,
+                password=password,
+                superuser=args.superuser,
+                staff=args.staff,
+            )
+            print(f"user {args.username} created (id {user_id})")
         elif args.command == "demo":
             from .demo import run_demo
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..models import Config, ConfigLog, get_engine, get_session_factory, get_tm_session
+from ..models.meta import MAX_ROW_ID
 from ..models.reconciliation_run import COMMAND
 from ..settings import Settings, SettingsError, load, with_environment
 
@@ -178,6 +179,60 @@ def compare(ini: str, path: str, *, live: bool, csv_path: str | None = None) -> 
     if outcome.comparison is None:
         return 2
     return 0 if run.matches else 1
+
+
+def read_password(stream) -> str:
+    """The first line of ``stream`` (a pipe or a terminal), without its line ending."""
+    line = stream.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        raise CommandError("give the password on standard input (one line)")
+    return password
+
+
+@contextmanager
+def _session(ini: str):
+    """A committed session on the ini's database, with database errors as one line."""
+    raw, _settings = read_settings(ini)
+    with database_errors(" (has `polybanking initdb` been run?)"):
+        engine = get_engine(raw)
+        try:
+            manager = transaction.TransactionManager(explicit=True)
+            with manager:
+                yield get_tm_session(get_session_factory(engine), manager)
+        finally:
+            engine.dispose()
+
+
+def create_user(
+    ini: str, *, username: str, password: str, superuser: bool = False, staff: bool = False
+) -> int:
+    from ..services.users import UserError
+    from ..services.users import create_user as create
+
+    with _session(ini) as dbsession:
+        try:
+            user = create(dbsession, username, password, superuser=superuser, staff=staff)
+        except UserError as error:
+            raise CommandError(str(error)) from None
+        return user.id
+
+
+def allow_user(ini: str, *, config_id: str, username: str, allowed: bool) -> bool:
+    """``config allow`` / ``config deny``: whether anything changed."""
+    from ..services.configs import allow
+    from ..services.users import find_by_username
+
+    if not (config_id.isascii() and config_id.isdigit()) or not 0 < int(config_id) <= MAX_ROW_ID:
+        raise CommandError(f"--config must be a config id, not {config_id!r}")
+    with _session(ini) as dbsession:
+        config = dbsession.get(Config, int(config_id))
+        if config is None:
+            raise CommandError(f"no config {config_id}")
+        user = find_by_username(dbsession, username)
+        if user is None:
+            raise CommandError(f"no user {username!r}")
+        return allow(dbsession, config, user, allowed, acting=None)
 
 
 def run_worker(ini: str, workers: int = 2) -> None:

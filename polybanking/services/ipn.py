@@ -103,3 +103,15 @@ def record(dbsession: Session, transaction_id: int, delivery: Delivery, attempt:
         transaction.ipn_next_attempt_at = None
     if not attempt.ok:
         log.info("IPN for transaction %s failed: %s", transaction_id, attempt.detail[:200])
+
+
+def request_resend(dbsession: Session, transaction: Transaction) -> None:
+    """Mark the transaction's IPN due now (an administrator's "resend IPN").
+
+    The outbox state is written first, so the IPN goes out even if the queue message is lost;
+    the caller enqueues ``send_ipn`` after commit for it to go out at once.
+    """
+    transaction.ipn_needed = True
+    transaction.ipn_failed = False
+    transaction.ipn_next_attempt_at = utcnow()
+    log.info("IPN resend requested for transaction %s", transaction.id)

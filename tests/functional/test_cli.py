@@ -26,6 +26,7 @@ TABLES = {
     "transaction_logs",
     "reconciliation_runs",
     "reconciliation_items",
+    "sign_in_failures",
 }
 URLS = {
     "--url-ipn": "https://shop.example.org/ipn",

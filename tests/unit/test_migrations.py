@@ -21,6 +21,7 @@ TABLES = {
     "transaction_logs",
     "reconciliation_runs",
     "reconciliation_items",
+    "sign_in_failures",
 }
 
 

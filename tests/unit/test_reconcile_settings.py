@@ -24,7 +24,7 @@ def test_values_are_read():
         "reconcile.stale_after": "45",
         "reconcile.max_queries": "3",
         "reconcile.give_up_after": "12",
-        "reconcile.timezone": "UTC",
+        "polybanking.timezone": "UTC",
     }
     settings = load(values).reconcile
     assert (settings.inbox, settings.archive, settings.inbox_live) == (
@@ -46,8 +46,8 @@ def test_values_are_read():
         ("reconcile.max_queries", "1e3"),
         ("reconcile.give_up_after", "９"),
         ("reconcile.inbox_environment", "prod"),
-        ("reconcile.timezone", "Mars/Olympus_Mons"),
-        ("reconcile.timezone", "../../etc/passwd"),
+        ("polybanking.timezone", "Mars/Olympus_Mons"),
+        ("polybanking.timezone", "../../etc/passwd"),
     ],
 )
 def test_junk_is_refused_naming_the_key(key, value):
