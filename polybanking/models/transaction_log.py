@@ -18,6 +18,7 @@ LOG_TYPE_TEXT = {
     "postfinanceMismatch": "Postfinance report does not match the transaction",
     "ipnfailled": "IPN Failled",
     "ipnsuccess": "IPN Success",
+    "ipnResend": "IPN resend requested",
 }
 
 

@@ -137,19 +137,25 @@ def _store_config(session_factory, fields: dict, reuse: bool) -> dict:
 
 def run_worker(ini: str, workers: int = 2) -> None:
     """The Huey consumer with the same queue and tasks as the web app."""
-    from huey.consumer import Consumer
-
     from ..tasks import TaskContext, build_huey, register_tasks
+    from ..tasks.consumer import build_consumer
 
     raw, settings = read_settings(ini)
     if workers < 1:
         raise CommandError("--workers must be at least 1")
     try:
         huey = build_huey(raw)
+        context = TaskContext(get_session_factory(get_engine(raw)), settings, raw)
+        tasks = register_tasks(huey, context)
     except SettingsError as error:
         raise CommandError(str(error)) from None
-    context = TaskContext(get_session_factory(get_engine(raw)), settings, raw)
-    register_tasks(huey, context)
-    consumer = Consumer(huey, workers=workers, worker_type="thread", periodic=True)
-    log.info("worker started with %d threads", workers)
-    consumer.run()
+    consumer = build_consumer(huey, workers, tasks.ipn_policy.scan_interval)
+    log.info(
+        "worker started with %d threads; IPN outbox scanned every %d s",
+        workers,
+        tasks.ipn_policy.scan_interval,
+    )
+    try:
+        consumer.run()
+    finally:
+        tasks.ipn_deliverer.close()

@@ -14,6 +14,7 @@ from ..postfinance import feedback as pf
 from ..postfinance.form import parse_order_id
 from ..postfinance.statuses import AFTER_PAYMENT_STATUSES, is_good, is_pending
 from ..settings import Settings, SettingsError
+from .ipn import mark_due
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +150,6 @@ def apply_feedback(
     transaction.postfinance_status = report.status
     transaction.brand = report.brand or transaction.brand
     transaction.card = report.card or transaction.card
-    # The outbox (DESIGN.md): written with the status, so a lost queue message only delays the IPN.
-    transaction.ipn_needed = True
-    transaction.ipn_failed = False
-    transaction.ipn_next_attempt_at = now
+    mark_due(transaction, now)  # the outbox, written with the status; the schedule starts again
     add_log("postfinanceStatus", report.status)
     return FeedbackOutcome(transaction, report, status_changed=True, mismatch=False)

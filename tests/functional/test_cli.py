@@ -17,7 +17,15 @@ from ..conftest import ROOT, TESTING_INI
 
 SCRIPT = ROOT / ".venv" / "bin" / "polybanking"
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "polybanking.scripts.cli"]
-TABLES = {"configs", "users", "config_allowed_users", "config_logs", "transactions", "transaction_logs"}
+TABLES = {
+    "configs",
+    "users",
+    "config_allowed_users",
+    "config_logs",
+    "transactions",
+    "transaction_logs",
+    "ipn_attempts",
+}
 URLS = {
     "--url-ipn": "https://shop.example.org/ipn",
     "--url-back-ok": "https://shop.example.org/ok",

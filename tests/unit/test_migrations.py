@@ -12,7 +12,15 @@ from polybanking.models import Base, get_engine
 
 from ..conftest import TESTING_INI
 
-TABLES = {"configs", "users", "config_allowed_users", "config_logs", "transactions", "transaction_logs"}
+TABLES = {
+    "configs",
+    "users",
+    "config_allowed_users",
+    "config_logs",
+    "transactions",
+    "transaction_logs",
+    "ipn_attempts",
+}
 
 
 def _differences(connection, metadata: MetaData = Base.metadata) -> list:
