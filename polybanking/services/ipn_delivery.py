@@ -1,9 +1,10 @@
 """Delivering IPNs: claim (one short transaction), post (no transaction open), record (another).
 
-The same three steps serve one transaction (the ``send_ipn`` task, queued after a status change)
-and the outbox scan (the periodic task), which takes due IPNs in batches and posts a batch's IPNs
-in parallel threads. The clock and the random generator are injected so tests can walk the retry
-schedule without sleeping.
+The same steps serve one transaction (the ``send_ipn`` task, queued after a status change) and
+the outbox scan (the periodic task). The scan takes due IPNs in batches, posts a batch's IPNs in
+parallel threads, and overlaps the database work (recording one batch, claiming the next) with the
+posts of the batch in flight. The clock and the random generator are injected so tests can walk
+the retry schedule without sleeping.
 """
 
 import logging
@@ -11,7 +12,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -31,6 +32,7 @@ BATCH_SIZE = 100
 MAX_ROUNDS = 5
 
 Clock = Callable[[], datetime]
+Batch = tuple[list[Delivery], list[Future]]
 
 
 @dataclass
@@ -44,7 +46,7 @@ class ScanSummary:
         for outcome in outcomes:
             self.outcomes.append(outcome)
             self.delivered += outcome.ok and not outcome.superseded
-            self.failed_attempts += not outcome.ok
+            self.failed_attempts += not outcome.ok and not outcome.released
             self.given_up += outcome.failed
 
 
@@ -71,58 +73,68 @@ class IpnDeliverer:
         with self.session_factory.begin() as dbsession:
             return ipn_outbox.claim(dbsession, self.clock(), self.policy.claim_lease, limit, transaction_ids)
 
-    def _send(self, delivery: Delivery) -> AttemptResult:
-        return self.sender.send(delivery, self.clock())
+    def _send(self, delivery: Delivery) -> AttemptResult | None:
+        """Post, unless the claim might expire before the website could answer (a batch waiting
+        behind a slow website): then None, and the IPN is released for the next round."""
+        now = self.clock()
+        if now + timedelta(seconds=self.policy.attempt_limit) > delivery.claimed_until:
+            return None
+        return self.sender.send(delivery, now)
 
-    def _post_all(self, deliveries: list[Delivery]) -> list[AttemptResult]:
-        if len(deliveries) == 1 or self.policy.concurrency == 1:
-            return [self._send(delivery) for delivery in deliveries]
+    def _start(self, deliveries: list[Delivery]) -> Batch:
         with self._pool_lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.policy.concurrency, thread_name_prefix="ipn")
             pool = self._pool
-        return list(pool.map(self._send, deliveries))
+        return deliveries, [pool.submit(self._send, delivery) for delivery in deliveries]
 
-    def _record(self, deliveries: list[Delivery], results: list[AttemptResult]) -> list[Recorded]:
+    def _record(self, deliveries: list[Delivery], results: list[AttemptResult | None]) -> list[Recorded]:
         with self.session_factory.begin() as dbsession:
-            outcomes = ipn_outbox.record(
-                dbsession, list(zip(deliveries, results, strict=True)), self.policy, self.clock(), self.rng
-            )
+            attempts = list(zip(deliveries, results, strict=True))
+            outcomes = ipn_outbox.record(dbsession, attempts, self.policy, self.clock(), self.rng)
         for delivery, result in zip(deliveries, results, strict=True):
-            if not result.ok:
+            if result is not None and not result.ok:
                 log.info(
                     "IPN for transaction %s failed: %s", delivery.transaction_id, result.describe()[:200]
                 )
         return outcomes
 
-    def _round(self, limit: int, transaction_ids=None) -> list[Recorded] | None:
-        deliveries = self._claim(limit, transaction_ids)
-        if not deliveries:
-            return None
-        return self._record(deliveries, self._post_all(deliveries))
+    def _finish(self, batch: Batch) -> list[Recorded]:
+        deliveries, futures = batch
+        return self._record(deliveries, [future.result() for future in futures])
 
     def deliver(self, transaction_id: int) -> list[Recorded]:
         """Send one transaction's IPN if it is due; again if its status changed in flight."""
         outcomes: list[Recorded] = []
         for _ in range(MAX_ROUNDS):
-            recorded = self._round(1, [transaction_id])
-            if recorded is None:
+            deliveries = self._claim(1, [transaction_id])
+            if not deliveries:
                 break
+            recorded = self._record(deliveries, [self._send(delivery) for delivery in deliveries])
             outcomes.extend(recorded)
-            if not any(outcome.superseded for outcome in recorded):
+            if not any(outcome.superseded or outcome.released for outcome in recorded):
                 break
         return outcomes
 
     def deliver_due(self, budget_seconds: float | None = None, batch_size: int = BATCH_SIZE) -> ScanSummary:
-        """Batches of due IPNs until none is left (or the time budget is spent)."""
+        """Batches of due IPNs until none is left (or the time budget is spent): while one batch
+        is being posted, the previous one is recorded and the next one claimed."""
         summary = ScanSummary()
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
-        while deadline is None or time.monotonic() < deadline:
-            recorded = self._round(batch_size)
-            if recorded is None:
-                break
-            summary.add(recorded)
-        return summary
+        in_flight: Batch | None = None
+        while True:
+            in_time = deadline is None or time.monotonic() < deadline
+            claimed = self._claim(batch_size) if in_time else []
+            started = self._start(claimed) if claimed else None
+            if in_flight is not None:
+                recorded = self._finish(in_flight)
+                summary.add(recorded)
+                if any(outcome.released for outcome in recorded):
+                    batch_size = max(self.policy.concurrency, batch_size // 2)  # a slow website
+            if started is None and in_flight is None:
+                return summary
+            # Recording may have left IPNs due again (a status changed in flight): one more round.
+            in_flight = started
 
     def upcoming(self, horizon_seconds: float) -> list[tuple[int, datetime]]:
         """What becomes due within the horizon (see ipn_outbox.upcoming)."""

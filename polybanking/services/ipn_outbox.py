@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ..models import IpnAttempt, Transaction, TransactionLog
@@ -49,11 +49,11 @@ def claim(
     ids = list(dbsession.scalars(candidates.limit(limit)))
     if not ids:
         return []
-    token = uuid.uuid4().hex
+    token, until = uuid.uuid4().hex, now + lease
     dbsession.execute(
         update(Transaction)
         .where(Transaction.id.in_(ids), _due(now))  # re-checked under the row's lock: atomic
-        .values(ipn_claim_token=token, ipn_claimed_until=now + lease)
+        .values(ipn_claim_token=token, ipn_claimed_until=until)
         .execution_options(synchronize_session=False)
     )
     claimed = dbsession.scalars(
@@ -73,6 +73,7 @@ def claim(
                 fields=fields,
                 webhook_id=webhook_id(transaction.id, fields),
                 claim_token=token,
+                claimed_until=until,
                 key_ipn=transaction.config.key_ipn,
             )
         )
@@ -89,6 +90,8 @@ class Recorded:
     failed: bool = False
     #: The status changed while the IPN was in flight: the new one is due now, on a fresh schedule.
     superseded: bool = False
+    #: Not sent (its claim was too old to start an attempt): free for the next round, as it was.
+    released: bool = False
 
 
 def _apply(transaction: Transaction, delivery: Delivery, result: AttemptResult, policy, now, rng) -> Recorded:
@@ -118,12 +121,13 @@ def _apply(transaction: Transaction, delivery: Delivery, result: AttemptResult, 
 
 def record(
     dbsession: Session,
-    attempts: Sequence[tuple[Delivery, AttemptResult]],
+    attempts: Sequence[tuple[Delivery, AttemptResult | None]],
     policy: IpnPolicy,
     now: datetime,
     rng: random.Random | None = None,
 ) -> list[Recorded]:
-    """Log each attempt and move its IPN on: done, retried later, or failed after the last try."""
+    """Log each attempt and move its IPN on: done, retried later, or failed after the last try.
+    A None result is an IPN that was not sent: its claim is released, nothing else changes."""
     ids = sorted({delivery.transaction_id for delivery, _ in attempts})
     rows = dbsession.scalars(
         select(Transaction)
@@ -133,34 +137,43 @@ def record(
         .execution_options(populate_existing=True)
     )
     transactions = {transaction.id: transaction for transaction in rows}
-    outcomes = []
+    attempt_rows, log_rows, outcomes = [], [], []
     for delivery, result in attempts:
         transaction = transactions.get(delivery.transaction_id)
         if transaction is None:  # deleted meanwhile
             continue
+        if result is None:
+            if transaction.ipn_claim_token == delivery.claim_token:
+                transaction.ipn_claim_token = transaction.ipn_claimed_until = None
+            outcomes.append(Recorded(transaction.id, False, transaction.ipn_next_attempt_at, released=True))
+            continue
         transaction.last_ipn_date = result.started_at
-        dbsession.add(
-            IpnAttempt(
-                transaction_id=transaction.id,
-                attempted_at=result.started_at,
-                duration_ms=result.duration_ms,
-                postfinance_status=delivery.status,
-                success=result.ok,
-                http_status=result.http_status,
-                error=result.error,
-                answer=result.answer,
-                webhook_id=delivery.webhook_id,
-            )
+        attempt_rows.append(
+            {
+                "transaction_id": transaction.id,
+                "attempted_at": result.started_at,
+                "duration_ms": result.duration_ms,
+                "postfinance_status": delivery.status,
+                "success": result.ok,
+                "http_status": result.http_status,
+                "error": result.error,
+                "answer": result.answer,
+                "webhook_id": delivery.webhook_id,
+            }
         )
-        dbsession.add(
-            TransactionLog(
-                transaction_id=transaction.id,
-                log_type="ipnsuccess" if result.ok else "ipnfailled",
-                extra_data=f"status {delivery.status}: {result.describe()}",
-                when=result.started_at,
-            )
+        log_rows.append(
+            {
+                "transaction_id": transaction.id,
+                "log_type": "ipnsuccess" if result.ok else "ipnfailled",
+                "extra_data": f"status {delivery.status}: {result.describe()}",
+                "when": result.started_at,
+            }
         )
         outcomes.append(_apply(transaction, delivery, result, policy, now, rng))
+    if attempt_rows:
+        # Plain executemany INSERTs: a batch's rows need no ids back, and the statement stays small.
+        dbsession.execute(insert(IpnAttempt), attempt_rows)
+        dbsession.execute(insert(TransactionLog), log_rows)
     return outcomes
 
 

@@ -76,12 +76,18 @@ class IpnPolicy:
         return 1 + len(self.schedule)
 
     @property
-    def claim_lease(self) -> timedelta:
-        """How long a worker owns an IPN it is sending; a crashed worker's claim expires after this.
+    def attempt_limit(self) -> float:
+        """Seconds one attempt may take: the connect and the read timeouts, each ``timeout``."""
+        return 2 * self.timeout
 
-        Longer than any attempt can take (connect and read timeouts, each at most ``timeout``).
+    @property
+    def claim_lease(self) -> timedelta:
+        """How long a worker owns the IPNs it claimed; a crashed worker's claim expires after this.
+
+        An IPN is posted only while a whole attempt still fits in its claim (``timeout`` + 5 s
+        after claiming, for IPNs of a batch waiting their turn), so two workers never overlap.
         """
-        return timedelta(seconds=2 * self.timeout + 5)
+        return timedelta(seconds=3 * self.timeout + 5)
 
 
 def load_policy(raw: Mapping[str, str]) -> IpnPolicy:

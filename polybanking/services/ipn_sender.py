@@ -29,6 +29,7 @@ class Delivery:
     fields: dict[str, str]
     webhook_id: str
     claim_token: str
+    claimed_until: datetime
     key_ipn: str = field(repr=False)  # a secret: never in a repr, a log line or a traceback
 
     @property

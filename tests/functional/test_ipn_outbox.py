@@ -15,7 +15,7 @@ from polybanking.services import ipn_outbox
 from polybanking.services.ipn import request_resend
 from polybanking.services.ipn_delivery import IpnDeliverer
 from polybanking.services.ipn_schedule import IpnPolicy
-from polybanking.services.ipn_sender import AttemptResult
+from polybanking.services.ipn_sender import AttemptResult, Sender
 
 from ..outbox import FakeClock, add_due, attempts_of, ipn_logs, outbox_state, set_status
 from ..website import check_ipn_headers, postfinance_sha, start_params
@@ -155,6 +155,31 @@ def test_a_crashed_workers_claim_expires(make_config, receiver, db, clock, deliv
     clock.advance(SECOND)
     assert [o.ok for o in deliverer.deliver_due().outcomes] == [True]
     assert len(receiver.received) == 1 and outbox_state(db, transaction_id).needed is False
+
+
+def test_a_batch_behind_a_slow_website_never_posts_on_an_expiring_claim(make_config, receiver, db, clock):
+    """Each post 'takes' 3 s of the fake clock: IPNs whose claim is too old to fit an attempt are
+    released and claimed afresh, so a claim never expires while its IPN is being posted."""
+    policy = IpnPolicy(timeout=1, concurrency=1)  # a lease of 8 s; an attempt may take 2 s
+    posts: list[tuple] = []
+
+    class SlowWebsite(Sender):
+        def send(self, delivery, now):
+            posts.append((delivery.transaction_id, now, delivery.claimed_until))
+            clock.advance(3 * SECOND)
+            return super().send(delivery, now)
+
+    config = make_config()
+    ids = [add_due(db, config, reference=f"slow-{n}") for n in range(6)]
+    deliverer = IpnDeliverer(db.factory, policy, sender=SlowWebsite(policy.timeout), clock=clock)
+    summary = deliverer.deliver_due(batch_size=6)
+    deliverer.close()
+
+    assert sorted(tid for tid, _now, _until in posts) == ids  # each posted once
+    assert all(now + timedelta(seconds=policy.attempt_limit) <= until for _tid, now, until in posts)
+    assert any(outcome.released for outcome in summary.outcomes)  # some had to wait for a new claim
+    assert summary.delivered == 6 and len(receiver.received) == 6
+    assert all(len(attempts_of(db, tid)) == 1 for tid in ids)  # a release is not an attempt
 
 
 def test_a_late_result_after_takeover_does_not_undo_the_delivery(make_config, receiver, db, clock, deliverer):

@@ -38,7 +38,8 @@ def test_settings_are_read_from_the_ini_keys():
     )
     assert policy.schedule == (S, 2 * M, 3 * H, timedelta(days=1), 7 * S)
     assert (policy.timeout, policy.scan_interval, policy.concurrency) == (2.5, 5, 3)
-    assert policy.claim_lease == timedelta(seconds=10)  # longer than connect + read timeouts
+    assert policy.attempt_limit == 5  # connect and read timeouts
+    assert policy.claim_lease == timedelta(seconds=12.5)  # an attempt, and time to start it
 
 
 @pytest.mark.parametrize(
