@@ -7,8 +7,6 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import transaction
-from alembic import command as alembic_command
-from alembic.config import Config as AlembicConfig
 from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -48,6 +46,9 @@ def database_errors(hint: str = "") -> Iterator[None]:
 
 def initdb(ini: str) -> None:
     """Create or upgrade the schema with Alembic, so every database has the same history."""
+    from alembic import command as alembic_command  # imported here: it doubles every command's start-up
+    from alembic.config import Config as AlembicConfig
+
     raw, _settings = read_settings(ini)
     alembic_config = AlembicConfig(ini)
     if not alembic_config.get_main_option("script_location"):

@@ -23,11 +23,12 @@ from .ipn_sender import AttemptResult, Delivery
 
 
 def _due(now: datetime):
-    """Owed, not given up, its time has come, and nobody holds a live claim on it."""
+    """Owed, not given up, its time has come (no time: rows older than the outbox), and nobody
+    holds a live claim on it."""
     return and_(
         Transaction.ipn_needed.is_(True),
         Transaction.ipn_failed.is_(False),
-        Transaction.ipn_next_attempt_at <= now,
+        or_(Transaction.ipn_next_attempt_at.is_(None), Transaction.ipn_next_attempt_at <= now),
         or_(Transaction.ipn_claimed_until.is_(None), Transaction.ipn_claimed_until <= now),
     )
 

@@ -10,6 +10,7 @@ import pytest
 from huey import SqliteHuey
 from sqlalchemy import select
 
+from polybanking import main
 from polybanking.models import (
     Config,
     IpnAttempt,
@@ -18,6 +19,8 @@ from polybanking.models import (
     get_engine,
     get_session_factory,
 )
+from polybanking.services import ipn_report
+from polybanking.settings import SettingsError
 
 from .test_cli import finish, run, start, write_ini
 
@@ -130,17 +133,27 @@ def test_status_lists_failed_and_pending_with_their_last_result(ini, outbox):
     assert [entry["config_name"] for entry in data["failed_ipns"]] == ["Other", "Shop"]
 
 
-def test_resend_one_by_reference_and_config_number_or_name(ini, outbox, factory, folder):
-    by_number = run("ipn", "resend", "--reference", "old-fail", "--config", str(outbox["shop"]), ini=ini)
-    assert by_number.returncode == 0, by_number.stderr
-    assert "old-fail" in by_number.stdout
+def test_resend_one_by_reference_and_config(ini, outbox, factory, folder):
+    result = run("ipn", "resend", "--reference", "old-fail", "--config", str(outbox["shop"]), ini=ini)
+    assert result.returncode == 0, result.stderr
+    assert "old-fail" in result.stdout
     assert state(factory, outbox["old-fail"]) == (True, False, 0, ["resend requested by the command line"])
+    assert state(factory, outbox["new-fail"])[:3] == (True, True, 11)  # the other one is left alone
     assert queued(folder) == 1  # send_ipn, for the worker
 
-    by_name = run("ipn", "resend", "--reference", "new-fail", "--config", "Other", ini=ini)
-    assert by_name.returncode == 0, by_name.stderr
-    assert state(factory, outbox["new-fail"])[:3] == (True, False, 0)
-    assert queued(folder) == 2
+
+def test_configs_are_found_by_number_or_name(outbox, factory):
+    with factory.begin() as session:
+        session.add(Config(name=str(outbox["other"])))  # a config named like another's number
+        session.add(Transaction(config=Config(name="Other"), reference="new-fail", amount=1))
+
+        def found(config, reference):
+            return [t.id for t in ipn_report.find_transactions(session, config, reference)]
+
+        assert found(str(outbox["other"]), "new-fail") == [outbox["new-fail"]]  # the number wins
+        assert found("Shop", "waiting") == [outbox["waiting"]]
+        assert len(found("Other", "new-fail")) == 2  # two configs named Other: ambiguous
+        assert found("Shop", "new-fail") == [] and found("99999999999", "waiting") == []
 
 
 def test_resend_failed_since_a_date(ini, outbox, factory, folder):
@@ -179,3 +192,15 @@ def test_resend_errors_are_one_line_and_change_nothing(ini, outbox, factory, fol
         assert line.startswith("polybanking: ") and ERRORS[case][1] in line, case
     assert state(factory, outbox["waiting"]) == (True, False, 2, [])
     assert queued(folder) == 0
+
+
+def test_a_bad_ipn_setting_stops_the_worker_and_the_app_naming_the_key(ini, app_settings):
+    ini.write_text(
+        ini.read_text().replace("ipn.timeout = 5", "ipn.timeout = 5\nipn.retry_schedule = 5s soon")
+    )
+    worker = run("worker", ini=ini)
+    assert worker.returncode == 2 and "Traceback" not in worker.stderr
+    (line,) = worker.stderr.strip().splitlines()
+    assert line.startswith("polybanking: ") and "ipn.retry_schedule" in line and "'soon'" in line
+    with pytest.raises(SettingsError, match="ipn.timeout"):
+        main({}, **{**app_settings, "ipn.timeout": "-1"})

@@ -3,14 +3,17 @@ one sender per transaction at a time (atomic claim; on PostgreSQL too), crashed 
 operators' resend, and the Standard Webhooks headers a website checks."""
 
 import random
+import re
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
 from sqlalchemy import select
 
 from polybanking.models import Transaction
+from polybanking.models.meta import utcnow
 from polybanking.services import ipn_outbox
 from polybanking.services.ipn import request_resend
 from polybanking.services.ipn_delivery import IpnDeliverer
@@ -98,6 +101,14 @@ def test_two_status_changes_in_quick_succession_end_with_the_final_one(
     assert receiver.wait_for(2)[-1]["postfinance_status"] == "9"
     assert [ipn["postfinance_status"] for ipn in receiver.received] == ["5", "9"]
     assert outbox_state(db, transaction_id).needed is False
+
+
+def test_an_ipn_due_without_a_time_is_due_now(make_config, receiver, db, deliverer):
+    """Rows owed an IPN from before the outbox had times (e.g. imported) are not forgotten."""
+    transaction_id = add_due(db, make_config())
+    db.run(lambda s: setattr(s.get(Transaction, transaction_id), "ipn_next_attempt_at", None))
+    assert [outcome.ok for outcome in deliverer.deliver_due().outcomes] == [True]
+    assert len(receiver.received) == 1
 
 
 def test_a_claim_is_atomic_and_on_postgresql_does_not_wait(make_config, db, engine, clock):
@@ -240,3 +251,21 @@ def test_standard_webhooks_headers(make_config, receiver, db, clock, deliverer):
     assert ids[0] == ids[1] != ids[2]  # one id per message, kept across its retries
     assert all(i.startswith("msg_") for i in ids)
     assert [a.webhook_id for a in attempts_of(db, transaction_id)] == ids
+
+
+def test_the_readmes_recipe_accepts_a_real_ipn_and_refuses_a_tampered_one(make_config, receiver, db):
+    """The verification code a website copies from README.md, run against what the gateway sends."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    (code,) = re.findall(r"```python\n(import base64.*?def check_ipn_headers.*?)```", readme, re.S)
+    namespace: dict = {}
+    exec(code, namespace)  # noqa: S102 (our own README)
+    config = make_config()
+    transaction_id = add_due(db, config, now=utcnow())
+    deliverer = IpnDeliverer(db.factory, POLICY)  # the real clock: the recipe checks the time
+    deliverer.deliver(transaction_id)
+    deliverer.close()
+    (headers,), (body,) = receiver.headers, receiver.raw_bodies
+    check = namespace["check_ipn_headers"]
+    assert check(config.key_ipn, headers, body) is True
+    assert check(config.key_ipn, headers, body.replace(b"status=9", b"status=5")) is False
+    assert check(config.key_ipn, {**headers, "webhook-timestamp": "1"}, body) is False
