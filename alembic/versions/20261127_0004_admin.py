@@ -1,7 +1,7 @@
 """admin web interface: failed sign-ins, and the index the transaction list filters on
 
 Revision ID: 0004_admin
-Revises: 0001
+Revises: 0002_ipn
 Create Date: 2026-11-27
 
 Read by hand. ``sign_in_failures`` slows down password guessing (per username and per address).
@@ -15,7 +15,7 @@ import polybanking.models.meta
 
 
 revision = '0004_admin'
-down_revision = '0001'
+down_revision = '0002_ipn'
 branch_labels = None
 depends_on = None
 

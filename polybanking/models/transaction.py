@@ -62,6 +62,10 @@ class Transaction(Base):
     ipn_attempts: Mapped[int] = mapped_column(default=0)
     ipn_next_attempt_at: Mapped[datetime | None]
     ipn_failed: Mapped[bool] = mapped_column(default=False)
+    # An atomic claim (services/ipn_outbox.py): the worker sending the IPN owns it until then, so two
+    # workers never send for one transaction at once and a crashed worker's claim simply expires.
+    ipn_claim_token: Mapped[str | None] = mapped_column(String(32))
+    ipn_claimed_until: Mapped[datetime | None]
 
     #: DirectLink status checks (PROTOCOL §9): how many were made since the last status change,
     #: and when the next one is due (None: as soon as the transaction looks stale).

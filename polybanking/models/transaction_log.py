@@ -19,6 +19,7 @@ LOG_TYPE_TEXT = {
     "directLink": "Status asked of PostFinance (DirectLink)",
     "ipnfailled": "IPN Failled",
     "ipnsuccess": "IPN Success",
+    "ipnResend": "IPN resend requested",
 }
 
 

@@ -1,4 +1,4 @@
-"""``polybanking [--ini FILE] COMMAND``: database set-up, configs, admin users, and the background worker.
+"""``polybanking [--ini FILE] COMMAND``: database set-up, configs, admin users, the worker and the IPN outbox.
 
 The ini defaults to $POLYBANKING_INI, else development.ini. Errors are one line on stderr and a
 non-zero exit, never a traceback.
@@ -65,9 +65,38 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--live", action="store_true", help="compare with the live configs (default: test)")
     compare.add_argument("--csv", metavar="OUT", help="also write the differences to this CSV file")
 
-    worker = sub.add_parser("worker", help="run the Huey consumer with the app's settings")
+    worker = sub.add_parser("worker", help="run the Huey consumer (IPN outbox, reconciliation)")
     worker.add_argument("--workers", type=int, default=2)
+
+    ipn = sub.add_parser("ipn", help="the IPN outbox: status and resend").add_subparsers(
+        dest="ipn_command", required=True
+    )
+    status = ipn.add_parser("status", help="list the IPNs pending and failed")
+    status.add_argument("--limit", type=int, default=50, help="at most this many of each (default 50)")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    resend = ipn.add_parser("resend", help="send IPNs again, now, on a fresh retry schedule")
+    which = resend.add_mutually_exclusive_group(required=True)
+    which.add_argument("--reference", help="the transaction's reference (with --config)")
+    which.add_argument("--failed", action="store_true", help="every IPN given up (see --since)")
+    resend.add_argument("--config", help="the config's number or name (with --reference)")
+    resend.add_argument("--since", help="with --failed: only those last tried from this date (UTC)")
     return parser
+
+
+def _ipn(args) -> str:
+    from . import ipn
+
+    if args.ipn_command == "status":
+        return ipn.status(args.ini, limit=args.limit, as_json=args.json)
+    if args.reference is not None:
+        if not args.config:
+            raise commands.CommandError("--reference needs --config")
+        if args.since:
+            raise commands.CommandError("--since goes with --failed")
+        return ipn.resend_one(args.ini, args.config, args.reference)
+    if args.config:
+        raise commands.CommandError("--config goes with --reference")
+    return ipn.resend_failed(args.ini, args.since)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return commands.compare(args.ini, args.file, live=args.live, csv_path=args.csv)
         elif args.command == "worker":
             commands.run_worker(args.ini, workers=args.workers)
+        elif args.command == "ipn":
+            print(_ipn(args))
     except commands.CommandError as error:
         print(f"polybanking: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -8,8 +8,6 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import transaction
-from alembic import command as alembic_command
-from alembic.config import Config as AlembicConfig
 from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -51,6 +49,9 @@ def database_errors(hint: str = "") -> Iterator[None]:
 
 def initdb(ini: str) -> None:
     """Create or upgrade the schema with Alembic, so every database has the same history."""
+    from alembic import command as alembic_command  # imported here: it doubles every command's start-up
+    from alembic.config import Config as AlembicConfig
+
     raw, _settings = read_settings(ini)
     alembic_config = AlembicConfig(ini)
     if not alembic_config.get_main_option("script_location"):
@@ -237,19 +238,25 @@ def allow_user(ini: str, *, config_id: str, username: str, allowed: bool) -> boo
 
 def run_worker(ini: str, workers: int = 2) -> None:
     """The Huey consumer with the same queue and tasks as the web app."""
-    from huey.consumer import Consumer
-
     from ..tasks import TaskContext, build_huey, register_tasks
+    from ..tasks.consumer import build_consumer
 
     raw, settings = read_settings(ini)
     if workers < 1:
         raise CommandError("--workers must be at least 1")
     try:
         huey = build_huey(raw)
+        context = TaskContext(get_session_factory(get_engine(raw)), settings, raw)
+        tasks = register_tasks(huey, context)
     except SettingsError as error:
         raise CommandError(str(error)) from None
-    context = TaskContext(get_session_factory(get_engine(raw)), settings, raw)
-    register_tasks(huey, context)
-    consumer = Consumer(huey, workers=workers, worker_type="thread", periodic=True)
-    log.info("worker started with %d threads", workers)
-    consumer.run()
+    consumer = build_consumer(huey, workers, tasks.ipn_policy.scan_interval)
+    log.info(
+        "worker started with %d threads; IPN outbox scanned every %d s",
+        workers,
+        tasks.ipn_policy.scan_interval,
+    )
+    try:
+        consumer.run()
+    finally:
+        tasks.ipn_deliverer.close()

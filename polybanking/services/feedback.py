@@ -14,6 +14,7 @@ from ..postfinance import feedback as pf
 from ..postfinance.form import parse_order_id
 from ..postfinance.statuses import AFTER_PAYMENT_STATUSES, is_good, is_pending
 from ..settings import Settings, SettingsError
+from .ipn import mark_due
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +172,7 @@ def apply_report(
         transaction.last_postfinance_ipn_date = now
     transaction.brand = report.brand or transaction.brand
     transaction.card = report.card or transaction.card
-    # The outbox (DESIGN.md): written with the status, so a lost queue message only delays the IPN.
-    transaction.ipn_needed = True
-    transaction.ipn_failed = False
-    transaction.ipn_next_attempt_at = now
+    mark_due(transaction, now)  # the outbox, written with the status; the schedule starts again
     # A new status starts a new round of DirectLink checks, should it be an uncertain one.
     transaction.directlink_attempts = 0
     transaction.directlink_next_at = None

@@ -27,6 +27,7 @@ TABLES = {
     "reconciliation_runs",
     "reconciliation_items",
     "sign_in_failures",
+    "ipn_attempts",
 }
 URLS = {
     "--url-ipn": "https://shop.example.org/ipn",

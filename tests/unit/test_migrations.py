@@ -22,6 +22,7 @@ TABLES = {
     "reconciliation_runs",
     "reconciliation_items",
     "sign_in_failures",
+    "ipn_attempts",
 }
 
 

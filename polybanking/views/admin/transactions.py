@@ -25,7 +25,7 @@ from .forms import flash, read_form, see_other
 log = logging.getLogger(__name__)
 
 TEMPLATES = "polybanking:templates/admin/transactions/"
-IPN_LOG_TYPES = ("ipnsuccess", "ipnfailled")
+IPN_LOG_TYPES = ("ipnsuccess", "ipnfailled", "ipnResend")
 
 
 def _date(text: str) -> date | None:
@@ -116,7 +116,7 @@ def transaction_show(request):
 def transaction_resend(request):
     read_form(request)
     transaction = request.context.transaction
-    ipn.request_resend(request.dbsession, transaction)
+    ipn.request_resend(request.dbsession, transaction, by=f"admin {request.identity.username}")
     enqueue_after_commit(request.tm, request.registry.tasks.send_ipn, transaction.id)
     log.info("user %s asked to resend the IPN of transaction %s", request.identity.username, transaction.id)
     flash(request, "The IPN will be sent again in a moment; its attempt appears below.")
