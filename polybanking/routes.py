@@ -5,10 +5,10 @@ authorisation lives here, in one place, so no view can forget it (DESIGN.md habi
 """
 
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Authenticated
-from pyramid.httpexceptions import HTTPNotFound
+from pyramid.httpexceptions import HTTPNotFound, HTTPRequestEntityTooLarge
 
 from . import security as perm
-from .models import Config, Transaction, User
+from .models import Config, ReconciliationRun, Transaction, User
 from .models.config import SECRET_FIELDS
 from .models.meta import MAX_ROW_ID
 
@@ -89,6 +89,40 @@ class UserResource(UsersRoot):
         self.user: User = _row(request, User, "user_id")
 
 
+class ReconciliationRoot:
+    """Reconciliation with PostFinance's reports: superusers only (a report holds every config's
+    payments, and a run's result names them)."""
+
+    __acl__ = [(Allow, perm.SUPERUSER, ALL_PERMISSIONS), DENY_ALL]
+
+    def __init__(self, request):
+        self.request = request
+
+
+#: Room for the form's other fields and the multipart framing around the file.
+UPLOAD_FORM_SLACK = 64 * 1024
+
+
+class ReconciliationUpload(ReconciliationRoot):
+    """The upload form. A body announced larger than the limit is refused here, before the CSRF
+    check would parse it; the view checks the file's real size too (a body may come unannounced)."""
+
+    def __init__(self, request):
+        super().__init__(request)
+        limit = request.registry.pb_settings.reconcile.upload_max_bytes
+        if request.method == "POST" and (request.content_length or 0) > limit + UPLOAD_FORM_SLACK:
+            raise HTTPRequestEntityTooLarge(
+                f"The file is too large: reports up to {limit // (1024 * 1024)} MB can be uploaded "
+                "(reconcile.upload_max_mb); compare a larger one with the polybanking compare command."
+            )
+
+
+class ReconciliationRunResource(ReconciliationRoot):
+    def __init__(self, request):
+        super().__init__(request)
+        self.run: ReconciliationRun = _row(request, ReconciliationRun, "run_id")
+
+
 def includeme(config) -> None:
     config.add_static_view("static", "polybanking:static", cache_max_age=3600)
 
@@ -124,3 +158,13 @@ def includeme(config) -> None:
     config.add_route("admin.user.list", "/admin/users/", factory=UsersRoot)
     config.add_route("admin.user.create", "/admin/users/new", factory=UsersRoot)
     config.add_route("admin.user.edit", "/admin/users/{user_id}/edit", factory=UserResource)
+    config.add_route("admin.reconciliation.list", "/admin/reconciliation/", factory=ReconciliationRoot)
+    config.add_route("admin.reconciliation.upload", "/admin/reconciliation/new", factory=ReconciliationUpload)
+    config.add_route(
+        "admin.reconciliation.show", "/admin/reconciliation/{run_id}/", factory=ReconciliationRunResource
+    )
+    config.add_route(
+        "admin.reconciliation.csv",
+        "/admin/reconciliation/{run_id}/differences.csv",
+        factory=ReconciliationRunResource,
+    )

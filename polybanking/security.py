@@ -38,6 +38,9 @@ TRANSACTION_LIST = "admin.transaction.list"
 TRANSACTION_VIEW = "admin.transaction.view"
 TRANSACTION_RESEND = "admin.transaction.resend"
 USER_MANAGE = "admin.user.manage"
+# Reconciliation (issue 6): superusers only, as a report holds every config's payments.
+RECONCILIATION_VIEW = "admin.reconciliation.view"  # the runs, their results and CSV
+RECONCILIATION_RUN = "admin.reconciliation.run"  # upload a report and store a run
 
 SUPERUSER = "role:superuser"
 STAFF = "role:staff"

@@ -32,6 +32,11 @@ ROUTES = {
     "admin.user.list": "/admin/users/",
     "admin.user.create": "/admin/users/new",
     "admin.user.edit": "/admin/users/{user_id}/edit",
+    # Reconciliation pages (issue 6)
+    "admin.reconciliation.list": "/admin/reconciliation/",
+    "admin.reconciliation.upload": "/admin/reconciliation/new",
+    "admin.reconciliation.show": "/admin/reconciliation/{run_id}/",
+    "admin.reconciliation.csv": "/admin/reconciliation/{run_id}/differences.csv",
     # The PostFinance sandbox (DESIGN.md): PostFinance's own paths under /sandbox/
     "sandbox.home": "/sandbox/",
     "sandbox.hosted": "/sandbox/ncol/{env}/orderstandard_utf8.asp",

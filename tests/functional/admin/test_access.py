@@ -5,15 +5,23 @@ The table below must name every admin route (a test checks it against the app), 
 cannot be added without being tried here.
 """
 
+import io
+
 import pytest
+import webtest
 from pyramid.interfaces import IRoutesMapper
 
+from polybanking.models.reconciliation_run import UPLOAD
+from polybanking.services.reconcile_runs import reconcile_file
+
+from ...reports import Line, csv_bytes
 from .conftest import csrf_token, sign_in
 
 
 @pytest.fixture
-def world(make_config, make_user, make_transaction, receiver):
-    """Config A (alice allowed), config B (bob allowed), a transaction each, and a superuser."""
+def world(make_config, make_user, make_transaction, receiver, db, settings):
+    """Config A (alice allowed), config B (bob allowed), a transaction each, a superuser, and a
+    reconciliation run whose result names A's transaction."""
     a = make_config(name="Alpha shop")
     b = make_config(name="Bravo shop")
     alice = make_user("alice", configs=[a.id])
@@ -21,7 +29,25 @@ def world(make_config, make_user, make_transaction, receiver):
     make_user("root", superuser=True)
     ta = make_transaction(a.id, "alpha-ref-1", status="9", logs=("created", "ipnfailled"))
     tb = make_transaction(b.id, "bravo-ref-1", status="9")
-    return {"a": a, "b": b, "alice": alice, "bob": bob, "ta": ta, "tb": tb, "receiver": receiver.url}
+    report = csv_bytes([Line(f"polybanking-{ta}")])
+    run = db.run(
+        lambda session: (
+            reconcile_file(
+                session, settings, io.BytesIO(report), "world.csv", live=False, actor="root", source=UPLOAD
+            ).run.id
+        )
+    )
+    return {
+        "a": a,
+        "b": b,
+        "alice": alice,
+        "bob": bob,
+        "ta": ta,
+        "tb": tb,
+        "run": run,
+        "report": report,
+        "receiver": receiver.url,
+    }
 
 
 def requests_for(w) -> dict[str, list[tuple[str, str, dict]]]:
@@ -73,6 +99,17 @@ def requests_for(w) -> dict[str, list[tuple[str, str, dict]]]:
             ("GET", f"/admin/users/{w['bob']}/edit", {}),
             ("POST", f"/admin/users/{w['bob']}/edit", {"is_superuser": "on", "is_active": "on"}),
         ],
+        "admin.reconciliation.list": [("GET", "/admin/reconciliation/", {})],
+        "admin.reconciliation.upload": [
+            ("GET", "/admin/reconciliation/new", {}),
+            (
+                "POST",
+                "/admin/reconciliation/new",
+                {"environment": "test", "report": webtest.Upload("again.csv", w["report"], "text/csv")},
+            ),
+        ],
+        "admin.reconciliation.show": [("GET", f"/admin/reconciliation/{w['run']}/", {})],
+        "admin.reconciliation.csv": [("GET", f"/admin/reconciliation/{w['run']}/differences.csv", {})],
         # Public by nature; only their forms' CSRF protection is tried (POST).
         "admin.login": [
             ("POST", "/admin/login", {"username": "root", "password": "correct horse battery staple"})
@@ -212,5 +249,7 @@ def test_ids_that_are_junk_or_unknown_are_404(browser, world):
         "/admin/transactions/123456789/",
         "/admin/transactions/x/",
         "/admin/users/4294967296/edit",
+        "/admin/reconciliation/0/",
+        "/admin/reconciliation/abc/differences.csv",
     ):
         assert client.get(path, expect_errors=True).status_int == 404, path
