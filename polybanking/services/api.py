@@ -41,16 +41,21 @@ def _row_id(value: str) -> int | None:
 def authenticate(dbsession: Session, config_id: str | None, secret: str | None) -> Config:
     """The config whose ``key_api`` is ``secret``; ApiRefused(403) for anything else.
 
-    An admin-disabled config is refused too. A config its website switched off (``active`` false)
-    still reads its transactions: payments made before keep changing (refunds, late reports).
+    A refusal costs the same whether the config exists or not: the same one-row query (no object
+    loaded), the same comparison (with a dummy key when there is no row). An admin-disabled config
+    is refused too; one its website switched off (``active`` false) still reads its transactions,
+    as payments made before keep changing (refunds, late reports).
     """
     row_id = _row_id(config_id or "")
-    config = dbsession.get(Config, row_id) if row_id is not None else None
-    expected = config.key_api if config is not None else _DUMMY_KEY_API
+    row = None
+    if row_id is not None:
+        query = select(Config.key_api, Config.admin_enable).where(Config.id == row_id)
+        row = dbsession.execute(query).first()
+    expected = row.key_api if row is not None else _DUMMY_KEY_API
     secret_matches = constant_time_equals(secret or "", expected)
-    if config is None or not secret_matches or not config.admin_enable:
+    if row is None or not secret_matches or not row.admin_enable:
         raise ApiRefused(403, "wrong or missing credentials")
-    return config
+    return dbsession.get(Config, row_id)
 
 
 def parse_max_transaction(raw: str | None) -> int:

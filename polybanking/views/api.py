@@ -70,7 +70,8 @@ def refused(exc: ApiRefused, request):
     if exc.http_status == 405:
         request.response.headers["Allow"] = "POST"
     elif exc.http_status == 403:
-        log.info("API refused for config %r: %s", request.POST.get("config_id", "")[:20], exc.message)
+        config_id = str(request.POST.get("config_id", ""))[:20]  # never the secret
+        log.info("API refused for config %r: %s", config_id, exc.message)
     return _error(request, exc.http_status, exc.message)
 
 
