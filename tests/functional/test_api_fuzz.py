@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 from ..website import start_params, website_sign
 from .test_api import ANY_REFERENCES
 
-EXAMPLES = 40  # per operation and mode: eight runs, a few seconds in all
+EXAMPLES = 40  # per operation and mode (eight runs): some 300 generated requests, each sent twice
 CONFORMANCE_CHECKS = [
     not_a_server_error,
     status_code_conformance,
