@@ -4,6 +4,7 @@ delivered by `polybanking worker` (Huey on SQLite, or on Redis when PB_TEST_REDI
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -71,17 +72,21 @@ def test_worker_process_delivers_ipn_enqueued_after_commit(
             stderr=subprocess.STDOUT,
             text=True,
         )
+        def outbox(session):
+            logs = session.scalars(select(TransactionLog.log_type)).all()
+            return session.scalar(select(Transaction.ipn_needed)), logs
+
         try:
             ipns = receiver.wait_for(1, timeout=30)
+            # The worker records the attempt after the website answered: give it that moment.
+            deadline = time.monotonic() + 30
+            while db.run(outbox)[0] and time.monotonic() < deadline:
+                time.sleep(0.1)
         finally:
             worker.terminate()
             output = worker.communicate(timeout=30)[0]
         assert len(ipns) == 1, output
         assert ipns[0]["postfinance_status"] == "9" and ipns[0]["reference"] == "queued-1"
-
-        def outbox(session):
-            logs = session.scalars(select(TransactionLog.log_type)).all()
-            return session.scalar(select(Transaction.ipn_needed)), logs
 
         ipn_needed, logs = db.run(outbox)
         assert ipn_needed is False
