@@ -23,6 +23,7 @@ def includeme(config) -> None:
 
     # Websites' API (PROTOCOL §7): CSRF-exempt, authenticated by config_id + key_api.
     config.add_route_predicate("logs_unless_form_says_reference", LogsUnlessFormSaysReference)
+    config.add_view_predicate("api_path", ApiPath)
     config.add_route("api.openapi", "/api/openapi.yaml")
     config.add_route("api.transactions", "/api/transactions/", factory=ApiConfigContext)
     config.add_route(
@@ -56,6 +57,25 @@ class LogsUnlessFormSaysReference:
             named = None
         is_logs = named != f"{info['match']['reference']}/logs"
         return is_logs == self.value
+
+
+class ApiPath:
+    """For error views: the request's path, as received, is under ``/api/``.
+
+    Reads the raw PATH_INFO: Pyramid's ``path_info`` predicate decodes it, which fails again on the
+    very URLs (not UTF-8) whose error the API must still answer in JSON.
+    """
+
+    def __init__(self, value: bool, config):
+        self.value = value
+
+    def text(self) -> str:
+        return f"api_path = {self.value}"
+
+    phash = text
+
+    def __call__(self, context, request) -> bool:
+        return request.environ.get("PATH_INFO", "").startswith("/api/") == self.value
 
 
 class ApiConfigContext:

@@ -8,6 +8,7 @@ authenticated by their API secret, never with a browser's cookies.
 import logging
 from importlib.resources import files
 
+from pyramid.exceptions import URLDecodeError
 from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config, view_config, view_defaults
 
@@ -75,9 +76,14 @@ def refused(exc: ApiRefused, request):
     return _error(request, exc.http_status, exc.message)
 
 
-@notfound_view_config(path_info=r"^/api/", renderer="json")
+@notfound_view_config(api_path=True, renderer="json")
 def api_not_found(request):
     return _error(request, 404, "no such API endpoint")
+
+
+@exception_view_config(URLDecodeError, api_path=True, renderer="json")
+def api_bad_url(exc, request):
+    return _error(request, 400, "the URL is not UTF-8 once percent-decoded")
 
 
 @exception_view_config(Exception, route_name="api.transactions", renderer="json")

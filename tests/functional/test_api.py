@@ -376,6 +376,12 @@ def test_unknown_api_paths_are_a_404_json(testapp, path):
     assert_error(testapp.post(path, {}, expect_errors=True), 404)
 
 
+@pytest.mark.parametrize("path", ["/api/transactions/%ED%A0%80/", "/api/%FF", "/api/transactions/%FF/logs/"])
+def test_url_that_is_not_utf8_is_a_400_json(testapp, path):
+    assert_error(testapp.post(path, {}, expect_errors=True), 400)
+    assert testapp.get("/paiements/go/%FF", expect_errors=True).content_type == "text/html"  # not the API
+
+
 def test_a_file_upload_as_credentials_is_refused(testapp, make_config):
     config = make_config()
     answer = testapp.post(
