@@ -24,6 +24,9 @@ tests_require = [
     "WebTest>=3",
     "playwright>=1.40",  # drives Debian's Chromium; never downloads a browser
     "ruff",
+    "Flask>=3",  # the example shop of client/ (client/pyproject.toml's [shop] extra), in the browser test
+    "openapi-core>=0.19",  # every API answer of the functional tests is checked against openapi.yaml
+    "schemathesis>=4",  # property-based requests against the running app, from openapi.yaml
 ]
 
 setup(
@@ -32,7 +35,7 @@ setup(
     description=__doc__,
     packages=find_packages(exclude=["tests", "tests.*"]),
     include_package_data=True,
-    package_data={"polybanking": ["templates/**/*", "static/**/*"]},
+    package_data={"polybanking": ["templates/**/*", "static/**/*", "openapi.yaml"]},
     zip_safe=False,
     python_requires=">=3.11",
     install_requires=requires,
