@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .postfinance.sha import ALGORITHMS, DEFAULT_SHA_OUT_KEYS
 
@@ -34,7 +35,10 @@ KNOWN_KEYS = (
     "sandbox.shop.key_request",
     "sandbox.shop.key_ipn",
     "polybanking.language",
+    "polybanking.timezone",
 )
+
+DEFAULT_TIMEZONE = "Europe/Zurich"
 
 
 class SettingsError(ValueError):
@@ -97,6 +101,12 @@ class Settings:
     test: PostFinanceEnvironment
     prod: PostFinanceEnvironment | None
     language: str = ""
+    #: The organisation's time zone: where a day or a month of the reports begins and ends.
+    timezone: str = DEFAULT_TIMEZONE
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)  # ZoneInfo caches its instances
 
     def environment(self, test_mode: bool) -> PostFinanceEnvironment:
         """The PostFinance environment a config uses; a live config without prod settings is an error."""
@@ -130,6 +140,17 @@ def _environment(settings: Mapping[str, str], env: str, required: bool) -> PostF
     )
 
 
+def _timezone(raw: Mapping[str, str]) -> str:
+    """An IANA zone name (tzdata ships with the package, so no system database is needed)."""
+    key = "polybanking.timezone"
+    name = (raw.get(key) or DEFAULT_TIMEZONE).strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(key, f"unknown time zone {name!r} (e.g. Europe/Zurich)") from None
+    return name
+
+
 def load(raw: Mapping[str, str]) -> Settings:
     """Checked settings from the (environment-merged) ini values."""
     base_url = _url(raw, "polybanking.base_url").rstrip("/")
@@ -151,6 +172,7 @@ def load(raw: Mapping[str, str]) -> Settings:
         test=test,
         prod=_environment(raw, "prod", required=False),
         language=(raw.get("polybanking.language") or "").strip(),
+        timezone=_timezone(raw),
     )
 
 
