@@ -83,7 +83,7 @@ def stacked_bar_chart(title: str, categories: Sequence[str], series: Sequence[Se
         parts.append(_text(LEFT - 6, y(tick) + 4, chf_display(tick), size=10, anchor="end"))
 
     slot = plot_width / max(len(categories), 1)
-    bar = slot * 0.7
+    bar = min(slot * 0.7, 64)  # a few months should not look like a wall
     every = max(1, -(-len(categories) // 16))  # at most 16 labels under the bars
     for index, category in enumerate(categories):
         x = LEFT + index * slot + (slot - bar) / 2

@@ -130,10 +130,11 @@ def _transactions(pdf: _Document, title: str, entries: list[PaidTransaction], gr
     pdf.add_page()
     total = sum(entry.amount for entry in entries)
     pdf.heading(f"Paid transactions: {title} ({len(entries)}, CHF {chf_display(total)})")
+    created = f"Created ({pdf.summary.period.tz.key})"
     names = (
-        ("Created", "Config", "Reference", "CHF")
+        (created, "Config", "Reference", "CHF")
         if grouped
-        else ("Created", "Group", "Config", "Reference", "CHF")
+        else (created, "Group", "Config", "Reference", "CHF")
     )
     widths = (32, 75, 140, 26) if grouped else (32, 55, 60, 100, 26)
     with pdf.table(

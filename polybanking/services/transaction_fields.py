@@ -3,7 +3,7 @@
 The API's detail answer, the CSV columns and the JSON/XML exports all come from these two
 functions, so they cannot drift apart. Both take an ORM object or any row with the same column
 names: exports stream plain rows, because building a million ORM objects costs several times the
-query itself. The derived values are the models' own properties, applied to either.
+query itself. The derived values are the models' properties' (see below).
 
 Dates are written by ``date`` (default :func:`.ipn.format_date`). An export passes
 :func:`as_text` instead, with the dates already written by the database in the same
@@ -14,7 +14,9 @@ would take longer than the whole query.
 from collections.abc import Callable
 from typing import Any
 
-from ..models import Transaction, TransactionLog
+from ..models.transaction import INTERNAL_STATUS_TEXT
+from ..models.transaction_log import LOG_TYPE_TEXT
+from ..postfinance.statuses import status_text
 from .ipn import format_date
 
 #: PROTOCOL §7's detail fields, in the order of the CSV columns.
@@ -65,11 +67,9 @@ LOG_FIELDS = ("when", "extra_data", "log_type", "log_type_text")
 #: The ``transaction_logs`` columns ``log_detail`` reads.
 LOG_COLUMNS = ("when", "extra_data", "log_type")
 
-# The models' properties read only the columns above, so they work on plain rows too.
-_amount_chf = Transaction.amount_chf.fget
-_postfinance_status_text = Transaction.postfinance_status_text.fget
-_internal_status_text = Transaction.internal_status_text.fget
-_log_type_text = TransactionLog.log_type_text.fget
+# What the models' properties (amount_chf, postfinance_status_text, internal_status_text,
+# log_type_text) compute, from the same functions and tables, written out: four fewer function
+# calls per row are a tenth of a million-row export (the tests hold both to the same values).
 
 
 def as_text(value: str | None) -> str:
@@ -91,11 +91,11 @@ def transaction_detail(transaction: Any, date: DateWriter = format_date) -> dict
         "reference": t.reference,
         "extra_data": t.extra_data or "",
         "amount": str(t.amount),
-        "amount_chf": _amount_chf(t),
+        "amount_chf": t.amount / 100,
         "postfinance_id": t.postfinance_id or "",
         "postfinance_status": t.postfinance_status or "",
         "internal_status": t.internal_status,
-        "ipn_needed": str(bool(t.ipn_needed)),
+        "ipn_needed": "True" if t.ipn_needed else "False",
         "brand": t.brand or "",
         "card": t.card or "",
         "creation_date": date(t.creation_date),
@@ -103,8 +103,8 @@ def transaction_detail(transaction: Any, date: DateWriter = format_date) -> dict
         "last_user_back_from_postfinance_date": date(t.last_user_back_from_postfinance_date),
         "last_postfinance_ipn_date": date(t.last_postfinance_ipn_date),
         "last_ipn_date": date(t.last_ipn_date),
-        "postfinance_status_text": _postfinance_status_text(t),
-        "internal_status_text": _internal_status_text(t),
+        "postfinance_status_text": status_text(t.postfinance_status),
+        "internal_status_text": INTERNAL_STATUS_TEXT.get(t.internal_status, t.internal_status),
     }
 
 
@@ -115,5 +115,5 @@ def log_detail(log: Any, date: DateWriter = format_date) -> dict[str, str]:
         "when": date(log.when),
         "extra_data": log.extra_data or "",
         "log_type": log.log_type,
-        "log_type_text": _log_type_text(log),
+        "log_type_text": LOG_TYPE_TEXT.get(log.log_type, log.log_type),
     }

@@ -59,7 +59,7 @@ def test_csv_of_one_config_has_protocols_columns(data, run_export):
     ]
     a3 = next(row for row in rows if row["reference"] == "a3")
     assert a3["creation_date"] == "2026-10-31 23:30:00+00:00"
-    assert a3["amount"] == "4000" and a3["amount_chf"] == "40.00"
+    assert a3["amount"] == "4000" and a3["amount_chf"] == "40.0"  # as the API gives them
     assert a3["postfinance_status_text"] == "Payment requested" and a3["ipn_needed"] == "False"
     assert a3["last_userforwarded_date"] == ""
 
@@ -292,3 +292,62 @@ def test_dates_are_utc_whatever_the_database_sessions_time_zone(data, db, app_se
         new_york.dispose()
     assert items == db.run(expected_items)
     assert items[0]["creation_date"] == "2026-08-31 22:00:00+00:00"
+
+
+def test_xlsx_continues_on_a_new_sheet_when_one_is_full(data, run_export, monkeypatch):
+    from polybanking.services import export_xlsx
+
+    monkeypatch.setattr(export_xlsx, "MAX_DATA_ROWS", 4)
+    book = openpyxl.load_workbook(io.BytesIO(run_export("xlsx")))
+    assert book.sheetnames == ["Transactions", "Transactions (2)", "Transactions (3)", "Export"]
+    references = [
+        row[2] for name in book.sheetnames[:3] for row in book[name].iter_rows(min_row=2, values_only=True)
+    ]
+    assert len(references) == 11 and len(set(references)) == 11
+    assert all(book[name]["A1"].value == "config" for name in book.sheetnames[:3])
+
+
+TRICKY = ["plain", "a,b", 'say "hi"', "line\nbreak", "cr\rlf", "end,", ",", '"', "", " spaced ", "Zürich ✓",
+          "tab\tx", "=1+1", "-5", "@sum", "+41", "semi;colon", "\r\n", "a,,b", "'quoted'"]  # fmt: skip
+RISKY = ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_csv_is_exactly_what_csv_writer_writes(db, make_config, run_export):
+    """The fast path (joined fields) and csv.writer must agree byte for byte, quotes and all."""
+    config = make_config(name='Shop, "the" best')
+
+    def add(session):
+        for number, text in enumerate(TRICKY):
+            session.add(
+                Transaction(
+                    config_id=config.id, reference=f"r{number}{text}", extra_data=text, amount=number + 1,
+                    brand=text[:60], card=text[:60], postfinance_id=text[:32] or None,
+                    creation_date=utc(2026, 10, 1, 12, 0, number),
+                )
+            )  # fmt: skip
+
+    db.run(add)
+
+    def details(session) -> list[dict]:
+        query = (
+            select(Transaction).where(Transaction.config_id == config.id).order_by(Transaction.creation_date)
+        )
+        found = [transaction_detail(transaction) for transaction in session.scalars(query)]
+        for fields in found:
+            for name in ("reference", "extra_data"):
+                if fields[name].startswith(RISKY):
+                    fields[name] = "'" + fields[name]
+        return found
+
+    expected_details = db.run(details)
+    for several in (False, True):
+        expected = io.StringIO()
+        writer = csv.writer(expected)
+        writer.writerow((["config", "config_name"] if several else []) + list(DETAIL_FIELDS))
+        prefix = [config.id, 'Shop, "the" best'] if several else []
+        writer.writerows([*prefix, *fields.values()] for fields in expected_details)
+        content = run_export("csv", config_id=None if several else config.id).decode()
+        assert content == expected.getvalue()
+        parsed = list(csv.reader(io.StringIO(content, newline="")))[1:]
+        extra_data = [row[-16] for row in parsed]
+        assert extra_data == [("'" + text if text.startswith(RISKY) else text) for text in TRICKY]
