@@ -19,7 +19,8 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy.engine import Engine
 
-from .export import Batch, ExportSpec, Progress, batches
+from .export import ExportSpec, Progress
+from .export_rows import Batch, batches
 from .transaction_fields import DETAIL_FIELDS, log_detail, transaction_detail
 
 CHUNK = 64 * 1024

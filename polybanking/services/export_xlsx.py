@@ -13,7 +13,8 @@ from typing import IO
 import xlsxwriter
 from sqlalchemy.engine import Engine
 
-from .export import ExportSpec, Progress, batches, filename
+from .export import ExportSpec, Progress, filename
+from .export_rows import batches
 from .transaction_fields import DATE_FIELDS, DETAIL_FIELDS, transaction_detail
 
 MAX_DATA_ROWS = 1_048_575  # Excel's 1 048 576 rows, less the header

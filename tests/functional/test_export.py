@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from polybanking.models import Transaction, TransactionLog
-from polybanking.services import export, export_writers
+from polybanking.services import export, export_rows, export_writers
 from polybanking.services.period import custom_period
 from polybanking.services.transaction_fields import DETAIL_FIELDS, log_detail, transaction_detail
 
@@ -191,7 +191,7 @@ def test_xlsx_cells_are_typed(data, run_export):
 
 
 def test_batches_page_through_equal_times_exactly_once(db, make_config, run_export, monkeypatch):
-    monkeypatch.setattr(export, "BATCH", 2)
+    monkeypatch.setattr(export_rows, "BATCH", 2)
     config = make_config()
     moment = utc(2026, 10, 10, 10, 10, 10)
 
@@ -211,7 +211,7 @@ def test_batches_page_through_equal_times_exactly_once(db, make_config, run_expo
 
 
 def test_the_file_comes_in_chunks_and_holds_no_lock_between_them(db, app_engine, make_config, monkeypatch):
-    monkeypatch.setattr(export, "BATCH", 2)
+    monkeypatch.setattr(export_rows, "BATCH", 2)
     monkeypatch.setattr(export_writers, "CHUNK", 1)
     config = make_config()
 
