@@ -12,7 +12,7 @@ from ..models import Config, Transaction, TransactionLog
 from ..models.config import generate_secret
 from ..models.meta import MAX_ROW_ID
 from ..security import constant_time_equals
-from .ipn import format_date
+from . import transaction_fields
 
 DEFAULT_MAX_TRANSACTIONS = 100
 MAX_TRANSACTIONS_CAP = 1000
@@ -97,27 +97,8 @@ def list_references(dbsession: Session, config: Config, limit: int) -> list[dict
 
 
 def transaction_detail(transaction: Transaction) -> dict[str, str | float]:
-    """The fields of PROTOCOL §7 as the original sent them: strings, dates or ``""``; amount_chf a number."""
-    t = transaction
-    return {
-        "reference": t.reference,
-        "extra_data": t.extra_data or "",
-        "amount": str(t.amount),
-        "amount_chf": t.amount_chf,
-        "postfinance_id": t.postfinance_id or "",
-        "postfinance_status": t.postfinance_status or "",
-        "internal_status": t.internal_status,
-        "ipn_needed": str(t.ipn_needed),
-        "brand": t.brand or "",
-        "card": t.card or "",
-        "creation_date": format_date(t.creation_date),
-        "last_userforwarded_date": format_date(t.last_userforwarded_date),
-        "last_user_back_from_postfinance_date": format_date(t.last_user_back_from_postfinance_date),
-        "last_postfinance_ipn_date": format_date(t.last_postfinance_ipn_date),
-        "last_ipn_date": format_date(t.last_ipn_date),
-        "postfinance_status_text": t.postfinance_status_text,
-        "internal_status_text": t.internal_status_text,
-    }
+    """The fields of PROTOCOL §7 (one definition, shared with the exports)."""
+    return transaction_fields.transaction_detail(transaction)
 
 
 def transaction_logs(dbsession: Session, transaction: Transaction) -> list[dict[str, str]]:
@@ -127,12 +108,4 @@ def transaction_logs(dbsession: Session, transaction: Transaction) -> list[dict[
         .where(TransactionLog.transaction_id == transaction.id)
         .order_by(TransactionLog.when.desc(), TransactionLog.id.desc())
     )
-    return [
-        {
-            "when": format_date(log.when),
-            "extra_data": log.extra_data or "",
-            "log_type": log.log_type,
-            "log_type_text": log.log_type_text,
-        }
-        for log in logs
-    ]
+    return [transaction_fields.log_detail(log) for log in logs]
