@@ -39,7 +39,15 @@ def includeme(config) -> None:
     config.add_directive("add_admin_nav", add_admin_nav)
     config.registry.admin_nav = []
     from ...routes import AdminRoot, ReconciliationRoot, UsersRoot
-    from ...security import CONFIG_LIST, HOME, RECONCILIATION_VIEW, TRANSACTION_LIST, USER_MANAGE
+    from ...security import (
+        CONFIG_LIST,
+        EXPORT_VIEW,
+        HOME,
+        RECONCILIATION_VIEW,
+        SUMMARY_VIEW,
+        TRANSACTION_LIST,
+        USER_MANAGE,
+    )
 
     config.add_admin_nav("Home", "admin.home", HOME, AdminRoot, order=0)
     config.add_admin_nav("Configs", "admin.config.list", CONFIG_LIST, AdminRoot, order=10)
@@ -47,4 +55,6 @@ def includeme(config) -> None:
     config.add_admin_nav(
         "Reconciliation", "admin.reconciliation.list", RECONCILIATION_VIEW, ReconciliationRoot, order=30
     )
+    config.add_admin_nav("Exports", "admin.export.form", EXPORT_VIEW, AdminRoot, order=40)
+    config.add_admin_nav("Summary", "admin.summary.show", SUMMARY_VIEW, AdminRoot, order=50)
     config.add_admin_nav("Users", "admin.user.list", USER_MANAGE, UsersRoot, order=90)

@@ -110,6 +110,16 @@ def requests_for(w) -> dict[str, list[tuple[str, str, dict]]]:
         ],
         "admin.reconciliation.show": [("GET", f"/admin/reconciliation/{w['run']}/", {})],
         "admin.reconciliation.csv": [("GET", f"/admin/reconciliation/{w['run']}/differences.csv", {})],
+        "admin.export.form": [("GET", "/admin/exports/", {})],
+        "admin.export.download": [
+            ("GET", f"/admin/exports/download?config={config}&format=csv&period=this-month", {})
+            for config in (a, "all")
+        ],
+        "admin.summary.show": [("GET", "/admin/summary/?period=this-month&include_test=on", {})],
+        "admin.summary.pdf": [("GET", "/admin/summary/summary.pdf?period=this-month&include_test=on", {})],
+        "admin.summary.csv": [
+            ("GET", "/admin/summary/summary.csv?period=this-month&include_test=on&transactions=list", {})
+        ],
         # Public by nature; only their forms' CSRF protection is tried (POST).
         "admin.login": [
             ("POST", "/admin/login", {"username": "root", "password": "correct horse battery staple"})
@@ -121,7 +131,15 @@ def requests_for(w) -> dict[str, list[tuple[str, str, dict]]]:
 
 PUBLIC = {"admin.login", "admin.login.tequila", "admin.logout"}
 #: Pages every signed-in user opens, showing only what their configs allow.
-SHARED = {"admin.home", "admin.config.list", "admin.transaction.list"}
+SHARED = {
+    "admin.home",
+    "admin.config.list",
+    "admin.transaction.list",
+    "admin.export.form",
+    "admin.summary.show",
+    "admin.summary.pdf",
+    "admin.summary.csv",
+}
 
 
 def send(client, method, path, form, token=None):
@@ -171,8 +189,9 @@ def test_a_user_of_another_config_is_refused(browser, world, snapshot, receiver)
                 assert answer.status_int == 200, (name, path)
             else:
                 assert answer.status_int == 403, (name, path, answer.status_int)
+            # Bytes, as the summary's PDF is no text (test_summary_page reads the PDF's text).
             for secret in ("Alpha shop", "alpha-ref-1", a.key_api, a.key_ipn, a.key_request):
-                assert secret not in answer.text, (name, path)
+                assert secret.encode() not in answer.body, (name, path)
     assert snapshot() == before
     assert receiver.received == []
 
@@ -231,6 +250,13 @@ def test_a_user_of_config_a_never_finds_config_b_by_guessing(browser, world):
         assert "bravo-ref-1" not in page.text and "Bravo shop" not in page.text, path
     assert client.get(f"/admin/transactions/{tb}/", expect_errors=True).status_int == 403
     assert client.get(f"/admin/configs/{b.id}/", expect_errors=True).status_int == 403
+    for config in (b.id, "all"):
+        export = f"/admin/exports/download?config={config}&format=csv&period=this-month"
+        assert client.get(export, expect_errors=True).status_int == 403, config
+    for path in ("/admin/exports/", "/admin/summary/?include_test=on&transactions=list"):
+        page = client.get(path)
+        assert "Bravo shop" not in page.text and "bravo-ref-1" not in page.text, path
+        assert "Alpha shop" in page.text, path
     # Their own is there.
     assert "alpha-ref-1" in client.get("/admin/transactions/?q=alpha").text
 

@@ -158,6 +158,16 @@ def test_an_administrator_finds_a_payment_and_resends_its_ipn(
             page.goto(f"{base}/admin/")
             assert "CHF 42.00" in page.inner_text("main")  # today's takings
             assert "postfinance-report.csv" in page.inner_text("#latest-run")
+            page.click("nav >> text=Exports")
+            visit.check("exports")
+            page.click("nav >> text=Summary")
+            page.check("input[name=include_test]")
+            page.select_option("#f-transactions", "list")
+            page.click("form[aria-label='Summary options'] button[type=submit]")
+            page.wait_for_url("**include_test=on*")
+            assert "CHF 42.00" in page.inner_text("#total")
+            assert page.locator("figure.chart svg").count() == 2  # the overview and the group's
+            visit.check("summary")
             visit.check("home-with-takings")
             page.goto(f"{base}/admin/users/")
             page.click("main >> text=root")
@@ -204,4 +214,4 @@ def test_an_administrator_finds_a_payment_and_resends_its_ipn(
             assert visit.csp_violations == []
         finally:
             browser.close()
-    assert len(list(screenshots.glob("*.png"))) == len(visit.checked) >= 23
+    assert len(list(screenshots.glob("*.png"))) == len(visit.checked) >= 25
