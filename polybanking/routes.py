@@ -8,10 +8,10 @@ the URL names, so authorisation lives in one place and the views only shape answ
 """
 
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Authenticated
-from pyramid.httpexceptions import HTTPNotFound
+from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPRequestEntityTooLarge
 
 from . import security as perm
-from .models import Config, Transaction, User
+from .models import Config, ReconciliationRun, Transaction, User
 from .models.config import SECRET_FIELDS
 from .models.meta import MAX_ROW_ID
 from .services.api import ApiRefused, authenticate, find_transaction
@@ -22,9 +22,9 @@ from .views.params import BadParameters, form_dict
 REFERENCE = "{reference:(?s:.+)}"
 
 
-def _row(request, model, key: str):
-    """The row whose id is in the URL, or 404 (junk and out-of-range ids included)."""
-    raw = request.matchdict.get(key, "")
+def _row(request, model, key: str, raw: str | None = None):
+    """The row whose id is in the URL (or ``raw``), or 404 (junk and out-of-range ids included)."""
+    raw = request.matchdict.get(key, "") if raw is None else raw
     if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_ROW_ID:
         raise HTTPNotFound()
     row = request.dbsession.get(model, int(raw))
@@ -39,7 +39,11 @@ class AdminRoot:
 
     __acl__ = [
         (Allow, perm.SUPERUSER, ALL_PERMISSIONS),
-        (Allow, Authenticated, (perm.HOME, perm.CONFIG_LIST, perm.TRANSACTION_LIST)),
+        (
+            Allow,
+            Authenticated,
+            (perm.HOME, perm.CONFIG_LIST, perm.TRANSACTION_LIST, perm.EXPORT_VIEW, perm.SUMMARY_VIEW),
+        ),
         (Allow, perm.STAFF, perm.CONFIG_CREATE),
         DENY_ALL,
     ]
@@ -98,6 +102,65 @@ class UserResource(UsersRoot):
         self.user: User = _row(request, User, "user_id")
 
 
+class ReconciliationRoot:
+    """Reconciliation with PostFinance's reports: superusers only (a report holds every config's
+    payments, and a run's result names them)."""
+
+    __acl__ = [(Allow, perm.SUPERUSER, ALL_PERMISSIONS), DENY_ALL]
+
+    def __init__(self, request):
+        self.request = request
+
+
+#: Room for the form's other fields and the multipart framing around the file.
+UPLOAD_FORM_SLACK = 64 * 1024
+
+
+class ReconciliationUpload(ReconciliationRoot):
+    """The upload form. A body announced larger than the limit is refused here, before the CSRF
+    check would parse it; the view checks the file's real size too (a body may come unannounced)."""
+
+    def __init__(self, request):
+        super().__init__(request)
+        limit = request.registry.pb_settings.reconcile.upload_max_bytes
+        if request.method == "POST" and (request.content_length or 0) > limit + UPLOAD_FORM_SLACK:
+            raise HTTPRequestEntityTooLarge(
+                f"The file is too large: reports up to {limit // (1024 * 1024)} MB can be uploaded "
+                "(reconcile.upload_max_mb); compare a larger one with the polybanking compare command."
+            )
+
+
+class ReconciliationRunResource(ReconciliationRoot):
+    def __init__(self, request):
+        super().__init__(request)
+        self.run: ReconciliationRun = _row(request, ReconciliationRun, "run_id")
+
+
+class AllConfigsExport:
+    """An export of every config at once: superusers only."""
+
+    __acl__ = [(Allow, perm.SUPERUSER, ALL_PERMISSIONS), DENY_ALL]
+    config: Config | None = None
+
+    def __init__(self, request):
+        self.request = request
+
+
+class ExportResource(AllConfigsExport):
+    """What an export holds, named by the form's ``config`` field: ``all`` (superusers only) or a
+    config id, whose ACL lets its allowed users download it; an unknown or junk id is 404."""
+
+    def __init__(self, request):
+        super().__init__(request)
+        try:
+            raw = form_dict(request, "GET").get("config", "")
+        except BadParameters:
+            raise HTTPBadRequest("The form could not be read.") from None
+        if raw != "all":
+            self.config = _row(request, Config, "config", raw)
+            self.__acl__ = config_acl(self.config)
+
+
 def includeme(config) -> None:
     config.add_static_view("static", "polybanking:static", cache_max_age=3600)
 
@@ -133,6 +196,21 @@ def includeme(config) -> None:
     config.add_route("admin.user.list", "/admin/users/", factory=UsersRoot)
     config.add_route("admin.user.create", "/admin/users/new", factory=UsersRoot)
     config.add_route("admin.user.edit", "/admin/users/{user_id}/edit", factory=UserResource)
+    config.add_route("admin.reconciliation.list", "/admin/reconciliation/", factory=ReconciliationRoot)
+    config.add_route("admin.reconciliation.upload", "/admin/reconciliation/new", factory=ReconciliationUpload)
+    config.add_route(
+        "admin.reconciliation.show", "/admin/reconciliation/{run_id}/", factory=ReconciliationRunResource
+    )
+    config.add_route(
+        "admin.reconciliation.csv",
+        "/admin/reconciliation/{run_id}/differences.csv",
+        factory=ReconciliationRunResource,
+    )
+    config.add_route("admin.export.form", "/admin/exports/", factory=admin)
+    config.add_route("admin.export.download", "/admin/exports/download", factory=ExportResource)
+    config.add_route("admin.summary.show", "/admin/summary/", factory=admin)
+    config.add_route("admin.summary.pdf", "/admin/summary/summary.pdf", factory=admin)
+    config.add_route("admin.summary.csv", "/admin/summary/summary.csv", factory=admin)
     # Websites' API (PROTOCOL §7): CSRF-exempt, authenticated by config_id + key_api.
     config.add_route_predicate("logs_unless_form_says_reference", LogsUnlessFormSaysReference)
     config.add_view_predicate("api_path", ApiPath)

@@ -38,12 +38,19 @@ TRANSACTION_LIST = "admin.transaction.list"
 TRANSACTION_VIEW = "admin.transaction.view"
 TRANSACTION_RESEND = "admin.transaction.resend"
 USER_MANAGE = "admin.user.manage"
+# Reconciliation (issue 6): superusers only, as a report holds every config's payments.
+RECONCILIATION_VIEW = "admin.reconciliation.view"  # the runs, their results and CSV
+RECONCILIATION_RUN = "admin.reconciliation.run"  # upload a report and store a run
+# Exports and the summary (issue 7): every signed-in user, for the configs they may see.
+EXPORT_VIEW = "admin.export.view"  # the export form
+EXPORT_DOWNLOAD = "admin.export.download"  # one config's file (its members), all configs (superusers)
+SUMMARY_VIEW = "admin.summary.view"  # the summary page and its PDF/CSV, of the visible configs
 
 SUPERUSER = "role:superuser"
 STAFF = "role:staff"
 
 #: What a user allowed on a config may do with it and its transactions.
-CONFIG_MEMBER_PERMISSIONS = (CONFIG_VIEW, CONFIG_EDIT, TRANSACTION_VIEW, TRANSACTION_RESEND)
+CONFIG_MEMBER_PERMISSIONS = (CONFIG_VIEW, CONFIG_EDIT, TRANSACTION_VIEW, TRANSACTION_RESEND, EXPORT_DOWNLOAD)
 
 SESSION_USER = "user_id"
 SESSION_SIGNED_IN_AT = "signed_in_at"

@@ -48,6 +48,7 @@ KNOWN_KEYS = (
     "reconcile.max_queries",
     "reconcile.give_up_after",
     "reconcile.query_timeout",
+    "reconcile.upload_max_mb",
     # The admin web interface (polybanking/auth/settings.py checks them)
     "auth.backend",
     "session.secret",
@@ -127,6 +128,9 @@ class ReconcileSettings:
     #: At most this many questions per transaction and status, and none after this age.
     max_queries: int = 6
     give_up_after: timedelta = timedelta(hours=48)
+    #: The largest report the admin page accepts (a million lines are about 300 MB; a month of a
+    #: busy account is a few MB); bigger ones go through the command or the inbox.
+    upload_max_bytes: int = 100 * 1024 * 1024
 
 
 def _positive_int(raw: Mapping[str, str], key: str, default: int) -> int:
@@ -153,6 +157,7 @@ def load_reconcile(raw: Mapping[str, str]) -> ReconcileSettings:
         stale_after=timedelta(minutes=_positive_int(raw, "reconcile.stale_after", 30)),
         max_queries=_positive_int(raw, "reconcile.max_queries", 6),
         give_up_after=timedelta(hours=_positive_int(raw, "reconcile.give_up_after", 48)),
+        upload_max_bytes=_positive_int(raw, "reconcile.upload_max_mb", 100) * 1024 * 1024,
     )
 
 

@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.engine import Engine
 
 from ..models import Config
@@ -55,12 +55,26 @@ class ExportSpec:
 
 
 def build_spec(
-    dbsession, format: str, period: Period, config_id: int | None, only_good: bool = False
+    dbsession,
+    format: str,
+    period: Period,
+    config_id: int | None,
+    only_good: bool = False,
+    visible: Select | None = None,
 ) -> ExportSpec:
-    """Check ``format`` and ``config_id`` (``None``: every config) against the database."""
+    """Check ``format`` and ``config_id`` (``None``: every config) against the database.
+
+    ``visible``: the config ids the asking user may see (``admin_queries.visible_config_ids``;
+    None: all). A config outside it is "no config", and all configs need ``visible`` None: the
+    admin pages' ACLs refuse both first, this keeps a slip there from exporting anything.
+    """
     if format not in FORMATS:
         raise ExportError(f"unknown format {format!r}; one of {', '.join(FORMATS)}")
     query = select(Config.id, Config.name).order_by(Config.id)
+    if visible is not None:
+        if config_id is None:
+            raise ExportError("only superusers may export all configs")
+        query = query.where(Config.id.in_(visible))
     if config_id is not None:
         if not 0 < config_id <= MAX_ROW_ID:
             raise ExportError(f"no config with id {config_id}")

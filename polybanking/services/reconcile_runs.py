@@ -134,10 +134,14 @@ def count_runs(dbsession: Session) -> int:
     return dbsession.scalar(select(func.count(ReconciliationRun.id))) or 0
 
 
-def run_items(dbsession: Session, run_id: int) -> list[Item]:
-    """The orders a stored run found not the same, as the comparison gave them."""
+def run_items(dbsession: Session, run_id: int, limit: int | None = None) -> list[Item]:
+    """The orders a stored run found not the same, as the comparison gave them (the first ``limit``
+    only, if given: a page shows a few hundred, the CSV has them all)."""
     rows = dbsession.scalars(
-        select(ReconciliationItem).where(ReconciliationItem.run_id == run_id).order_by(ReconciliationItem.id)
+        select(ReconciliationItem)
+        .where(ReconciliationItem.run_id == run_id)
+        .order_by(ReconciliationItem.id)
+        .limit(limit)
     )
     return [
         Item(

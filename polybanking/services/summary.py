@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ..models import Config, Transaction
@@ -75,7 +75,12 @@ class Summary:
     transactions: dict[str, list[PaidTransaction]] = field(default_factory=dict)
 
 
-def _sums(dbsession: Session, month: Month) -> dict[int, int]:
+def _visible(visible: Select | None) -> list:
+    """The condition keeping a user's summary to their configs (none: every config)."""
+    return [] if visible is None else [Transaction.config_id.in_(visible)]
+
+
+def _sums(dbsession: Session, month: Month, visible: Select | None = None) -> dict[int, int]:
     """Cents paid per config in ``month``."""
     query = (
         select(Transaction.config_id, func.sum(Transaction.amount))
@@ -83,6 +88,7 @@ def _sums(dbsession: Session, month: Month) -> dict[int, int]:
             Transaction.postfinance_status == PAID,
             Transaction.creation_date >= month.period.start_utc,
             Transaction.creation_date < month.period.end_utc,
+            *_visible(visible),
         )
         .group_by(Transaction.config_id)
     )
@@ -91,7 +97,7 @@ def _sums(dbsession: Session, month: Month) -> dict[int, int]:
 
 
 def _transactions(
-    dbsession: Session, period: Period, configs: dict[int, Config], mode: str
+    dbsession: Session, period: Period, configs: dict[int, Config], mode: str, visible: Select | None = None
 ) -> dict[str, list[PaidTransaction]]:
     query = (
         select(Transaction.config_id, Transaction.reference, Transaction.creation_date, Transaction.amount)
@@ -99,6 +105,7 @@ def _transactions(
             Transaction.postfinance_status == PAID,
             Transaction.creation_date >= period.start_utc,
             Transaction.creation_date < period.end_utc,
+            *_visible(visible),
         )
         .order_by(Transaction.creation_date, Transaction.id)
     )
@@ -124,9 +131,12 @@ def build_summary(
     transactions: str = "none",
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    visible: Select | None = None,
 ) -> Summary:
     """Sum the paid transactions of ``period`` per group, config and month (one query per month;
-    ``progress`` is told how many are done)."""
+    ``progress`` is told how many are done). ``visible``: the config ids a user may see
+    (``admin_queries.visible_config_ids``), so an admin page shows nobody another's configs;
+    None (superusers, the command) for all."""
     if transactions not in TRANSACTION_LISTS:
         raise ValueError(f"transactions must be one of {', '.join(TRANSACTION_LISTS)}")
     months = tuple(period.months())  # configs without a group come last
@@ -136,10 +146,12 @@ def build_summary(
     query = select(Config).order_by(Config.group, Config.name, Config.id)
     if not include_test:
         query = query.where(Config.test_mode.is_(False))
+    if visible is not None:
+        query = query.where(Config.id.in_(visible))
     configs = {config.id: config for config in dbsession.scalars(query)}
     per_month = []
     for month in months:
-        per_month.append(_sums(dbsession, month))
+        per_month.append(_sums(dbsession, month, visible))
         if progress:
             progress(len(per_month))
 
@@ -163,7 +175,9 @@ def build_summary(
     month_totals = tuple(
         sum(group.months[index] for group in group_summaries) for index in range(len(months))
     )
-    listed = {} if transactions == "none" else _transactions(dbsession, period, configs, transactions)
+    listed = (
+        {} if transactions == "none" else _transactions(dbsession, period, configs, transactions, visible)
+    )
     return Summary(
         period=period,
         months=months,

@@ -15,6 +15,7 @@ def test_defaults():
     assert settings.stale_after == timedelta(minutes=30)
     assert (settings.max_queries, settings.give_up_after) == (6, timedelta(hours=48))
     assert load(RAW).timezone == "Europe/Zurich"
+    assert settings.upload_max_bytes == 100 * 1024 * 1024
 
 
 def test_values_are_read():
@@ -25,6 +26,7 @@ def test_values_are_read():
         "reconcile.max_queries": "3",
         "reconcile.give_up_after": "12",
         "polybanking.timezone": "UTC",
+        "reconcile.upload_max_mb": "250",
     }
     settings = load(values).reconcile
     assert (settings.inbox, settings.archive, settings.inbox_live) == (
@@ -34,6 +36,7 @@ def test_values_are_read():
     )
     assert (settings.stale_after, settings.max_queries) == (timedelta(minutes=45), 3)
     assert (settings.give_up_after, load(values).timezone) == (timedelta(hours=12), "UTC")
+    assert settings.upload_max_bytes == 250 * 1024 * 1024
     assert load(values | {"reconcile.archive": "/srv/done"}).reconcile.archive == "/srv/done"
 
 
@@ -46,6 +49,8 @@ def test_values_are_read():
         ("reconcile.max_queries", "1e3"),
         ("reconcile.give_up_after", "９"),
         ("reconcile.inbox_environment", "prod"),
+        ("reconcile.upload_max_mb", "0"),
+        ("reconcile.upload_max_mb", "1.5"),
         ("polybanking.timezone", "Mars/Olympus_Mons"),
         ("polybanking.timezone", "../../etc/passwd"),
     ],

@@ -32,6 +32,17 @@ ROUTES = {
     "admin.user.list": "/admin/users/",
     "admin.user.create": "/admin/users/new",
     "admin.user.edit": "/admin/users/{user_id}/edit",
+    # Reconciliation pages (issue 6)
+    "admin.reconciliation.list": "/admin/reconciliation/",
+    "admin.reconciliation.upload": "/admin/reconciliation/new",
+    "admin.reconciliation.show": "/admin/reconciliation/{run_id}/",
+    "admin.reconciliation.csv": "/admin/reconciliation/{run_id}/differences.csv",
+    # Exports and the summary report (issue 7)
+    "admin.export.form": "/admin/exports/",
+    "admin.export.download": "/admin/exports/download",
+    "admin.summary.show": "/admin/summary/",
+    "admin.summary.pdf": "/admin/summary/summary.pdf",
+    "admin.summary.csv": "/admin/summary/summary.csv",
     # PROTOCOL §7: the reference is the rest of the path, any character (``/`` included)
     "api.openapi": "/api/openapi.yaml",
     "api.transactions": "/api/transactions/",

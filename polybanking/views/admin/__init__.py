@@ -38,10 +38,23 @@ def includeme(config) -> None:
 
     config.add_directive("add_admin_nav", add_admin_nav)
     config.registry.admin_nav = []
-    from ...routes import AdminRoot, UsersRoot
-    from ...security import CONFIG_LIST, HOME, TRANSACTION_LIST, USER_MANAGE
+    from ...routes import AdminRoot, ReconciliationRoot, UsersRoot
+    from ...security import (
+        CONFIG_LIST,
+        EXPORT_VIEW,
+        HOME,
+        RECONCILIATION_VIEW,
+        SUMMARY_VIEW,
+        TRANSACTION_LIST,
+        USER_MANAGE,
+    )
 
     config.add_admin_nav("Home", "admin.home", HOME, AdminRoot, order=0)
     config.add_admin_nav("Configs", "admin.config.list", CONFIG_LIST, AdminRoot, order=10)
     config.add_admin_nav("Transactions", "admin.transaction.list", TRANSACTION_LIST, AdminRoot, order=20)
+    config.add_admin_nav(
+        "Reconciliation", "admin.reconciliation.list", RECONCILIATION_VIEW, ReconciliationRoot, order=30
+    )
+    config.add_admin_nav("Exports", "admin.export.form", EXPORT_VIEW, AdminRoot, order=40)
+    config.add_admin_nav("Summary", "admin.summary.show", SUMMARY_VIEW, AdminRoot, order=50)
     config.add_admin_nav("Users", "admin.user.list", USER_MANAGE, UsersRoot, order=90)

@@ -6,7 +6,12 @@ from urllib.parse import urlencode
 
 from pyramid.csrf import get_csrf_token
 from pyramid.exceptions import BadCSRFToken
-from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther, HTTPServiceUnavailable
+from pyramid.httpexceptions import (
+    HTTPBadRequest,
+    HTTPRequestEntityTooLarge,
+    HTTPSeeOther,
+    HTTPServiceUnavailable,
+)
 from pyramid.view import exception_view_config, forbidden_view_config
 
 from ..params import client_ip
@@ -48,6 +53,11 @@ def bad_csrf(exc, request):
 @exception_view_config(HTTPBadRequest, renderer=ERROR_TEMPLATE, path_info=ADMIN_PATHS)
 def bad_request(exc, request):
     return _page(request, 400, "Bad request", exc.detail or "This request cannot be read.")
+
+
+@exception_view_config(HTTPRequestEntityTooLarge, renderer=ERROR_TEMPLATE, path_info=ADMIN_PATHS)
+def too_large(exc, request):
+    return _page(request, 413, "Too large", exc.detail or "This request is too large.")
 
 
 @exception_view_config(HTTPServiceUnavailable, renderer=ERROR_TEMPLATE, path_info=ADMIN_PATHS)

@@ -1,10 +1,13 @@
-"""The home page: what needs attention now, within the configs the user may see."""
+"""The home page: what needs attention now, within the configs the user may see; for superusers,
+the latest reconciliation with PostFinance's reports too (matches, differences or unreadable)."""
 
 from pyramid.view import view_config
 
 from ...models.meta import utcnow
-from ...security import HOME
+from ...routes import ReconciliationRoot
+from ...security import HOME, RECONCILIATION_VIEW
 from ...services.admin_queries import attention
+from ...services.reconcile_runs import list_runs
 
 
 @view_config(
@@ -15,4 +18,9 @@ from ...services.admin_queries import attention
 )
 def home(request):
     zone = request.registry.admin_settings.timezone
-    return {"attention": attention(request.dbsession, request.identity, zone, utcnow())}
+    reconciliation = request.has_permission(RECONCILIATION_VIEW, ReconciliationRoot(request))
+    return {
+        "attention": attention(request.dbsession, request.identity, zone, utcnow()),
+        "show_reconciliation": bool(reconciliation),
+        "latest_run": next(iter(list_runs(request.dbsession, limit=1)), None) if reconciliation else None,
+    }

@@ -5,15 +5,23 @@ The table below must name every admin route (a test checks it against the app), 
 cannot be added without being tried here.
 """
 
+import io
+
 import pytest
+import webtest
 from pyramid.interfaces import IRoutesMapper
 
+from polybanking.models.reconciliation_run import UPLOAD
+from polybanking.services.reconcile_runs import reconcile_file
+
+from ...reports import Line, csv_bytes
 from .conftest import csrf_token, sign_in
 
 
 @pytest.fixture
-def world(make_config, make_user, make_transaction, receiver):
-    """Config A (alice allowed), config B (bob allowed), a transaction each, and a superuser."""
+def world(make_config, make_user, make_transaction, receiver, db, settings):
+    """Config A (alice allowed), config B (bob allowed), a transaction each, a superuser, and a
+    reconciliation run whose result names A's transaction."""
     a = make_config(name="Alpha shop")
     b = make_config(name="Bravo shop")
     alice = make_user("alice", configs=[a.id])
@@ -21,7 +29,25 @@ def world(make_config, make_user, make_transaction, receiver):
     make_user("root", superuser=True)
     ta = make_transaction(a.id, "alpha-ref-1", status="9", logs=("created", "ipnfailled"))
     tb = make_transaction(b.id, "bravo-ref-1", status="9")
-    return {"a": a, "b": b, "alice": alice, "bob": bob, "ta": ta, "tb": tb, "receiver": receiver.url}
+    report = csv_bytes([Line(f"polybanking-{ta}")])
+    run = db.run(
+        lambda session: (
+            reconcile_file(
+                session, settings, io.BytesIO(report), "world.csv", live=False, actor="root", source=UPLOAD
+            ).run.id
+        )
+    )
+    return {
+        "a": a,
+        "b": b,
+        "alice": alice,
+        "bob": bob,
+        "ta": ta,
+        "tb": tb,
+        "run": run,
+        "report": report,
+        "receiver": receiver.url,
+    }
 
 
 def requests_for(w) -> dict[str, list[tuple[str, str, dict]]]:
@@ -73,6 +99,27 @@ def requests_for(w) -> dict[str, list[tuple[str, str, dict]]]:
             ("GET", f"/admin/users/{w['bob']}/edit", {}),
             ("POST", f"/admin/users/{w['bob']}/edit", {"is_superuser": "on", "is_active": "on"}),
         ],
+        "admin.reconciliation.list": [("GET", "/admin/reconciliation/", {})],
+        "admin.reconciliation.upload": [
+            ("GET", "/admin/reconciliation/new", {}),
+            (
+                "POST",
+                "/admin/reconciliation/new",
+                {"environment": "test", "report": webtest.Upload("again.csv", w["report"], "text/csv")},
+            ),
+        ],
+        "admin.reconciliation.show": [("GET", f"/admin/reconciliation/{w['run']}/", {})],
+        "admin.reconciliation.csv": [("GET", f"/admin/reconciliation/{w['run']}/differences.csv", {})],
+        "admin.export.form": [("GET", "/admin/exports/", {})],
+        "admin.export.download": [
+            ("GET", f"/admin/exports/download?config={config}&format=csv&period=this-month", {})
+            for config in (a, "all")
+        ],
+        "admin.summary.show": [("GET", "/admin/summary/?period=this-month&include_test=on", {})],
+        "admin.summary.pdf": [("GET", "/admin/summary/summary.pdf?period=this-month&include_test=on", {})],
+        "admin.summary.csv": [
+            ("GET", "/admin/summary/summary.csv?period=this-month&include_test=on&transactions=list", {})
+        ],
         # Public by nature; only their forms' CSRF protection is tried (POST).
         "admin.login": [
             ("POST", "/admin/login", {"username": "root", "password": "correct horse battery staple"})
@@ -84,7 +131,15 @@ def requests_for(w) -> dict[str, list[tuple[str, str, dict]]]:
 
 PUBLIC = {"admin.login", "admin.login.tequila", "admin.logout"}
 #: Pages every signed-in user opens, showing only what their configs allow.
-SHARED = {"admin.home", "admin.config.list", "admin.transaction.list"}
+SHARED = {
+    "admin.home",
+    "admin.config.list",
+    "admin.transaction.list",
+    "admin.export.form",
+    "admin.summary.show",
+    "admin.summary.pdf",
+    "admin.summary.csv",
+}
 
 
 def send(client, method, path, form, token=None):
@@ -134,8 +189,9 @@ def test_a_user_of_another_config_is_refused(browser, world, snapshot, receiver)
                 assert answer.status_int == 200, (name, path)
             else:
                 assert answer.status_int == 403, (name, path, answer.status_int)
+            # Bytes, as the summary's PDF is no text (test_summary_page reads the PDF's text).
             for secret in ("Alpha shop", "alpha-ref-1", a.key_api, a.key_ipn, a.key_request):
-                assert secret not in answer.text, (name, path)
+                assert secret.encode() not in answer.body, (name, path)
     assert snapshot() == before
     assert receiver.received == []
 
@@ -194,6 +250,13 @@ def test_a_user_of_config_a_never_finds_config_b_by_guessing(browser, world):
         assert "bravo-ref-1" not in page.text and "Bravo shop" not in page.text, path
     assert client.get(f"/admin/transactions/{tb}/", expect_errors=True).status_int == 403
     assert client.get(f"/admin/configs/{b.id}/", expect_errors=True).status_int == 403
+    for config in (b.id, "all"):
+        export = f"/admin/exports/download?config={config}&format=csv&period=this-month"
+        assert client.get(export, expect_errors=True).status_int == 403, config
+    for path in ("/admin/exports/", "/admin/summary/?include_test=on&transactions=list"):
+        page = client.get(path)
+        assert "Bravo shop" not in page.text and "bravo-ref-1" not in page.text, path
+        assert "Alpha shop" in page.text, path
     # Their own is there.
     assert "alpha-ref-1" in client.get("/admin/transactions/?q=alpha").text
 
@@ -212,5 +275,7 @@ def test_ids_that_are_junk_or_unknown_are_404(browser, world):
         "/admin/transactions/123456789/",
         "/admin/transactions/x/",
         "/admin/users/4294967296/edit",
+        "/admin/reconciliation/0/",
+        "/admin/reconciliation/abc/differences.csv",
     ):
         assert client.get(path, expect_errors=True).status_int == 404, path

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from ...reports import FIXTURE
 from ...website import website_sign
 from ..test_demo_browser import CHROMIUM, CHROMIUM_ARGS
 from .conftest import PASSWORD
@@ -121,6 +122,21 @@ def test_an_administrator_finds_a_payment_and_resends_its_ipn(
                 page.goto(base + path)
                 visit.check(name)
 
+            # Compare PostFinance's report (the shared sample): the stored run's result, the list.
+            page.goto(f"{base}/admin/")
+            page.click("nav >> text=Reconciliation")
+            page.click("text=Compare a report")
+            visit.check("reconciliation-upload")
+            page.set_input_files("#f-report", str(FIXTURE))
+            page.check("input[name=environment][value=test]")
+            page.click("main button[type=submit]")
+            page.wait_for_url(re.compile(r".*/admin/reconciliation/\d+/$"))
+            assert "webshop-77" in page.inner_text("#section-foreign")
+            visit.check("reconciliation-run")
+            page.click("text=All runs")
+            assert "postfinance-report.csv" in page.inner_text("main table")
+            visit.check("reconciliation-runs")
+
             # The website starts a payment; the shopper pays in the sandbox.
             params = {
                 "amount": "4200",
@@ -141,6 +157,17 @@ def test_an_administrator_finds_a_payment_and_resends_its_ipn(
 
             page.goto(f"{base}/admin/")
             assert "CHF 42.00" in page.inner_text("main")  # today's takings
+            assert "postfinance-report.csv" in page.inner_text("#latest-run")
+            page.click("nav >> text=Exports")
+            visit.check("exports")
+            page.click("nav >> text=Summary")
+            page.check("input[name=include_test]")
+            page.select_option("#f-transactions", "list")
+            page.click("form[aria-label='Summary options'] button[type=submit]")
+            page.wait_for_url("**include_test=on*")
+            assert "CHF 42.00" in page.inner_text("#total")
+            assert page.locator("figure.chart svg").count() == 2  # the overview and the group's
+            visit.check("summary")
             visit.check("home-with-takings")
             page.goto(f"{base}/admin/users/")
             page.click("main >> text=root")
@@ -187,4 +214,4 @@ def test_an_administrator_finds_a_payment_and_resends_its_ipn(
             assert visit.csp_violations == []
         finally:
             browser.close()
-    assert len(list(screenshots.glob("*.png"))) == len(visit.checked) >= 20
+    assert len(list(screenshots.glob("*.png"))) == len(visit.checked) >= 25
