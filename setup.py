@@ -16,6 +16,7 @@ requires = [
     "psycopg[binary]>=3.1",
     "redis>=5",
     "argon2-cffi>=23",
+    "prometheus_client>=0.20",  # /metrics (issue 8)
 ]
 
 tests_require = [
@@ -24,6 +25,7 @@ tests_require = [
     "WebTest>=3",
     "playwright>=1.40",  # drives Debian's Chromium; never downloads a browser
     "ruff",
+    "hypothesis>=6.100",  # fuzz tests of the parsers and the public endpoints (issue 8)
 ]
 
 setup(

@@ -9,3 +9,7 @@ def includeme(config) -> None:
     config.add_route("payment.go", "/paiements/go/{token}")
     config.add_route("payment.ipn", "/paiements/ipn")
     config.add_route("payment.return", "/paiements/return")
+
+    # Operators (issue 8): probes and Prometheus; answered to polybanking.monitoring_from only.
+    config.add_route("monitoring.health", "/healthz")
+    config.add_route("monitoring.metrics", "/metrics")

@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="create the demo config, then serve the gateway and a worker (make run)")
 
+    check = sub.add_parser(
+        "check", help="validate the settings (and reach the database and queue); list every problem"
+    )
+    check.add_argument("--offline", action="store_true", help="do not connect to the database or queue")
+
     worker = sub.add_parser("worker", help="run the Huey consumer with the app's settings")
     worker.add_argument("--workers", type=int, default=2)
     return parser
@@ -76,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .demo import run_demo
 
             return run_demo(args.ini)
+        elif args.command == "check":
+            from .check import check_configuration, print_report
+
+            return print_report(check_configuration(args.ini, offline=args.offline))
         elif args.command == "worker":
             commands.run_worker(args.ini, workers=args.workers)
     except commands.CommandError as error:

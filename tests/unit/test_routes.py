@@ -13,6 +13,9 @@ ROUTES = {
     "payment.go": "/paiements/go/{token}",
     "payment.ipn": "/paiements/ipn",
     "payment.return": "/paiements/return",
+    # Operators (issue 8): health probe and Prometheus metrics
+    "monitoring.health": "/healthz",
+    "monitoring.metrics": "/metrics",
     # The PostFinance sandbox (DESIGN.md): PostFinance's own paths under /sandbox/
     "sandbox.home": "/sandbox/",
     "sandbox.hosted": "/sandbox/ncol/{env}/orderstandard_utf8.asp",
@@ -45,6 +48,8 @@ def test_routes_match_the_protocol_urls(app):
         "/paiements/return": "payment.return",
         "/sandbox/ncol/test/orderstandard_utf8.asp": "sandbox.hosted",
         "/sandbox/ncol/prod/decide": "sandbox.decide",
+        "/healthz": "monitoring.health",
+        "/metrics": "monitoring.metrics",
     }
     for path, name in examples.items():
         matched = [route.name for route in mapper.get_routes() if route.match(path) is not None]

@@ -1,0 +1,216 @@
+"""``polybanking --ini F check``: is this configuration fit to run, and if not, what exactly is wrong.
+
+Every problem found is listed (not only the first), each naming the key, where its value came from
+(the ini file or a ``POLYBANKING_…`` variable) and what is expected; secrets are never printed.
+Without ``--offline`` it also connects: the database answers and its schema is at the newest
+migration, and the queue answers. The systemd web unit runs it before starting (deploy/).
+"""
+
+import configparser
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from pyramid.paster import get_appsettings, setup_logging
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from ..ingress import Ingress, parse_networks
+from ..models import get_engine
+from ..settings import KNOWN_KEYS, SettingsError, as_bool, env_name, load, with_environment
+from ..tasks.queue import build_huey
+
+#: A valid stand-in for a key load() refused, so the next run of load() can find the next problem.
+_STAND_IN = {"polybanking.orderid_prefix": "polybanking", "postfinance.hash": "sha512"}
+SENSITIVE = ("sha_in", "sha_out", "password")
+
+
+@dataclass
+class Report:
+    ini: str
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _origin(key: str, ini_values: Mapping[str, str], environ: Mapping[str, str], ini: str) -> str:
+    if env_name(key) in environ:
+        return f"from {env_name(key)}"
+    if key in ini_values:
+        return f"in {ini}"
+    return f"not set: put it in {ini} or {env_name(key)}"
+
+
+def _refused(error: SettingsError, ini_values, environ, report: Report) -> None:
+    problem = str(error).split(": ", 1)[-1]
+    report.problems.append(f"{error.key}: {problem} ({_origin(error.key, ini_values, environ, report.ini)})")
+
+
+def _settings_problems(raw: dict, ini_values, environ, report: Report):
+    """Run load() until it passes, replacing each refused key by a stand-in to find the next."""
+    values = dict(raw)
+    for _ in range(len(KNOWN_KEYS)):
+        try:
+            return load(values)
+        except SettingsError as error:
+            _refused(error, ini_values, environ, report)
+            values[error.key] = _STAND_IN.get(
+                error.key, "https://stand-in.invalid/" if error.key.endswith("url") else "stand-in"
+            )
+    return None
+
+
+def _production_problems(raw: Mapping[str, str], ini_values, environ, report: Report, settings) -> None:
+    if as_bool(raw.get("sandbox.enabled", "false")):
+        report.problems.append(
+            "sandbox.enabled: must be false in production: the sandbox would accept payments that "
+            f"PostFinance never saw ({_origin('sandbox.enabled', ini_values, environ, report.ini)})"
+        )
+    if settings is not None and not settings.base_url.startswith("https://"):
+        report.problems.append("polybanking.base_url: must be an https:// URL in production")
+    backend = (raw.get("huey.backend") or "sqlite").strip()
+    if backend == "memory":
+        report.problems.append(
+            "huey.backend: memory loses tasks and is not shared with the workers; use redis"
+        )
+    elif backend == "sqlite":
+        report.warnings.append("huey.backend: sqlite cannot be shared between hosts; use redis to scale out")
+    if settings is not None and settings.prod is None:
+        report.warnings.append("postfinance.prod.*: not set, so only test-mode configs can take payments")
+    if not (raw.get("polybanking.trusted_proxies") or "").strip():
+        report.warnings.append(
+            "polybanking.trusted_proxies: empty, so X-Forwarded-* headers are ignored: client "
+            "addresses will be the proxy's (set it to nginx's address)"
+        )
+    for key in ini_values:
+        if key.split(".")[-1] in SENSITIVE and ini_values[key].strip() and env_name(key) not in environ:
+            report.warnings.append(f"{key}: a secret written in {report.ini}; prefer {env_name(key)}")
+
+
+def _database_url_problem(raw: Mapping[str, str], ini_values, environ, report: Report, production: bool):
+    value = (raw.get("sqlalchemy.url") or "").strip()
+    origin = _origin("sqlalchemy.url", ini_values, environ, report.ini)
+    if not value:
+        report.problems.append(f"sqlalchemy.url: is required ({origin})")
+        return None
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        # The message would repeat the URL, password included.
+        report.problems.append(f"sqlalchemy.url: not a database URL ({origin})")
+        return None
+    if production and url.get_backend_name() != "postgresql":
+        report.warnings.append(
+            "sqlalchemy.url: production expects PostgreSQL (several processes and hosts share it)"
+        )
+    return url
+
+
+def _alembic(ini: str, report: Report) -> ScriptDirectory | None:
+    location = AlembicConfig(ini).get_main_option("script_location")
+    if not location:
+        report.problems.append(f"[alembic] script_location: missing from {ini} (needed by initdb)")
+        return None
+    if not (Path(location) / "env.py").exists():
+        report.problems.append(f"[alembic] script_location: {location} holds no migrations (no env.py)")
+        return None
+    return ScriptDirectory(location)
+
+
+def _connect(raw: dict, scripts: ScriptDirectory | None, report: Report) -> None:
+    try:
+        engine = get_engine(raw)
+        try:
+            with engine.connect() as connection:
+                current = set(MigrationContext.configure(connection).get_current_heads())
+        finally:
+            engine.dispose()
+        report.facts.append("database reachable")
+        if scripts is not None:
+            heads = set(scripts.get_heads())
+            if current != heads:
+                have = ", ".join(sorted(current)) or "empty"
+                report.problems.append(
+                    f"database: schema is at {have}, this version needs {', '.join(sorted(heads))}: "
+                    f"run `polybanking --ini {report.ini} initdb`"
+                )
+            else:
+                report.facts.append(f"schema at {', '.join(sorted(heads))}")
+    except Exception as error:  # the driver's reason, first line only (never the SQL or the URL)
+        reason = (str(getattr(error, "orig", None) or error).strip().splitlines() or [type(error).__name__])[
+            0
+        ]
+        report.problems.append(f"sqlalchemy.url: cannot connect to the database: {reason}")
+    try:
+        huey = build_huey(raw)
+        huey.pending_count()
+        report.facts.append("queue reachable")
+    except SettingsError:
+        pass  # already reported
+    except Exception as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        report.problems.append(f"huey.url: cannot reach the queue: {reason}")
+
+
+def check_configuration(ini: str, environ: Mapping[str, str] | None = None, offline: bool = False) -> Report:
+    environ = os.environ if environ is None else environ
+    report = Report(ini)
+    if not os.path.exists(ini):
+        report.problems.append(f"{ini}: no such file (use --ini or $POLYBANKING_INI)")
+        return report
+    try:
+        ini_values = dict(get_appsettings(ini))
+    except (LookupError, configparser.Error, ValueError) as error:
+        first = (str(error).strip().splitlines() or ["unreadable"])[0]
+        report.problems.append(f"{ini}: cannot be read as a PasteDeploy ini with [app:main]: {first}")
+        return report
+    try:
+        setup_logging(ini)
+    except (KeyError, ValueError, ImportError, AttributeError, configparser.Error) as error:
+        report.problems.append(f"logging sections of {ini}: {type(error).__name__}: {error}")
+    raw = with_environment(ini_values, environ)
+    production = as_bool(raw.get("polybanking.production", "false"))
+    settings = _settings_problems(raw, ini_values, environ, report)
+    url = _database_url_problem(raw, ini_values, environ, report, production)
+    checks = (
+        build_huey,
+        Ingress.from_settings,
+        lambda values: parse_networks(
+            "polybanking.monitoring_from", values.get("polybanking.monitoring_from")
+        ),
+    )
+    for check in checks:
+        try:
+            check(raw)
+        except SettingsError as error:
+            _refused(error, ini_values, environ, report)
+        except ValueError as error:  # redis refuses a malformed huey.url
+            report.problems.append(f"huey.url: {error} ({_origin('huey.url', ini_values, environ, ini)})")
+    if production:
+        _production_problems(raw, ini_values, environ, report, settings)
+    scripts = _alembic(ini, report)
+    if not offline and url is not None:
+        _connect(raw, scripts, report)
+    return report
+
+
+def print_report(report: Report) -> int:
+    """Problems and warnings on stderr, one per line; exit status 1 when there is a problem."""
+    for problem in report.problems:
+        print(f"{report.ini}: error: {problem}", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"{report.ini}: warning: {warning}", file=sys.stderr)
+    if report.ok:
+        print(f"{report.ini}: configuration OK" + (f" ({', '.join(report.facts)})" if report.facts else ""))
+        return 0
+    print(f"{report.ini}: {len(report.problems)} problem(s) found", file=sys.stderr)
+    return 1
