@@ -130,7 +130,7 @@ def apply_forwarded(environ: dict, trusted: tuple[IPNetwork, ...]) -> None:
 
 
 def _refuse(status: int, text: str) -> Response:
-    return Response(text + "\n", status=status, content_type="text/plain", headers={"Connection": "close"})
+    return Response(text + "\n", status=status, content_type="text/plain")
 
 
 def oversized(environ: Mapping[str, str], limit: int) -> Response | None:

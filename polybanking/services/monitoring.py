@@ -52,12 +52,17 @@ def ipn_backlog(connection: Connection) -> tuple[int, int]:
     last_change = (
         select(func.max(status_log.when))
         .where(status_log.transaction_id == Transaction.id, status_log.log_type == "postfinanceStatus")
+        .correlate(Transaction)
         .scalar_subquery()
     )
-    failed_since_change = exists().where(
-        failed_log.transaction_id == Transaction.id,
-        failed_log.log_type == "ipnfailled",
-        failed_log.when >= func.coalesce(last_change, Transaction.creation_date),
+    failed_since_change = (
+        exists()
+        .where(
+            failed_log.transaction_id == Transaction.id,
+            failed_log.log_type == "ipnfailled",
+            failed_log.when >= func.coalesce(last_change, Transaction.creation_date),
+        )
+        .correlate(Transaction)
     )
     pending, failing = connection.execute(
         select(

@@ -47,10 +47,7 @@ def health(request):
 )
 def metrics(request):
     _allowed(request)
-    body = generate_latest(request.registry.pb_metrics.registry)
-    return Response(
-        body=body,
-        content_type=CONTENT_TYPE_LATEST.split(";")[0],
-        charset="utf-8",
-        headers={"Cache-Control": "no-store"},
-    )
+    response = Response(body=generate_latest(request.registry.pb_metrics.registry))
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    response.headers["Cache-Control"] = "no-store"
+    return response
