@@ -16,6 +16,7 @@ from pathlib import Path
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError as AlembicCommandError
 from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -76,11 +77,13 @@ def _production_problems(raw: Mapping[str, str], ini_values, environ, report: Re
             f"PostFinance never saw ({_origin('sandbox.enabled', ini_values, environ, report.ini)})"
         )
     if settings is not None and not settings.base_url.startswith("https://"):
-        report.problems.append("polybanking.base_url: must be an https:// URL in production")
+        origin = _origin("polybanking.base_url", ini_values, environ, report.ini)
+        report.problems.append(f"polybanking.base_url: must be an https:// URL in production ({origin})")
     backend = (raw.get("huey.backend") or "sqlite").strip()
     if backend == "memory":
+        origin = _origin("huey.backend", ini_values, environ, report.ini)
         report.problems.append(
-            "huey.backend: memory loses tasks and is not shared with the workers; use redis"
+            f"huey.backend: memory loses tasks and is not shared with the workers; use redis ({origin})"
         )
     elif backend == "sqlite":
         report.warnings.append("huey.backend: sqlite cannot be shared between hosts; use redis to scale out")
@@ -104,7 +107,7 @@ def _database_url_problem(raw: Mapping[str, str], ini_values, environ, report: R
         return None
     try:
         url = make_url(value)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         # The message would repeat the URL, password included.
         report.problems.append(f"sqlalchemy.url: not a database URL ({origin})")
         return None
@@ -116,7 +119,10 @@ def _database_url_problem(raw: Mapping[str, str], ini_values, environ, report: R
 
 
 def _alembic(ini: str, report: Report) -> ScriptDirectory | None:
-    location = AlembicConfig(ini).get_main_option("script_location")
+    try:
+        location = AlembicConfig(ini).get_main_option("script_location")
+    except AlembicCommandError:
+        location = None
     if not location:
         report.problems.append(f"[alembic] script_location: missing from {ini} (needed by initdb)")
         return None
@@ -161,7 +167,14 @@ def _connect(raw: dict, scripts: ScriptDirectory | None, report: Report) -> None
         report.problems.append(f"huey.url: cannot reach the queue: {reason}")
 
 
-def check_configuration(ini: str, environ: Mapping[str, str] | None = None, offline: bool = False) -> Report:
+def check_configuration(
+    ini: str,
+    environ: Mapping[str, str] | None = None,
+    offline: bool = False,
+    configure_logging: bool = False,
+) -> Report:
+    """Every problem of ``ini`` (with ``environ``'s overrides); ``configure_logging`` also applies
+    its logging sections, which checks them but changes the calling process's logging."""
     environ = os.environ if environ is None else environ
     report = Report(ini)
     if not os.path.exists(ini):
@@ -173,10 +186,11 @@ def check_configuration(ini: str, environ: Mapping[str, str] | None = None, offl
         first = (str(error).strip().splitlines() or ["unreadable"])[0]
         report.problems.append(f"{ini}: cannot be read as a PasteDeploy ini with [app:main]: {first}")
         return report
-    try:
-        setup_logging(ini)
-    except (KeyError, ValueError, ImportError, AttributeError, configparser.Error) as error:
-        report.problems.append(f"logging sections of {ini}: {type(error).__name__}: {error}")
+    if configure_logging:  # the command's own process only: fileConfig replaces every logger
+        try:
+            setup_logging(ini)
+        except (KeyError, ValueError, ImportError, AttributeError, TypeError, configparser.Error) as error:
+            report.problems.append(f"logging sections of {ini}: {type(error).__name__}: {error}")
     raw = with_environment(ini_values, environ)
     production = as_bool(raw.get("polybanking.production", "false"))
     settings = _settings_problems(raw, ini_values, environ, report)
@@ -193,6 +207,8 @@ def check_configuration(ini: str, environ: Mapping[str, str] | None = None, offl
             check(raw)
         except SettingsError as error:
             _refused(error, ini_values, environ, report)
+        except ArgumentError:
+            pass  # huey's default file is derived from sqlalchemy.url, already reported
         except ValueError as error:  # redis refuses a malformed huey.url
             report.problems.append(f"huey.url: {error} ({_origin('huey.url', ini_values, environ, ini)})")
     if production:

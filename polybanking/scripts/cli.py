@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "check":
             from .check import check_configuration, print_report
 
-            return print_report(check_configuration(args.ini, offline=args.offline))
+            return print_report(check_configuration(args.ini, offline=args.offline, configure_logging=True))
         elif args.command == "worker":
             commands.run_worker(args.ini, workers=args.workers)
     except commands.CommandError as error:
