@@ -94,9 +94,27 @@ def _production_problems(raw: Mapping[str, str], ini_values, environ, report: Re
             "polybanking.trusted_proxies: empty, so X-Forwarded-* headers are ignored: client "
             "addresses will be the proxy's (set it to nginx's address)"
         )
+    _server_problems(report, raw)
     for key in ini_values:
         if key.split(".")[-1] in SENSITIVE and ini_values[key].strip() and env_name(key) not in environ:
             report.warnings.append(f"{key}: a secret written in {report.ini}; prefer {env_name(key)}")
+
+
+def _server_problems(report: Report, raw: Mapping[str, str]) -> None:
+    """waitress drops X-Forwarded-* itself unless told not to; then trusted_proxies would never apply."""
+    if not (raw.get("polybanking.trusted_proxies") or "").strip():
+        return
+    parser = configparser.RawConfigParser()  # raw: production.ini's listen needs pserve's http_port
+    try:
+        parser.read(report.ini, encoding="utf-8")
+        server = dict(parser.items("server:main"))
+    except (configparser.Error, UnicodeDecodeError):
+        return  # no [server:main]: served by something else
+    if "waitress" in server.get("use", "") and as_bool(server.get("clear_untrusted_proxy_headers", "true")):
+        report.problems.append(
+            "[server:main] clear_untrusted_proxy_headers: must be false with polybanking.trusted_proxies, "
+            "or waitress drops the proxy's X-Forwarded-* headers before the app sees them"
+        )
 
 
 def _database_url_problem(raw: Mapping[str, str], ini_values, environ, report: Report, production: bool):

@@ -105,6 +105,19 @@ def test_secret_written_in_the_ini_is_a_warning(tmp_path):
     assert SECRET not in text(report)
 
 
+def test_waitress_dropping_proxy_headers_is_a_problem(tmp_path):
+    ini = tmp_path / "production.ini"
+    content = Path(PRODUCTION_INI).read_text().replace("%(here)s", str(ROOT))
+    ini.write_text(content.replace("clear_untrusted_proxy_headers = false\n", ""))
+    report = check_configuration(str(ini), environ=COMPLETE, offline=True)
+    [line] = report.problems
+    assert line.startswith("[server:main] clear_untrusted_proxy_headers: must be false")
+    # Without trusted proxies there is nothing for waitress to drop that the app would use.
+    environ = {**COMPLETE, "POLYBANKING_POLYBANKING_TRUSTED_PROXIES": ""}
+    report = check_configuration(str(ini), environ=environ, offline=True)
+    assert report.problems == [] and report.warnings[0].startswith("polybanking.trusted_proxies: empty")
+
+
 def test_missing_file_and_missing_alembic(tmp_path):
     report = check_configuration(str(tmp_path / "nowhere.ini"), environ=COMPLETE)
     assert report.problems == [f"{tmp_path / 'nowhere.ini'}: no such file (use --ini or $POLYBANKING_INI)"]

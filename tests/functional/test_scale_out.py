@@ -310,3 +310,20 @@ def test_feedback_and_return_at_once_for_100_payments(cluster, make_config, db, 
     scrapes = [requests.get(f"{url}/metrics", timeout=10).text for url in cluster.urls]
     success = f'polybanking_ipn_attempts_total{{outcome="success"}} {float(len(received))}'
     assert all(success in scrape for scrape in scrapes)
+
+
+def test_production_ini_believes_its_proxy_over_real_http(cluster, make_config, db):
+    """production.ini trusts 127.0.0.1 (nginx): its X-Forwarded-For reaches the app through waitress
+    (which drops those headers itself unless clear_untrusted_proxy_headers = false)."""
+    config = make_config()
+    answer = requests.post(
+        f"{cluster.urls[1]}/paiements/start/",
+        data=start_params(config, "100", "via-nginx"),
+        headers=CLOSE,
+        timeout=30,
+    )
+    forwarded = {**CLOSE, "X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}
+    assert requests.get(cluster.urls[0] + path_of(answer.json()["url"]), headers=forwarded, timeout=30).ok
+    query = select(TransactionLog.extra_data).where(TransactionLog.log_type == "userForwarded")
+    assert db.run(lambda session: session.scalars(query).all()) == ["198.51.100.7"]
+    assert answer.json()["url"].startswith(cluster.urls[0] + "/paiements/go/")  # polybanking.base_url
