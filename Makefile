@@ -33,4 +33,4 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check polybanking tests alembic bench
 
 clean:
-	rm -rf $(VENV) *.egg-info polybanking.sqlite polybanking.sqlite-* polybanking-huey.sqlite*
+	rm -rf $(VENV) *.egg-info polybanking.sqlite polybanking.sqlite-* polybanking-huey.sqlite* sandbox-ledger.jsonl

@@ -12,8 +12,9 @@ def main(global_config, **settings):
         config.include(".tasks")  # Huey built from the ini; tasks enqueued after commit
         config.include(".monitoring")  # request counters (in process); state read at scrape time
         config.include(".ingress")  # trusted proxies and body limits, before any other work
-        config.include(".security")
+        config.include(".security")  # session cookie, security policy, CSRF by default, headers
         config.include(".routes")
+        config.include(".views.admin")  # the admin pages' navigation and money/date filters
         config.include(".sandbox")  # mounts nothing unless sandbox.enabled
         config.scan(".views")
     return config.make_wsgi_app()

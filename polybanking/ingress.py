@@ -12,8 +12,11 @@ Two tweens, outermost in the chain so no view, transaction or database work happ
   back-office reports are uploaded): a declared ``Content-Length`` above the limit is a 413 before
   the body is read; a chunked body without a length is a 411. Put the same limit in front of the
   app too (nginx ``client_max_body_size``, waitress ``max_request_body_size``) so nothing buffers it.
+* **parameters**: a form declared in another charset than UTF-8 is transcoded once, here
+  (``to_utf8``); query strings and forms that are not UTF-8 are a 400 (``unreadable``).
 """
 
+import codecs
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
@@ -129,21 +132,66 @@ def apply_forwarded(environ: dict, trusted: tuple[IPNetwork, ...]) -> None:
         environ["HTTP_HOST"] = host
 
 
-def _refuse(status: int, text: str) -> Response:
+#: Refusals at the door in the answer's shape each client reads (PROTOCOL §2 for websites' starts).
+_JSON_REFUSALS = {"/paiements/start/": lambda text: {"status": "ERROR", "url": ""}}
+
+
+def _refuse(status: int, text: str, path: str = "") -> Response:
+    shape = _JSON_REFUSALS.get(path)
+    if shape is not None:
+        return Response(json=shape(text), status=status)
     return Response(text + "\n", status=status, content_type="text/plain")
 
 
 def oversized(environ: Mapping[str, str], limit: int) -> Response | None:
     """The answer for a body we will not read, or None when it may be read."""
+    path = environ.get("PATH_INFO", "")
     length = (environ.get("CONTENT_LENGTH") or "").strip()
     if length:
         if not length.isascii() or not length.isdigit():
-            return _refuse(400, "bad Content-Length")
+            return _refuse(400, "bad Content-Length", path)
         if int(length) > limit:
-            return _refuse(413, f"request body larger than {limit} bytes")
+            return _refuse(413, f"request body larger than {limit} bytes", path)
         return None
     if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-        return _refuse(411, "a Content-Length is required")
+        return _refuse(411, "a Content-Length is required", path)
+    return None
+
+
+def to_utf8(request) -> Response | None:
+    """Transcode a form declared in another charset (``charset=ISO-8859-1``) to UTF-8, in place.
+
+    WebOb raises DeprecationWarning (an exception: a 500) when anything reads a form declared in
+    another charset: the views, and Pyramid's CSRF check. Done once here, every reader sees UTF-8;
+    an unknown charset, or bytes that are not in it, is a 400.
+    """
+    charset = request.charset
+    if charset == "UTF-8":
+        return None
+    try:
+        codecs.lookup(charset)
+        decoded = request.decode(charset)
+        body = decoded.body
+    except (LookupError, UnicodeError, ValueError):
+        path = request.environ.get("PATH_INFO", "")
+        return _refuse(400, "the form's charset is unknown, or its bytes are not in it", path)
+    request.environ["QUERY_STRING"] = decoded.environ.get("QUERY_STRING", "")
+    # WebOb writes charset="UTF-8", quotes included, which its own check then does not recognise.
+    request.environ["CONTENT_TYPE"] = decoded.environ.get("CONTENT_TYPE", "").replace('"UTF-8"', "UTF-8")
+    request.body = body
+    request._charset = None  # WebOb caches the charset it read first; it is UTF-8 from now on
+    return None
+
+
+def unreadable(request) -> Response | None:
+    """A 400 for parameters that are not UTF-8 (``?%80``): read once here (WebOb keeps the result),
+    so no view, CSRF check or form library meets a UnicodeDecodeError (a 500)."""
+    try:
+        request.GET  # noqa: B018 (parsed and cached by WebOb)
+        if request.method in ("POST", "PUT", "PATCH"):
+            request.POST  # noqa: B018
+    except (UnicodeDecodeError, ValueError, DeprecationWarning):
+        return _refuse(400, "the parameters cannot be read as UTF-8", request.environ.get("PATH_INFO", ""))
     return None
 
 
@@ -153,6 +201,8 @@ def ingress_tween_factory(handler, registry):
     def ingress_tween(request):
         apply_forwarded(request.environ, ingress.trusted_proxies)
         refusal = oversized(request.environ, ingress.limit_for(request.environ.get("PATH_INFO", "")))
+        if refusal is None:
+            refusal = to_utf8(request) or unreadable(request)
         return refusal if refusal is not None else handler(request)
 
     return ingress_tween

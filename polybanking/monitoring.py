@@ -53,7 +53,7 @@ class StateCollector:
             yield payments
             attempts = CounterMetricFamily(
                 "polybanking_ipn_attempts",
-                "IPN deliveries attempted, by outcome (ipnsuccess / ipnfailled logs)",
+                "IPN deliveries attempted, by outcome (the outbox's attempt records)",
                 labels=["outcome"],
             )
             for outcome, count in sorted(state.ipn_attempts.items()):
@@ -66,6 +66,11 @@ class StateCollector:
                 "polybanking_ipn_failing",
                 "Transactions with an IPN due whose last attempt for the current status failed",
                 state.ipn_failing,
+            )
+            yield GaugeMetricFamily(
+                "polybanking_ipn_given_up",
+                "Transactions whose IPN the outbox stopped retrying (resend with `polybanking ipn resend`)",
+                state.ipn_given_up,
             )
         if state.queue == "ok":
             depth = GaugeMetricFamily("polybanking_queue_depth", "Tasks in the queue", labels=["state"])

@@ -1,4 +1,92 @@
-"""Every route of the gateway; the URLs are a contract (a test pins this table)."""
+"""Every route of the gateway; the URLs are a contract (a test pins this table).
+
+Admin routes carry a factory that loads their object (or answers 404) and holds its ``__acl__``:
+authorisation lives here, in one place, so no view can forget it (DESIGN.md habit 5).
+"""
+
+from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Authenticated
+from pyramid.httpexceptions import HTTPNotFound
+
+from . import security as perm
+from .models import Config, Transaction, User
+from .models.config import SECRET_FIELDS
+from .models.meta import MAX_ROW_ID
+
+
+def _row(request, model, key: str):
+    """The row whose id is in the URL, or 404 (junk and out-of-range ids included)."""
+    raw = request.matchdict.get(key, "")
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_ROW_ID:
+        raise HTTPNotFound()
+    row = request.dbsession.get(model, int(raw))
+    if row is None:
+        raise HTTPNotFound()
+    return row
+
+
+class AdminRoot:
+    """Admin pages that are not about one object: every signed-in user reaches them, and sees only
+    what their configs allow (the queries filter by ``allowed_config_ids``)."""
+
+    __acl__ = [
+        (Allow, perm.SUPERUSER, ALL_PERMISSIONS),
+        (Allow, Authenticated, (perm.HOME, perm.CONFIG_LIST, perm.TRANSACTION_LIST)),
+        (Allow, perm.STAFF, perm.CONFIG_CREATE),
+        DENY_ALL,
+    ]
+
+    def __init__(self, request):
+        self.request = request
+
+
+def config_acl(config: Config) -> list:
+    return [
+        (Allow, perm.SUPERUSER, ALL_PERMISSIONS),
+        *(
+            (Allow, perm.user_principal(user.id), perm.CONFIG_MEMBER_PERMISSIONS)
+            for user in config.allowed_users
+        ),
+        DENY_ALL,
+    ]
+
+
+class ConfigResource:
+    def __init__(self, request):
+        self.request = request
+        self.config: Config = _row(request, Config, "config_id")
+        self.__acl__ = config_acl(self.config)
+
+
+class ConfigKeyResource(ConfigResource):
+    """One of the config's three secrets (``key_request``, ``key_ipn``, ``key_api``)."""
+
+    def __init__(self, request):
+        super().__init__(request)
+        self.key_name = request.matchdict.get("key", "")
+        if self.key_name not in SECRET_FIELDS:
+            raise HTTPNotFound()
+
+
+class TransactionResource:
+    """A transaction is seen by whoever may see its config, and by nobody else."""
+
+    def __init__(self, request):
+        self.request = request
+        self.transaction: Transaction = _row(request, Transaction, "transaction_id")
+        self.__acl__ = config_acl(self.transaction.config)
+
+
+class UsersRoot:
+    __acl__ = [(Allow, perm.SUPERUSER, ALL_PERMISSIONS), DENY_ALL]
+
+    def __init__(self, request):
+        self.request = request
+
+
+class UserResource(UsersRoot):
+    def __init__(self, request):
+        super().__init__(request)
+        self.user: User = _row(request, User, "user_id")
 
 
 def includeme(config) -> None:
@@ -10,6 +98,32 @@ def includeme(config) -> None:
     config.add_route("payment.ipn", "/paiements/ipn")
     config.add_route("payment.return", "/paiements/return")
 
+    # The admin web interface (README, "Admin web interface").
+    admin = AdminRoot
+    config.add_route("admin.home", "/admin/", factory=admin)
+    config.add_route("admin.login", "/admin/login", factory=admin)
+    config.add_route("admin.login.tequila", "/admin/login/tequila", factory=admin)
+    config.add_route("admin.logout", "/admin/logout", factory=admin)
+    config.add_route("admin.config.list", "/admin/configs/", factory=admin)
+    config.add_route("admin.config.create", "/admin/configs/new", factory=admin)
+    config.add_route("admin.config.show", "/admin/configs/{config_id}/", factory=ConfigResource)
+    config.add_route("admin.config.edit", "/admin/configs/{config_id}/edit", factory=ConfigResource)
+    config.add_route("admin.config.active", "/admin/configs/{config_id}/active", factory=ConfigResource)
+    config.add_route("admin.config.users", "/admin/configs/{config_id}/users", factory=ConfigResource)
+    config.add_route("admin.config.log", "/admin/configs/{config_id}/log", factory=ConfigResource)
+    config.add_route("admin.config.key", "/admin/configs/{config_id}/keys/{key}", factory=ConfigKeyResource)
+    config.add_route("admin.transaction.list", "/admin/transactions/", factory=admin)
+    config.add_route(
+        "admin.transaction.show", "/admin/transactions/{transaction_id}/", factory=TransactionResource
+    )
+    config.add_route(
+        "admin.transaction.resend",
+        "/admin/transactions/{transaction_id}/resend-ipn",
+        factory=TransactionResource,
+    )
+    config.add_route("admin.user.list", "/admin/users/", factory=UsersRoot)
+    config.add_route("admin.user.create", "/admin/users/new", factory=UsersRoot)
+    config.add_route("admin.user.edit", "/admin/users/{user_id}/edit", factory=UserResource)
     # Operators (issue 8): probes and Prometheus; answered to polybanking.monitoring_from only.
     config.add_route("monitoring.health", "/healthz")
     config.add_route("monitoring.metrics", "/metrics")

@@ -6,8 +6,10 @@ Any key may come from the environment instead: ``postfinance.prod.sha_in`` is re
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .postfinance.sha import ALGORITHMS, DEFAULT_SHA_OUT_KEYS
 
@@ -28,8 +30,13 @@ KNOWN_KEYS = (
     "huey.url",
     "huey.immediate",
     "huey.name",
+    "ipn.retry_schedule",
+    "ipn.timeout",
+    "ipn.scan_interval",
+    "ipn.concurrency",
     "sandbox.enabled",
     "sandbox.postsale_url",
+    "sandbox.ledger_file",
     "sandbox.shop.config_id",
     "sandbox.shop.key_request",
     "sandbox.shop.key_ipn",
@@ -39,6 +46,22 @@ KNOWN_KEYS = (
     "polybanking.max_upload",
     "polybanking.trusted_proxies",
     "polybanking.monitoring_from",
+    "reconcile.inbox",
+    "reconcile.archive",
+    "reconcile.inbox_environment",
+    "reconcile.stale_after",
+    "reconcile.max_queries",
+    "reconcile.give_up_after",
+    "reconcile.query_timeout",
+    # The admin web interface (polybanking/auth/settings.py checks them)
+    "auth.backend",
+    "session.secret",
+    "session.secure",
+    "polybanking.timezone",
+    "tequila.server",
+    "tequila.service",
+    "tequila.autocreate",
+    "tequila.timeout",
 )
 
 
@@ -94,6 +117,58 @@ class PostFinanceEnvironment:
 
 
 @dataclass(frozen=True)
+class ReconcileSettings:
+    """Reconciliation with PostFinance (reports, DirectLink status checks)."""
+
+    #: Folder watched for reports ("" = no inbox), and where read reports are moved.
+    inbox: str = ""
+    archive: str = ""
+    #: Environment the inbox's reports are compared with.
+    inbox_live: bool = False
+    #: PostFinance's back office writes local dates; a report's days are taken in the organisation's
+    #: time zone (polybanking.timezone, shared with the admin pages).
+    timezone: str = "Europe/Zurich"
+    #: A forwarded transaction without feedback for this long is asked about (DirectLink).
+    stale_after: timedelta = timedelta(minutes=30)
+    #: At most this many questions per transaction and status, and none after this age.
+    max_queries: int = 6
+    give_up_after: timedelta = timedelta(hours=48)
+
+
+def _positive_int(raw: Mapping[str, str], key: str, default: int) -> int:
+    value = (raw.get(key) or "").strip()
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit()) or int(value) <= 0 or len(value) > 9:
+        raise SettingsError(key, f"must be a positive whole number, not {value!r}")
+    return int(value)
+
+
+def load_reconcile(raw: Mapping[str, str]) -> ReconcileSettings:
+    inbox = (raw.get("reconcile.inbox") or "").strip()
+    archive = (raw.get("reconcile.archive") or "").strip()
+    if inbox and not archive:
+        archive = os.path.join(inbox, "archive")
+    environment = (raw.get("reconcile.inbox_environment") or "test").strip().lower()
+    if environment not in ("test", "live"):
+        raise SettingsError("reconcile.inbox_environment", f"test or live, not {environment!r}")
+    timezone = (raw.get("polybanking.timezone") or "Europe/Zurich").strip()
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError("polybanking.timezone", f"unknown time zone {timezone!r}") from None
+    return ReconcileSettings(
+        inbox=inbox,
+        archive=archive,
+        inbox_live=environment == "live",
+        timezone=timezone,
+        stale_after=timedelta(minutes=_positive_int(raw, "reconcile.stale_after", 30)),
+        max_queries=_positive_int(raw, "reconcile.max_queries", 6),
+        give_up_after=timedelta(hours=_positive_int(raw, "reconcile.give_up_after", 48)),
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     base_url: str
     orderid_prefix: str
@@ -102,6 +177,7 @@ class Settings:
     test: PostFinanceEnvironment
     prod: PostFinanceEnvironment | None
     language: str = ""
+    reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
 
     def environment(self, test_mode: bool) -> PostFinanceEnvironment:
         """The PostFinance environment a config uses; a live config without prod settings is an error."""
@@ -156,6 +232,7 @@ def load(raw: Mapping[str, str]) -> Settings:
         test=test,
         prod=_environment(raw, "prod", required=False),
         language=(raw.get("polybanking.language") or "").strip(),
+        reconcile=load_reconcile(raw),
     )
 
 

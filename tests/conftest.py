@@ -8,12 +8,15 @@ Which one to use:
   post-sale request, concurrency tests, the worker process).
 - ``receiver``: a website's IPN endpoint, a local HTTP server recording what it gets.
 - ``make_config``: a website config committed to the database.
+- ``queued_settings``: app settings with a real queue (Huey on SQLite, or Redis) for the tests
+  that run ``polybanking worker`` as a process.
 
 The database is SQLite in a temporary folder, or ``PB_TEST_DATABASE_URL`` (PostgreSQL in CI); it
 is built with the Alembic migrations, so the suite also tests them.
 """
 
 import os
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -130,6 +133,8 @@ def app_settings_for(base_settings: dict, url: str, **overrides) -> dict:
             "polybanking.base_url": url,
             "postfinance.test.url": f"{url}/sandbox/ncol/test/orderstandard_utf8.asp",
             "postfinance.prod.url": f"{url}/sandbox/ncol/prod/orderstandard_utf8.asp",
+            "postfinance.test.query_url": f"{url}/sandbox/ncol/test/querydirect.asp",
+            "postfinance.prod.query_url": f"{url}/sandbox/ncol/prod/querydirect.asp",
         }
     )
     settings.update(overrides)
@@ -154,6 +159,18 @@ def app(app_settings, live_server, engine):
 def testapp(app, clean_db, live_server):
     host = live_server.url.split("://", 1)[1]
     return webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": host})
+
+
+@pytest.fixture
+def queued_settings(base_settings, live_server, tmp_path):
+    """Settings with a real, shared queue instead of immediate execution."""
+    redis_url = os.environ.get("PB_TEST_REDIS_URL")
+    queue = {"huey.immediate": "false", "huey.name": f"pb-test-{uuid.uuid4().hex[:8]}"}
+    if redis_url:
+        queue.update({"huey.backend": "redis", "huey.url": redis_url})
+    else:
+        queue.update({"huey.backend": "sqlite", "huey.filename": str(tmp_path / "queue.sqlite")})
+    return app_settings_for(base_settings, live_server.url, **queue)
 
 
 @pytest.fixture

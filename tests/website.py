@@ -4,7 +4,9 @@ Deliberately independent of ``polybanking.signing`` and ``polybanking.postfinanc
 code is checked against these, never against itself.
 """
 
+import base64
 import hashlib
+import hmac
 import html
 import re
 from urllib.parse import parse_qsl, urlsplit
@@ -60,3 +62,23 @@ def path_of(url: str) -> str:
 
 def query_of(url: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+
+
+def check_ipn_headers(key_ipn: str, headers, body: bytes, now: int, tolerance: int = 300) -> bool:
+    """A website's check of the Standard Webhooks headers of an IPN, from the specification alone:
+    HMAC-SHA256 keyed with the UTF-8 bytes of ``key_ipn`` over ``id.timestamp.body``, base64, in a
+    space-separated list of ``v1,<signature>``; a timestamp more than ``tolerance`` seconds from
+    ``now`` is a replay and refused."""
+    lowered = {name.lower(): value for name, value in dict(headers).items()}
+    message_id = lowered.get("webhook-id", "")
+    timestamp = lowered.get("webhook-timestamp", "")
+    signatures = lowered.get("webhook-signature", "")
+    if not message_id or not timestamp.isdigit() or abs(now - int(timestamp)) > tolerance:
+        return False
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    expected = base64.b64encode(hmac.new(key_ipn.encode(), signed, hashlib.sha256).digest()).decode()
+    for candidate in signatures.split():
+        version, _, signature = candidate.partition(",")
+        if version == "v1" and hmac.compare_digest(signature.encode(), expected.encode()):
+            return True
+    return False

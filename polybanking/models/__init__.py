@@ -7,7 +7,11 @@ from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from .config import Config, config_allowed_users  # noqa: F401
 from .config_log import ConfigLog  # noqa: F401
+from .ipn_attempt import IpnAttempt  # noqa: F401
 from .meta import Base  # noqa: F401
+from .reconciliation_item import ReconciliationItem  # noqa: F401
+from .reconciliation_run import ReconciliationRun  # noqa: F401
+from .sign_in_failure import SignInFailure  # noqa: F401
 from .transaction import Transaction  # noqa: F401
 from .transaction_log import TransactionLog  # noqa: F401
 from .user import User  # noqa: F401

@@ -31,6 +31,9 @@ class Transaction(Base):
         UniqueConstraint("config_id", "reference", name="uq_transactions_config_reference"),
         CheckConstraint("amount > 0", name="amount_positive"),
         Index("ix_transactions_ipn_due", "ipn_needed", "ipn_next_attempt_at"),
+        # The admin list, newest first, all or one config's (migration 0004_admin).
+        Index("ix_transactions_created_id", "creation_date", "id"),
+        Index("ix_transactions_config_created", "config_id", "creation_date", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,7 +52,8 @@ class Transaction(Base):
     flagged: Mapped[bool] = mapped_column(default=False)
 
     creation_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    last_userforwarded_date: Mapped[datetime | None]
+    #: Indexed: reconciliation selects the orders sent to PostFinance within a report's days.
+    last_userforwarded_date: Mapped[datetime | None] = mapped_column(index=True)
     last_user_back_from_postfinance_date: Mapped[datetime | None]
     last_postfinance_ipn_date: Mapped[datetime | None]
     last_ipn_date: Mapped[datetime | None]
@@ -58,6 +62,15 @@ class Transaction(Base):
     ipn_attempts: Mapped[int] = mapped_column(default=0)
     ipn_next_attempt_at: Mapped[datetime | None]
     ipn_failed: Mapped[bool] = mapped_column(default=False)
+    # An atomic claim (services/ipn_outbox.py): the worker sending the IPN owns it until then, so two
+    # workers never send for one transaction at once and a crashed worker's claim simply expires.
+    ipn_claim_token: Mapped[str | None] = mapped_column(String(32))
+    ipn_claimed_until: Mapped[datetime | None]
+
+    #: DirectLink status checks (PROTOCOL §9): how many were made since the last status change,
+    #: and when the next one is due (None: as soon as the transaction looks stale).
+    directlink_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    directlink_next_at: Mapped[datetime | None]
 
     config: Mapped[Config] = relationship()
 

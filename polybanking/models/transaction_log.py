@@ -16,8 +16,10 @@ LOG_TYPE_TEXT = {
     "postfinanceStatus": "Postfinance status changed",
     "postfinanceIgnored": "Postfinance report ignored (duplicate or stale)",
     "postfinanceMismatch": "Postfinance report does not match the transaction",
+    "directLink": "Status asked of PostFinance (DirectLink)",
     "ipnfailled": "IPN Failled",
     "ipnsuccess": "IPN Success",
+    "ipnResend": "IPN resend requested",
 }
 
 

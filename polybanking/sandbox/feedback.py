@@ -67,3 +67,27 @@ def feedback_params(
 
 def return_url(form: dict[str, str], outcome: str) -> str:
     return form.get(OUTCOMES[outcome][2], "")
+
+
+def entry_params(
+    entry,
+    env: PostFinanceEnvironment,
+    algorithm: str,
+    sha_out_keys: Iterable[str] = DEFAULT_SHA_OUT_KEYS,
+) -> dict[str, str]:
+    """The post-sale PostFinance sends when a later operation changes a payment (ledger entry)."""
+    params = {
+        "orderID": entry.order_id,
+        "currency": entry.currency,
+        "amount": format_amount(entry.amount),
+        "PM": "CreditCard",
+        "ACCEPTANCE": "test123" if entry.status in ("5", "9") else "",
+        "STATUS": entry.status,
+        "CARDNO": entry.card,
+        "PAYID": entry.pay_id,
+        "PAYIDSUB": str(entry.pay_id_sub),
+        "NCERROR": entry.nc_error,
+        "BRAND": entry.brand,
+    }
+    params["SHASIGN"] = compute_sha(params, env.sha_out, algorithm, sha_out_keys)
+    return params

@@ -8,11 +8,13 @@ import requests
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config, view_defaults
 
+from ..postfinance.feedback import amount_to_cents
 from ..postfinance.sha import check_sha
 from ..settings import PostFinanceEnvironment, SettingsError
 from ..views.params import BadParameters, client_ip, form_dict
 from . import ENVIRONMENTS
 from .feedback import OUTCOMES, feedback_params, new_pay_id, return_url
+from .ledger import Entry, Ledger, now_iso
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,10 @@ FORM_FIELDS = (
     "EXCEPTIONURL",
     "CANCELURL",
 )
+
+
+#: The hosted page's own buttons and boxes: never part of the merchant's signed form.
+SANDBOX_FIELDS = ("OUTCOME", "LOSE_FEEDBACK")
 
 
 class SandboxError(Exception):
@@ -56,7 +62,7 @@ def checked_form(request, env: PostFinanceEnvironment) -> dict[str, str]:
         raise SandboxError("unknown order/0/p/ (unknown PSPID)")
     form = {name: upper[name] for name in FORM_FIELDS if upper.get(name)}
     # The outcome button is the sandbox's own field, never part of the merchant's signed form.
-    signed = {name: value for name, value in upper.items() if name not in ("SHASIGN", "OUTCOME")}
+    signed = {name: value for name, value in upper.items() if name not in ("SHASIGN", *SANDBOX_FIELDS)}
     algorithm = request.registry.pb_settings.hash_algorithm
     if not check_sha(signed, upper.get("SHASIGN"), env.sha_in, algorithm):
         raise SandboxError("unknown order/1/s/ (SHA-IN signature does not match)")
@@ -122,19 +128,46 @@ class HostedPageView:
             client_ip(self.request),
             settings.sha_out_keys,
         )
-        self._post_sale(params)
+        record_payment(self.request.registry.sandbox_ledger, env.name, params)
+        if form_dict(self.request).get("lose_feedback"):
+            # A network failure: PostFinance has the payment, the gateway hears nothing of it.
+            return {"env": env.name, "form": form, "done": params["STATUS"], "lost": True}
+        post_sale(self.request, params)
         target = return_url(form, outcome)
         if not target:
             return {"env": env.name, "form": form, "done": params["STATUS"]}
         separator = "&" if "?" in target else "?"
         return HTTPSeeOther(location=target + separator + urlencode(params))
 
-    def _post_sale(self, params: dict[str, str]) -> None:
-        """PostFinance's server-to-server request; its failure does not stop the shopper, as there."""
-        settings = self.request.registry.settings
-        url = settings.get("sandbox.postsale_url") or self.request.registry.pb_settings.url("/paiements/ipn")
-        try:
-            answer = requests.post(url, data=params, timeout=10)
-            log.info("sandbox post-sale to %s: HTTP %s", url, answer.status_code)
-        except requests.RequestException as error:
-            log.warning("sandbox post-sale to %s failed: %s", url, error)
+
+def post_sale(request, params: dict[str, str]) -> None:
+    """PostFinance's server-to-server request; its failure does not stop the shopper, as there."""
+    settings = request.registry.settings
+    url = settings.get("sandbox.postsale_url") or request.registry.pb_settings.url("/paiements/ipn")
+    try:
+        answer = requests.post(url, data=params, timeout=10)
+        log.info("sandbox post-sale to %s: HTTP %s", url, answer.status_code)
+    except requests.RequestException as error:
+        log.warning("sandbox post-sale to %s failed: %s", url, error)
+
+
+def record_payment(ledger: Ledger, env: str, params: dict[str, str]) -> None:
+    """Remember the payment as the back office would list it."""
+    when = now_iso()
+    ledger.record(
+        Entry(
+            env=env,
+            order_id=params["orderID"],
+            pay_id=params["PAYID"],
+            pay_id_sub=int(params["PAYIDSUB"]),
+            status=params["STATUS"],
+            amount=amount_to_cents(params["amount"]) or 0,
+            currency=params["currency"],
+            brand=params["BRAND"],
+            card=params["CARDNO"],
+            owner=params["CN"],
+            nc_error=params["NCERROR"],
+            ordered_at=when,
+            changed_at=when,
+        )
+    )

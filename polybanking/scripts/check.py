@@ -21,13 +21,24 @@ from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from ..auth import settings as auth_settings
 from ..ingress import Ingress, parse_networks
 from ..models import get_engine
-from ..settings import KNOWN_KEYS, SettingsError, as_bool, env_name, load, with_environment
+from ..services.ipn_schedule import load_policy
+from ..settings import KNOWN_KEYS, SettingsError, as_bool, env_name, load, load_reconcile, with_environment
 from ..tasks.queue import build_huey
 
-#: A valid stand-in for a key load() refused, so the next run of load() can find the next problem.
-_STAND_IN = {"polybanking.orderid_prefix": "polybanking", "postfinance.hash": "sha512"}
+#: Valid stand-ins for refused keys, so a loader can run again and find the next problem; other
+#: keys get "stand-in", then their default (the key removed).
+_STAND_IN = {
+    "polybanking.orderid_prefix": "polybanking",
+    "postfinance.hash": "sha512",
+    "session.secret": "s" * 64,
+    "auth.backend": "local",
+    "session.secure": "true",
+    "polybanking.timezone": "UTC",
+    "huey.backend": "redis",
+}
 SENSITIVE = ("sha_in", "sha_out", "password")
 
 
@@ -56,18 +67,55 @@ def _refused(error: SettingsError, ini_values, environ, report: Report) -> None:
     report.problems.append(f"{error.key}: {problem} ({_origin(error.key, ini_values, environ, report.ini)})")
 
 
-def _settings_problems(raw: dict, ini_values, environ, report: Report):
-    """Run load() until it passes, replacing each refused key by a stand-in to find the next."""
+def _stand_in(key: str, attempt: int) -> str | None:
+    if attempt == 0:
+        return _STAND_IN.get(
+            key, "https://stand-in.invalid/" if key.endswith(("url", "server")) else "stand-in"
+        )
+    return None  # second time: drop the key, so its default applies
+
+
+def _loader_problems(loader, raw: Mapping[str, str], ini_values, environ, report: Report, seen: set[str]):
+    """Run one settings loader until it passes, replacing each refused key to find the next problem.
+
+    Returns what the loader returns, or None when it could not be satisfied. ``seen`` holds the keys
+    already reported (several loaders read the same keys)."""
     values = dict(raw)
-    for _ in range(len(KNOWN_KEYS)):
+    attempts: dict[str, int] = {}
+    for _ in range(2 * len(KNOWN_KEYS)):
         try:
-            return load(values)
+            return loader(values)
         except SettingsError as error:
-            _refused(error, ini_values, environ, report)
-            values[error.key] = _STAND_IN.get(
-                error.key, "https://stand-in.invalid/" if error.key.endswith("url") else "stand-in"
-            )
+            if error.key not in seen:
+                seen.add(error.key)
+                _refused(error, ini_values, environ, report)
+            attempt = attempts.get(error.key, 0)
+            if attempt > 1:
+                return None
+            attempts[error.key] = attempt + 1
+            stand_in = _stand_in(error.key, attempt)
+            if stand_in is None:
+                values.pop(error.key, None)
+            else:
+                values[error.key] = stand_in
     return None
+
+
+def _app_problems(raw: Mapping[str, str], ini_values, environ, report: Report, seen: set[str]) -> None:
+    """Build the whole app (nothing connects yet): any part's start-up check not covered above."""
+    from .. import main
+
+    try:
+        app = main({}, **raw)
+    except SettingsError as error:
+        if error.key not in seen:
+            seen.add(error.key)
+            _refused(error, ini_values, environ, report)
+    except Exception as error:  # the operator needs the reason, not a traceback
+        first = (str(error).strip().splitlines() or [""])[0][:200]
+        report.problems.append(f"the application does not start: {type(error).__name__}: {first}")
+    else:
+        app.registry["dbengine"].dispose()
 
 
 def _production_problems(raw: Mapping[str, str], ini_values, environ, report: Report, settings) -> None:
@@ -211,26 +259,33 @@ def check_configuration(
             report.problems.append(f"logging sections of {ini}: {type(error).__name__}: {error}")
     raw = with_environment(ini_values, environ)
     production = as_bool(raw.get("polybanking.production", "false"))
-    settings = _settings_problems(raw, ini_values, environ, report)
+    seen: set[str] = set()
+    settings = _loader_problems(load, raw, ini_values, environ, report, seen)
     url = _database_url_problem(raw, ini_values, environ, report, production)
-    checks = (
-        build_huey,
+    if url is not None:
+        seen.add("sqlalchemy.url")
+    loaders = (
+        load_reconcile,
+        auth_settings.load,
+        load_policy,
         Ingress.from_settings,
         lambda values: parse_networks(
             "polybanking.monitoring_from", values.get("polybanking.monitoring_from")
         ),
     )
-    for check in checks:
-        try:
-            check(raw)
-        except SettingsError as error:
-            _refused(error, ini_values, environ, report)
-        except ArgumentError:
-            pass  # huey's default file is derived from sqlalchemy.url, already reported
-        except ValueError as error:  # redis refuses a malformed huey.url
-            report.problems.append(f"huey.url: {error} ({_origin('huey.url', ini_values, environ, ini)})")
+    for loader in loaders:
+        _loader_problems(loader, raw, ini_values, environ, report, seen)
+    try:
+        _loader_problems(build_huey, raw, ini_values, environ, report, seen)
+    except ArgumentError:
+        pass  # huey's default file is derived from sqlalchemy.url, already reported
+    except ValueError as error:  # redis refuses a malformed huey.url
+        seen.add("huey.url")
+        report.problems.append(f"huey.url: {error} ({_origin('huey.url', ini_values, environ, ini)})")
     if production:
         _production_problems(raw, ini_values, environ, report, settings)
+    if report.ok:
+        _app_problems(raw, ini_values, environ, report, seen)
     scripts = _alembic(ini, report)
     if not offline and url is not None:
         _connect(raw, scripts, report)

@@ -1,4 +1,4 @@
-"""``polybanking [--ini FILE] COMMAND``: database set-up, configs, and the background worker.
+"""``polybanking [--ini FILE] COMMAND``: database set-up, configs, admin users, the worker and the IPN outbox.
 
 The ini defaults to $POLYBANKING_INI, else development.ini. Errors are one line on stderr and a
 non-zero exit, never a traceback.
@@ -41,6 +41,18 @@ def _parser() -> argparse.ArgumentParser:
         "--reuse", action="store_true", help="if a config of that name exists, print it instead"
     )
     create.add_argument("--json", action="store_true", help="print one JSON object")
+    for name, verb in (("allow", "allow a user on a config"), ("deny", "take a user off a config")):
+        access = config.add_parser(name, help=verb)
+        access.add_argument("--config", required=True, help="config id")
+        access.add_argument("--user", required=True, help="username")
+
+    user = sub.add_parser("user", help="manage admin accounts").add_subparsers(
+        dest="user_command", required=True
+    )
+    user_create = user.add_parser("create", help="create an admin account; the password is read from stdin")
+    user_create.add_argument("--username", required=True)
+    user_create.add_argument("--superuser", action="store_true", help="sees and does everything")
+    user_create.add_argument("--staff", action="store_true", help="may create configs")
 
     sub.add_parser("demo", help="create the demo config, then serve the gateway and a worker (make run)")
 
@@ -49,9 +61,47 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--offline", action="store_true", help="do not connect to the database or queue")
 
-    worker = sub.add_parser("worker", help="run the Huey consumer with the app's settings")
+    compare = sub.add_parser(
+        "compare",
+        help="compare a PostFinance transaction report (CSV or XML) with the database; "
+        "exit 0 when everything matches, 1 on differences, 2 when the file cannot be read",
+    )
+    compare.add_argument("file", help="the report downloaded from PostFinance's back office")
+    compare.add_argument("--live", action="store_true", help="compare with the live configs (default: test)")
+    compare.add_argument("--csv", metavar="OUT", help="also write the differences to this CSV file")
+
+    worker = sub.add_parser("worker", help="run the Huey consumer (IPN outbox, reconciliation)")
     worker.add_argument("--workers", type=int, default=2)
+
+    ipn = sub.add_parser("ipn", help="the IPN outbox: status and resend").add_subparsers(
+        dest="ipn_command", required=True
+    )
+    status = ipn.add_parser("status", help="list the IPNs pending and failed")
+    status.add_argument("--limit", type=int, default=50, help="at most this many of each (default 50)")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    resend = ipn.add_parser("resend", help="send IPNs again, now, on a fresh retry schedule")
+    which = resend.add_mutually_exclusive_group(required=True)
+    which.add_argument("--reference", help="the transaction's reference (with --config)")
+    which.add_argument("--failed", action="store_true", help="every IPN given up (see --since)")
+    resend.add_argument("--config", help="the config's number or name (with --reference)")
+    resend.add_argument("--since", help="with --failed: only those last tried from this date (UTC)")
     return parser
+
+
+def _ipn(args) -> str:
+    from . import ipn
+
+    if args.ipn_command == "status":
+        return ipn.status(args.ini, limit=args.limit, as_json=args.json)
+    if args.reference is not None:
+        if not args.config:
+            raise commands.CommandError("--reference needs --config")
+        if args.since:
+            raise commands.CommandError("--since goes with --failed")
+        return ipn.resend_one(args.ini, args.config, args.reference)
+    if args.config:
+        raise commands.CommandError("--config goes with --reference")
+    return ipn.resend_failed(args.ini, args.since)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,6 +127,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 for key, value in result.items():
                     print(f"{key}: {value}")
+        elif args.command == "config" and args.config_command in ("allow", "deny"):
+            allowed = args.config_command == "allow"
+            changed = commands.allow_user(
+                args.ini, config_id=args.config, username=args.user, allowed=allowed
+            )
+            state = "allowed on" if allowed else "no longer allowed on"
+            print(f"{args.user} {state} config {args.config}" + ("" if changed else " (no change)"))
+        elif args.command == "user" and args.user_command == "create":
+            password = commands.read_password(sys.stdin)
+            user_id = commands.create_user(
+                args.ini,
+                username=args.username,
+                password=password,
+                superuser=args.superuser,
+                staff=args.staff,
+            )
+            print(f"user {args.username} created (id {user_id})")
         elif args.command == "demo":
             from .demo import run_demo
 
@@ -85,8 +152,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .check import check_configuration, print_report
 
             return print_report(check_configuration(args.ini, offline=args.offline, configure_logging=True))
+        elif args.command == "compare":
+            return commands.compare(args.ini, args.file, live=args.live, csv_path=args.csv)
         elif args.command == "worker":
             commands.run_worker(args.ini, workers=args.workers)
+        elif args.command == "ipn":
+            print(_ipn(args))
     except commands.CommandError as error:
         print(f"polybanking: {error}", file=sys.stderr)
         return EXIT_USAGE

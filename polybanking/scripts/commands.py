@@ -1,5 +1,6 @@
 """What the ``polybanking`` command does; each function loads the ini it is given."""
 
+import getpass
 import logging
 import os
 from collections.abc import Iterator
@@ -7,13 +8,13 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import transaction
-from alembic import command as alembic_command
-from alembic.config import Config as AlembicConfig
 from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..models import Config, ConfigLog, get_engine, get_session_factory, get_tm_session
+from ..models.meta import MAX_ROW_ID
+from ..models.reconciliation_run import COMMAND
 from ..settings import Settings, SettingsError, load, with_environment
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ def database_errors(hint: str = "") -> Iterator[None]:
 
 def initdb(ini: str) -> None:
     """Create or upgrade the schema with Alembic, so every database has the same history."""
+    from alembic import command as alembic_command  # imported here: it doubles every command's start-up
+    from alembic.config import Config as AlembicConfig
+
     raw, _settings = read_settings(ini)
     alembic_config = AlembicConfig(ini)
     if not alembic_config.get_main_option("script_location"):
@@ -135,21 +139,124 @@ def _store_config(session_factory, fields: dict, reuse: bool) -> dict:
         return _describe(config)
 
 
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (containers)
+        return f"uid {os.getuid()}"
+
+
+def compare(ini: str, path: str, *, live: bool, csv_path: str | None = None) -> int:
+    """Compare a report file and store the run; 0 all match, 1 differences, 2 unreadable."""
+    from ..services.reconcile_runs import differences_csv, item_line, reconcile_file, summary_lines
+
+    raw, settings = read_settings(ini)
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 (closed below, after the database work)
+    except OSError as error:
+        raise CommandError(f"cannot read {path!r}: {error.strerror or error}") from None
+    actor = f"command line ({_os_user()})"
+    with stream, database_errors(" (has `polybanking initdb` been run?)"):
+        engine = get_engine(raw)
+        try:
+            manager = transaction.TransactionManager(explicit=True)
+            with manager:
+                dbsession = get_tm_session(get_session_factory(engine), manager)
+                name = os.path.basename(path)
+                outcome = reconcile_file(
+                    dbsession, settings, stream, name, live=live, actor=actor, source=COMMAND
+                )
+                run = outcome.run
+                lines = summary_lines(run)
+                items = outcome.comparison.items if outcome.comparison else []
+                lines += [item_line(item) for item in items]
+                lines.append(f"Stored as run {run.id}.")
+        finally:
+            engine.dispose()
+    print("\n".join(lines))
+    if csv_path and outcome.comparison is not None:
+        with open(csv_path, "w", encoding="utf-8", newline="") as out:
+            out.write(differences_csv(items))
+    if outcome.comparison is None:
+        return 2
+    return 0 if run.matches else 1
+
+
+def read_password(stream) -> str:
+    """The first line of ``stream`` (a pipe or a terminal), without its line ending."""
+    line = stream.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        raise CommandError("give the password on standard input (one line)")
+    return password
+
+
+@contextmanager
+def _session(ini: str):
+    """A committed session on the ini's database, with database errors as one line."""
+    raw, _settings = read_settings(ini)
+    with database_errors(" (has `polybanking initdb` been run?)"):
+        engine = get_engine(raw)
+        try:
+            manager = transaction.TransactionManager(explicit=True)
+            with manager:
+                yield get_tm_session(get_session_factory(engine), manager)
+        finally:
+            engine.dispose()
+
+
+def create_user(
+    ini: str, *, username: str, password: str, superuser: bool = False, staff: bool = False
+) -> int:
+    from ..services.users import UserError
+    from ..services.users import create_user as create
+
+    with _session(ini) as dbsession:
+        try:
+            user = create(dbsession, username, password, superuser=superuser, staff=staff)
+        except UserError as error:
+            raise CommandError(str(error)) from None
+        return user.id
+
+
+def allow_user(ini: str, *, config_id: str, username: str, allowed: bool) -> bool:
+    """``config allow`` / ``config deny``: whether anything changed."""
+    from ..services.configs import allow
+    from ..services.users import find_by_username
+
+    if not (config_id.isascii() and config_id.isdigit()) or not 0 < int(config_id) <= MAX_ROW_ID:
+        raise CommandError(f"--config must be a config id, not {config_id!r}")
+    with _session(ini) as dbsession:
+        config = dbsession.get(Config, int(config_id))
+        if config is None:
+            raise CommandError(f"no config {config_id}")
+        user = find_by_username(dbsession, username)
+        if user is None:
+            raise CommandError(f"no user {username!r}")
+        return allow(dbsession, config, user, allowed, acting=None)
+
+
 def run_worker(ini: str, workers: int = 2) -> None:
     """The Huey consumer with the same queue and tasks as the web app."""
-    from huey.consumer import Consumer
-
     from ..tasks import TaskContext, build_huey, register_tasks
+    from ..tasks.consumer import build_consumer
 
     raw, settings = read_settings(ini)
     if workers < 1:
         raise CommandError("--workers must be at least 1")
     try:
         huey = build_huey(raw)
+        context = TaskContext(get_session_factory(get_engine(raw)), settings, raw)
+        tasks = register_tasks(huey, context)
     except SettingsError as error:
         raise CommandError(str(error)) from None
-    context = TaskContext(get_session_factory(get_engine(raw)), settings, raw)
-    register_tasks(huey, context)
-    consumer = Consumer(huey, workers=workers, worker_type="thread", periodic=True)
-    log.info("worker started with %d threads", workers)
-    consumer.run()
+    consumer = build_consumer(huey, workers, tasks.ipn_policy.scan_interval)
+    log.info(
+        "worker started with %d threads; IPN outbox scanned every %d s",
+        workers,
+        tasks.ipn_policy.scan_interval,
+    )
+    try:
+        consumer.run()
+    finally:
+        tasks.ipn_deliverer.close()

@@ -14,10 +14,13 @@ from ..postfinance import feedback as pf
 from ..postfinance.form import parse_order_id
 from ..postfinance.statuses import AFTER_PAYMENT_STATUSES, is_good, is_pending
 from ..settings import Settings, SettingsError
+from .ipn import mark_due
 
 log = logging.getLogger(__name__)
 
-POSTSALE, RETURN = "postsale", "return"
+#: How a report arrived: PostFinance's post-sale request, the shopper's browser, or our own
+#: DirectLink question (issue 6); all three go through ``apply_report``.
+POSTSALE, RETURN, DIRECTLINK = "postsale", "return", "directlink"
 CURRENCY = "CHF"
 
 
@@ -109,6 +112,22 @@ def apply_feedback(
 ) -> FeedbackOutcome:
     """Record one verified report; raises FeedbackRejected (changing nothing) when it is not."""
     transaction, report = _read(params, settings, dbsession)
+    return apply_report(dbsession, transaction, report, channel, client_ip)
+
+
+def apply_report(
+    dbsession: Session,
+    transaction: Transaction,
+    report: pf.Feedback,
+    channel: str,
+    client_ip: str = "",
+) -> FeedbackOutcome:
+    """The one way a PostFinance report changes a transaction, whichever way it arrived.
+
+    ``transaction`` is locked by the caller and ``report`` is already trusted (SHA-OUT for
+    feedback; our own authenticated HTTPS question for DirectLink). Idempotent, never backwards,
+    amount and currency checked, logged; the IPN outbox is set on a real status change.
+    """
     now = utcnow()
 
     def add_log(log_type: str, extra: str = "") -> None:
@@ -118,7 +137,7 @@ def apply_feedback(
     if channel == RETURN:
         transaction.last_user_back_from_postfinance_date = now
         add_log("userBackFromPostfinance", client_ip)
-    else:
+    elif channel == POSTSALE:
         transaction.last_postfinance_ipn_date = now
 
     if report.amount_cents != transaction.amount or report.currency.upper() != CURRENCY:
@@ -147,11 +166,15 @@ def apply_feedback(
         return FeedbackOutcome(transaction, report, status_changed=False, mismatch=False)
 
     transaction.postfinance_status = report.status
+    if channel == DIRECTLINK:
+        # Our question is no report of PostFinance's unless it brings news; then the IPN's
+        # ``last_update`` says when we learnt it.
+        transaction.last_postfinance_ipn_date = now
     transaction.brand = report.brand or transaction.brand
     transaction.card = report.card or transaction.card
-    # The outbox (DESIGN.md): written with the status, so a lost queue message only delays the IPN.
-    transaction.ipn_needed = True
-    transaction.ipn_failed = False
-    transaction.ipn_next_attempt_at = now
+    mark_due(transaction, now)  # the outbox, written with the status; the schedule starts again
+    # A new status starts a new round of DirectLink checks, should it be an uncertain one.
+    transaction.directlink_attempts = 0
+    transaction.directlink_next_at = None
     add_log("postfinanceStatus", report.status)
     return FeedbackOutcome(transaction, report, status_changed=True, mismatch=False)

@@ -1,25 +1,24 @@
-"""Notifying a website of its payment's status (PROTOCOL §6).
+"""What a website is told about its payment (PROTOCOL §6), and how an IPN becomes due.
 
-Delivery reads the transaction's state at send time, posts without holding any database lock
-(SQLite would otherwise stall every request for the length of the HTTP call), then records the
-attempt. The IPN stays due unless the website accepted the status that is still current.
+The IPN is the signed form of PROTOCOL §6 plus the Standard Webhooks headers (``webhook-id``,
+``webhook-timestamp``, ``webhook-signature``) so that a website can also reject replays. Delivery
+itself (claim, HTTP, retries) is in ipn_outbox.py, ipn_sender.py and ipn_delivery.py.
 """
 
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
 from datetime import datetime
+from urllib.parse import urlencode
 
-import requests
 from sqlalchemy.orm import Session
 
 from ..models import Transaction, TransactionLog
 from ..models.meta import utcnow
 from ..signing import compute_sign
 
-log = logging.getLogger(__name__)
-
-ANSWER_EXCERPT = 1000
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
 def format_date(value: datetime | None) -> str:
@@ -42,64 +41,56 @@ def ipn_fields(transaction: Transaction) -> dict[str, str]:
     return fields
 
 
-@dataclass(frozen=True)
-class Delivery:
-    url: str
-    fields: dict[str, str]
+def encode_body(fields: Mapping[str, str]) -> bytes:
+    """The exact bytes posted, which the webhook signature covers."""
+    return urlencode(fields).encode("ascii")
 
 
-@dataclass(frozen=True)
-class Attempt:
-    ok: bool
-    detail: str
+def webhook_id(transaction_id: int, fields: Mapping[str, str]) -> str:
+    """Standard Webhooks message id: the same for every retry of one message, new when what is said
+    changes (another status or report time), so a website may use it to drop duplicates."""
+    content = "|".join((str(transaction_id), fields["postfinance_status"], fields["last_update"]))
+    return "msg_" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:32]
 
 
-Poster = Callable[..., requests.Response]
+def webhook_signature(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
+    """Standard Webhooks: ``v1,`` + base64 of HMAC-SHA256 over ``id.timestamp.body``."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
 
 
-def prepare(dbsession: Session, transaction_id: int) -> Delivery | None:
-    """What to send now, or None when nothing is due."""
-    transaction = dbsession.get(Transaction, transaction_id)
-    if transaction is None or not transaction.ipn_needed:
-        return None
-    return Delivery(url=transaction.config.url_ipn, fields=ipn_fields(transaction))
+def webhook_headers(key_ipn: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The headers of one attempt. The HMAC key is the UTF-8 bytes of the config's ``key_ipn``
+    (any key works, including secrets carried over from the original PolyBanking); with the
+    ``standardwebhooks`` library a website passes ``key_ipn.encode()`` as the secret."""
+    return {
+        "Content-Type": FORM_CONTENT_TYPE,
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": webhook_signature(key_ipn.encode("utf-8"), message_id, timestamp, body),
+    }
 
 
-def send(delivery: Delivery, timeout: float = 10.0, post: Poster = requests.post) -> Attempt:
-    """One HTTP attempt; any 2xx is success, everything else (timeouts included) a failure."""
-    if not delivery.url:
-        return Attempt(False, "no IPN URL configured")
-    try:
-        answer = post(delivery.url, data=delivery.fields, timeout=timeout, allow_redirects=False)
-    except requests.RequestException as error:
-        return Attempt(False, f"{type(error).__name__}: {error}"[:ANSWER_EXCERPT])
-    excerpt = answer.text[:ANSWER_EXCERPT]
-    return Attempt(200 <= answer.status_code < 300, f"HTTP {answer.status_code}: {excerpt}".rstrip(": "))
+def mark_due(transaction: Transaction, now: datetime) -> None:
+    """The outbox (DESIGN.md): the IPN is due now and its retry schedule starts again.
 
-
-def record(dbsession: Session, transaction_id: int, delivery: Delivery, attempt: Attempt) -> None:
-    """Log the attempt; clear the outbox flag only if the status accepted is still the current one.
-
-    Only the status counts: a duplicate report arriving meanwhile moves ``last_update`` but is no
-    news for the website (PROTOCOL §5: one IPN per real status change).
+    Written in the same database transaction as whatever made it due (a status change, a resend),
+    so a lost queue message or a crashed worker only delays the IPN.
     """
-    transaction = dbsession.get(Transaction, transaction_id, with_for_update=True)
-    if transaction is None:
-        return
+    transaction.ipn_needed = True
+    transaction.ipn_failed = False
+    transaction.ipn_attempts = 0
+    transaction.ipn_next_attempt_at = now
+
+
+def request_resend(dbsession: Session, transaction: Transaction, *, by: str = "", why: str = "") -> None:
+    """Make the transaction's IPN due now again (an operator's resend), and log who asked.
+
+    The caller then queues ``request.registry.tasks.send_ipn(transaction.id)`` after commit; should
+    that message be lost, the outbox scan sends it anyway.
+    """
     now = utcnow()
-    transaction.ipn_attempts += 1
-    transaction.last_ipn_date = now
-    sent_status = delivery.fields["postfinance_status"]
-    dbsession.add(
-        TransactionLog(
-            transaction=transaction,
-            log_type="ipnsuccess" if attempt.ok else "ipnfailled",
-            extra_data=f"status {sent_status}: {attempt.detail}",
-            when=now,
-        )
-    )
-    if attempt.ok and (transaction.postfinance_status or "") == sent_status:
-        transaction.ipn_needed = False
-        transaction.ipn_next_attempt_at = None
-    if not attempt.ok:
-        log.info("IPN for transaction %s failed: %s", transaction_id, attempt.detail[:200])
+    mark_due(transaction, now)
+    text = "resend requested" + (f" by {by}" if by else "") + (f": {why}" if why else "")
+    dbsession.add(TransactionLog(transaction=transaction, log_type="ipnResend", extra_data=text, when=now))

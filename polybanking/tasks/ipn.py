@@ -1,23 +1,60 @@
-"""The IPN task: one delivery attempt, in transactions of its own around the HTTP call."""
+"""The IPN tasks: ``send_ipn(transaction_id)``, queued after a status change, and the periodic
+outbox scan that delivers whatever is due, so a lost message or a crashed worker only delays an IPN.
+
+Retries need no message of their own: the next attempt's time is in the database and the scan
+finds it. Only a retry due before the next scan gets a scheduled ``send_ipn``, so a 5 s retry is
+not a minute late.
+"""
+
+import logging
 
 from huey import Huey
 
-from ..services import ipn
-from .queue import TaskContext, task_transaction
+from ..services.ipn_delivery import IpnDeliverer
+from ..services.ipn_outbox import Recorded
+from ..services.ipn_schedule import IpnPolicy
+from .queue import TaskContext
+
+log = logging.getLogger(__name__)
 
 
-def register(huey: Huey, context: TaskContext):
-    timeout = float(context.raw_settings.get("ipn.timeout", "10") or 10)
+def _always(_when) -> bool:
+    """Every time the consumer checks its periodic tasks (each ``ipn.scan_interval``; tasks/consumer.py)."""
+    return True
+
+
+def register(huey: Huey, context: TaskContext, policy: IpnPolicy):
+    """Register the IPN tasks; returns (send_ipn, deliver_due_ipns, the deliverer they share)."""
+    deliverer = IpnDeliverer(context.session_factory, policy)
+
+    def schedule_soon(outcomes: list[Recorded]) -> None:
+        now = deliverer.clock()
+        for outcome in outcomes:
+            if outcome.next_attempt_at is None or outcome.superseded:
+                continue
+            delay = (outcome.next_attempt_at - now).total_seconds()
+            if delay < policy.scan_interval:
+                send_ipn.schedule(args=(outcome.transaction_id,), delay=max(delay, 0))
 
     @huey.task(name="send_ipn")
-    def send_ipn(transaction_id: int) -> bool:
-        with task_transaction(context) as dbsession:
-            delivery = ipn.prepare(dbsession, transaction_id)
-        if delivery is None:
-            return False
-        attempt = ipn.send(delivery, timeout=timeout)
-        with task_transaction(context) as dbsession:
-            ipn.record(dbsession, transaction_id, delivery, attempt)
-        return attempt.ok
+    def send_ipn(transaction_id: int) -> None:
+        """Deliver this transaction's IPN if it is due; a no-op otherwise (another worker has it,
+        or it was delivered already). Returns nothing: Huey would keep a result for ever."""
+        schedule_soon(deliverer.deliver(transaction_id))
 
-    return send_ipn
+    @huey.periodic_task(_always, name="deliver_due_ipns")
+    def deliver_due_ipns() -> None:
+        """The outbox scan: deliver everything due, then schedule what falls due before the next scan."""
+        summary = deliverer.deliver_due(budget_seconds=max(policy.scan_interval, 30))
+        for transaction_id, when in deliverer.upcoming(policy.scan_interval):
+            delay = (when - deliverer.clock()).total_seconds()
+            send_ipn.schedule(args=(transaction_id,), delay=max(delay, 0) + 0.5)
+        if summary.outcomes:
+            log.info(
+                "IPN scan: %d delivered, %d failed attempts, %d given up",
+                summary.delivered,
+                summary.failed_attempts,
+                summary.given_up,
+            )
+
+    return send_ipn, deliver_due_ipns, deliverer

@@ -75,6 +75,16 @@ def enqueue_after_commit(manager: transaction.TransactionManager, task, *args) -
 
 def register_tasks(huey: Huey, context: TaskContext) -> SimpleNamespace:
     """Every task, bound to ``huey`` and ``context``; web app and worker register the same names."""
-    from . import ipn
+    from ..services.ipn_schedule import load_policy
+    from . import ipn, reconcile
 
-    return SimpleNamespace(send_ipn=ipn.register(huey, context))
+    policy = load_policy(context.raw_settings)  # a bad ipn.* key stops start-up, naming the key
+    send_ipn, deliver_due_ipns, deliverer = ipn.register(huey, context, policy)
+    reconciliation = reconcile.register(huey, context, send_ipn)
+    return SimpleNamespace(
+        send_ipn=send_ipn,
+        deliver_due_ipns=deliver_due_ipns,
+        ipn_deliverer=deliverer,
+        ipn_policy=policy,
+        **vars(reconciliation),
+    )

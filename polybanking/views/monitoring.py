@@ -37,7 +37,7 @@ def health(request):
         "status": "ok" if state.healthy else "error",
         "database": state.database,
         "queue": state.queue,
-        "ipn": {"pending": state.ipn_pending, "failing": state.ipn_failing},
+        "ipn": {"pending": state.ipn_pending, "failing": state.ipn_failing, "given_up": state.ipn_given_up},
         "queue_depth": {"pending": state.queue_pending, "scheduled": state.queue_scheduled},
     }
 

@@ -1,7 +1,5 @@
 """Reading request parameters safely: bytes that are not UTF-8 are a 400, never a 500."""
 
-import codecs
-
 from pyramid.request import Request
 
 
@@ -9,27 +7,14 @@ class BadParameters(ValueError):
     """The request's parameters cannot be decoded."""
 
 
-def _utf8(request: Request) -> Request:
-    """The request transcoded to UTF-8 when it declares another charset (``charset=ISO-8859-1``).
-
-    WebOb raises DeprecationWarning (as an exception, so a 500) on reading a form in any other
-    charset; a declared charset is honoured instead, and an unknown one is bad parameters.
-    """
-    charset = request.charset
-    if charset == "UTF-8":
-        return request
-    try:
-        codecs.lookup(charset)
-        return request.decode(charset)
-    except (LookupError, UnicodeError, ValueError) as error:
-        raise BadParameters(f"cannot decode a form in {charset[:40]!r}: {error}") from None
-
-
 def form_items(request: Request, source: str = "POST") -> list[tuple[str, str]]:
-    """(name, value) pairs of the query string or the form body, as text."""
+    """(name, value) pairs of the query string or the form body, as text.
+
+    A form declared in another charset was transcoded to UTF-8 at the door (``ingress.to_utf8``);
+    WebOb's DeprecationWarning for one that was not is bad parameters too, never a 500.
+    """
     try:
-        decoded = _utf8(request)
-        multidict = decoded.GET if source == "GET" else decoded.POST
+        multidict = request.GET if source == "GET" else request.POST
         return [(str(name), str(value)) for name, value in multidict.items() if isinstance(value, str)]
     except (UnicodeDecodeError, ValueError, DeprecationWarning) as error:
         raise BadParameters(str(error)) from None

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from pyramid.paster import get_appsettings
 
 from polybanking import main
@@ -16,6 +17,7 @@ from polybanking.settings import SettingsError
 from ..conftest import ROOT
 
 PRODUCTION_INI = str(ROOT / "production.ini")
+HEAD = ScriptDirectory(str(ROOT / "alembic")).get_current_head()
 SECRET = "Sup3r-Secret-Passphrase"
 #: What an operator puts in /etc/polybanking/polybanking.env (deploy/), with the suite's services.
 COMPLETE = {
@@ -26,6 +28,7 @@ COMPLETE = {
     "POLYBANKING_POSTFINANCE_PROD_PSPID": "LivePSPID",
     "POLYBANKING_POSTFINANCE_PROD_SHA_IN": SECRET + "-prod-in",
     "POLYBANKING_POSTFINANCE_PROD_SHA_OUT": SECRET + "-prod-out",
+    "POLYBANKING_SESSION_SECRET": SECRET + "-session-0123456789abcdef",
 }
 
 
@@ -76,11 +79,30 @@ def test_one_bad_value_is_named_with_where_it_came_from(variable, value, key, wo
 
 
 def test_several_problems_are_all_listed():
-    environ = {**COMPLETE, "POLYBANKING_POSTFINANCE_HASH": "md5", "POLYBANKING_POLYBANKING_MAX_BODY": "0"}
+    """Problems of every part (gateway, reconciliation, admin, IPN, door) in one run."""
+    environ = {
+        **COMPLETE,
+        "POLYBANKING_POSTFINANCE_HASH": "md5",
+        "POLYBANKING_POLYBANKING_MAX_BODY": "0",
+        "POLYBANKING_IPN_TIMEOUT": "soon",
+        "POLYBANKING_POLYBANKING_TIMEZONE": "Mars/Olympus",
+        "POLYBANKING_SESSION_SECURE": "false",
+        "POLYBANKING_RECONCILE_STALE_AFTER": "-3",
+    }
     del environ["POLYBANKING_POSTFINANCE_TEST_SHA_OUT"]
+    del environ["POLYBANKING_SESSION_SECRET"]
     report = check_configuration(PRODUCTION_INI, environ=environ, offline=True)
     keys = sorted(p.split(":")[0] for p in report.problems)
-    assert keys == ["polybanking.max_body", "postfinance.hash", "postfinance.test.sha_out"]
+    assert keys == [
+        "ipn.timeout",
+        "polybanking.max_body",
+        "polybanking.timezone",
+        "postfinance.hash",
+        "postfinance.test.sha_out",
+        "reconcile.stale_after",
+        "session.secret",
+        "session.secure",
+    ]
 
 
 def test_secrets_are_never_printed():
@@ -139,10 +161,10 @@ def test_online_check_reaches_the_suite_database_and_queue(base_settings, engine
     report = check_configuration(PRODUCTION_INI, environ=environ)
     if redis:
         assert report.problems == []
-        assert report.facts == ["database reachable", "schema at 0001", "queue reachable"]
+        assert report.facts == ["database reachable", f"schema at {HEAD}", "queue reachable"]
     else:  # memory is refused for production, but the connection checks still ran
         assert [p.split(":")[0] for p in report.problems] == ["huey.backend"]
-        assert report.facts[:2] == ["database reachable", "schema at 0001"]
+        assert report.facts[:2] == ["database reachable", f"schema at {HEAD}"]
 
 
 def test_online_check_names_unreachable_services_and_empty_schema(tmp_path):
@@ -152,7 +174,7 @@ def test_online_check_names_unreachable_services_and_empty_schema(tmp_path):
         "POLYBANKING_HUEY_URL": "redis://127.0.0.1:1/0?socket_connect_timeout=2",
     }
     report = check_configuration(PRODUCTION_INI, environ=environ)
-    assert report.problems[0].startswith("database: schema is at empty, this version needs 0001: run")
+    assert report.problems[0].startswith(f"database: schema is at empty, this version needs {HEAD}: run")
     assert report.problems[1].startswith("huey.url: cannot reach the queue:")
     unreachable = {**environ, "POLYBANKING_SQLALCHEMY_URL": f"sqlite:///{tmp_path}/no/such/dir.sqlite"}
     report = check_configuration(PRODUCTION_INI, environ=unreachable)

@@ -7,6 +7,8 @@ start request, a SHA-OUT signed feedback for a real order), so the code behind t
 too, against the real database.
 
 Adding endpoints (the /api/* of issue 3 at merge): extend ``PUBLIC`` with (method, path) pairs.
+Answers below 500 are accepted: 200/303 for what junk may legitimately get (a form shown again, a
+redirect to sign in), 4xx for the rest.
 """
 
 import urllib.parse
@@ -30,6 +32,11 @@ PUBLIC = [
     ("POST", "/paiements/return"),
     ("GET", "/healthz"),
     ("GET", "/metrics"),
+    # What anyone can reach of the admin interface without signing in.
+    ("GET", "/admin/login"),
+    ("POST", "/admin/login"),
+    ("GET", "/admin/{junk}"),
+    ("POST", "/admin/{junk}"),
     ("GET", "/static/{junk}"),
     ("GET", "/{junk}"),
 ]
@@ -188,3 +195,25 @@ def test_form_in_an_unknown_charset_is_a_400(app):
     assert answer.status_int == 400 and answer.json["status"] == "ERROR"
     answer = send(app, "POST", "/paiements/ipn", b"a=b", "application/x-www-form-urlencoded; charset=klingon")
     assert answer.status_int == 400
+    answer = send(
+        app, "POST", "/paiements/ipn", b"a=\xff", "application/x-www-form-urlencoded; charset=ascii"
+    )
+    assert answer.status_int == 400
+
+
+def test_admin_sign_in_form_declared_latin1_is_no_500(app):
+    """The same WebOb trap in Pyramid's CSRF check of the sign-in form (found by the fuzzer)."""
+    body = "username=caf\xe9&password=x".encode("latin-1")
+    answer = send(app, "POST", "/admin/login", body, "application/x-www-form-urlencoded; charset=latin-1")
+    assert answer.status_int < 500
+
+
+def test_parameters_that_are_not_utf8_are_a_400_everywhere(app):
+    """GET /admin/login?%80 was a 500 (UnicodeDecodeError in the sign-in view); found by the fuzzer."""
+    for method, path in (("GET", "/admin/login"), ("GET", "/paiements/return"), ("GET", "/sandbox/")):
+        assert send(app, method, path, query="%80").status_int == 400, path
+    # A form body is decoded leniently by WebOb (U+FFFD), so it reaches the views: no 500 either.
+    assert (
+        send(app, "POST", "/admin/login", b"username=\xff", "application/x-www-form-urlencoded").status_int
+        == 400
+    )

@@ -1,12 +1,16 @@
 """PROTOCOL §6: the IPN a website receives, and how each attempt is logged (one attempt here;
-retries come with the outbox issue)."""
+retries are in test_ipn_retries.py)."""
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from polybanking.models import Config, Transaction, TransactionLog
-from polybanking.services.ipn import Attempt, Delivery, format_date, ipn_fields, record
+from polybanking.services.ipn import format_date, ipn_fields
+from polybanking.services.ipn_outbox import claim, record
+from polybanking.services.ipn_schedule import IpnPolicy
+from polybanking.services.ipn_sender import AttemptResult
 
 from ..website import postfinance_sha, start_params, website_sign
 
@@ -57,7 +61,8 @@ def test_ipn_fields_and_signature(testapp, make_config, receiver, settings, db):
     # Existing clients cut the last 6 characters and parse the rest.
     parsed = datetime.strptime(ipn["last_update"][:-6], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     assert abs((datetime.now(UTC) - parsed).total_seconds()) < 60
-    assert ("ipnsuccess", "status 9: HTTP 200: ok") in logs(db)
+    successes = [extra for kind, extra in logs(db) if kind == "ipnsuccess"]
+    assert len(successes) == 1 and re.fullmatch(r"status 9: HTTP 200 \(\d+ ms\): ok", successes[0])
 
 
 def test_failed_ipn_is_logged_and_stays_due(testapp, make_config, receiver, settings, db):
@@ -67,7 +72,7 @@ def test_failed_ipn_is_logged_and_stays_due(testapp, make_config, receiver, sett
     postsale(testapp, settings, db)
     assert len(receiver.wait_for(1)) == 1
     failures = [extra for kind, extra in logs(db) if kind == "ipnfailled"]
-    assert failures == ["status 9: HTTP 500: nope"]
+    assert len(failures) == 1 and re.fullmatch(r"status 9: HTTP 500 \(\d+ ms\): nope", failures[0])
     state = db.run(lambda s: s.execute(select(Transaction.ipn_needed, Transaction.ipn_attempts)).one())
     assert tuple(state) == (True, 1)
 
@@ -119,31 +124,44 @@ def test_format_date_is_utc_with_fixed_offset():
     assert format_date(None) == ""
 
 
+NOW = datetime(2026, 11, 27, 10, tzinfo=UTC)
+
+
 def in_flight_ipn(dbsession, status):
-    """A transaction whose IPN (carrying ``status``) has just been prepared for sending."""
+    """A transaction whose IPN (carrying ``status``) has just been claimed for sending."""
     transaction = Transaction(
-        config=Config(name="Shop"),
+        config=Config(name="Shop", url_ipn="http://127.0.0.1:9/ipn"),
         reference="r",
         amount=100,
         postfinance_status=status,
         ipn_needed=True,
-        last_postfinance_ipn_date=datetime(2026, 11, 27, 10, tzinfo=UTC),
+        ipn_next_attempt_at=NOW,
+        last_postfinance_ipn_date=NOW,
     )
     dbsession.add(transaction)
     dbsession.flush()
-    return transaction, Delivery(url="http://127.0.0.1:9/ipn", fields=ipn_fields(transaction))
+    (delivery,) = claim(dbsession, NOW, timedelta(seconds=30))
+    assert delivery.fields["postfinance_status"] == status
+    return transaction, delivery
+
+
+def accepted(dbsession, delivery):
+    return record(dbsession, [(delivery, AttemptResult(NOW, 3, http_status=200))], IpnPolicy(), NOW)
 
 
 def test_accepted_ipn_clears_outbox_even_if_a_duplicate_report_arrived_meanwhile(dbsession):
     transaction, delivery = in_flight_ipn(dbsession, "9")
     # The browser's return (same report) lands while the IPN is in flight: last_update moves.
     transaction.last_user_back_from_postfinance_date = datetime(2026, 11, 27, 10, 1, tzinfo=UTC)
-    record(dbsession, transaction.id, delivery, Attempt(True, "HTTP 200"))
+    accepted(dbsession, delivery)
     assert transaction.ipn_needed is False
+    assert transaction.ipn_claim_token is None
 
 
 def test_accepted_ipn_of_an_old_status_leaves_the_new_one_due(dbsession):
     transaction, delivery = in_flight_ipn(dbsession, "5")
     transaction.postfinance_status = "9"  # captured while the IPN for 5 was in flight
-    record(dbsession, transaction.id, delivery, Attempt(True, "HTTP 200"))
+    (outcome,) = accepted(dbsession, delivery)
+    assert outcome.superseded is True
     assert transaction.ipn_needed is True
+    assert transaction.ipn_claim_token is None  # free to be claimed for the new status at once

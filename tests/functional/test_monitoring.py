@@ -1,18 +1,16 @@
 """/healthz and /metrics: what they say, who may ask, and that payments pay nothing for them."""
 
-from datetime import timedelta
-
 import pytest
 import webtest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from polybanking import main
-from polybanking.models import Transaction, TransactionLog
+from polybanking.models import IpnAttempt, Transaction
 from polybanking.models.meta import utcnow
 
 from ..conftest import app_settings_for
-from ..website import start_params
+from ..website import postfinance_sha, start_params
 
 
 @pytest.fixture
@@ -40,9 +38,8 @@ def samples(testapp) -> dict[tuple[str, tuple], float]:
     }
 
 
-def add_transaction(db, config_id, reference, *, status=None, ipn_needed=False, logs=(), ipn_failed=False):
-    """A committed transaction with ``logs`` = [(log_type, minutes after creation)]."""
-    created = utcnow() - timedelta(hours=1)
+def add_transaction(db, config_id, reference, *, status="9", ipn_needed=False, attempts=(), ipn_failed=False):
+    """A committed transaction as the IPN outbox leaves it; ``attempts`` = outcomes for its status."""
 
     def create(session):
         transaction = Transaction(
@@ -50,51 +47,63 @@ def add_transaction(db, config_id, reference, *, status=None, ipn_needed=False, 
             reference=reference,
             amount=100,
             postfinance_status=status,
-            internal_status="fb" if status else "cr",
+            internal_status="fb",
             ipn_needed=ipn_needed,
             ipn_failed=ipn_failed,
-            creation_date=created,
+            ipn_attempts=len(attempts),
         )
         session.add(transaction)
-        for log_type, minutes in logs:
-            when = created + timedelta(minutes=minutes)
-            session.add(TransactionLog(transaction=transaction, log_type=log_type, when=when))
+        for success in attempts:
+            session.add(
+                IpnAttempt(
+                    transaction=transaction,
+                    attempted_at=utcnow(),
+                    duration_ms=3,
+                    postfinance_status=status,
+                    success=success,
+                    http_status=200 if success else 500,
+                )
+            )
 
     db.run(create)
 
 
 def test_healthz_reports_database_queue_and_ipn_backlog(testapp, make_config, db):
     config = make_config()
-    add_transaction(db, config.id, "done", status="9", logs=[("postfinanceStatus", 1), ("ipnsuccess", 2)])
-    add_transaction(db, config.id, "due", status="9", ipn_needed=True, logs=[("postfinanceStatus", 1)])
+    add_transaction(db, config.id, "done", attempts=[False, True])
+    add_transaction(db, config.id, "due", ipn_needed=True)  # not tried yet for its status
+    add_transaction(db, config.id, "failing", ipn_needed=True, attempts=[False, False])
     add_transaction(
-        db,
-        config.id,
-        "failing",
-        status="9",
-        ipn_needed=True,
-        logs=[("postfinanceStatus", 1), ("ipnfailled", 2)],
+        db, config.id, "given-up", status="2", ipn_needed=True, ipn_failed=True, attempts=[False] * 3
     )
-    # Failed for an older status; the new status has not been tried yet: due, not failing.
-    add_transaction(
-        db,
-        config.id,
-        "retried-status",
-        status="9",
-        ipn_needed=True,
-        logs=[("postfinanceStatus", 1), ("ipnfailled", 2), ("postfinanceStatus", 3)],
-    )
-    add_transaction(db, config.id, "given-up", status="2", ipn_needed=True, ipn_failed=True)
     answer = testapp.get("/healthz")
     assert answer.status_int == 200
     assert answer.headers["Cache-Control"] == "no-store"
-    assert answer.json == {
+    body = answer.json
+    assert body.pop("queue_depth").keys() == {"pending", "scheduled"}  # the shared in-memory queue's
+    assert body == {
         "status": "ok",
         "database": "ok",
         "queue": "ok",
-        "ipn": {"pending": 4, "failing": 2},
-        "queue_depth": {"pending": 0, "scheduled": 0},
+        "ipn": {"pending": 3, "failing": 2, "given_up": 1},
     }
+
+
+def test_a_website_refusing_its_ipn_shows_as_failing(testapp, make_config, receiver, settings, db):
+    """End to end: a real post-sale report, the website answers 500, the outbox retries later."""
+    receiver.statuses = [500]
+    config = make_config()
+    testapp.post("/paiements/start/", start_params(config, "1250", "refused-ipn"))
+    transaction_id = db.run(lambda s: s.scalar(select(Transaction.id)))
+    params = {"orderID": f"polybanking-{transaction_id}", "amount": "12.5", "currency": "CHF", "STATUS": "9"}
+    params["SHASIGN"] = postfinance_sha(params, settings.test.sha_out)
+    testapp.post("/paiements/ipn", params)
+    receiver.wait_for(1)
+    assert testapp.get("/healthz").json["ipn"] == {"pending": 1, "failing": 1, "given_up": 0}
+    scrape = samples(testapp)
+    assert scrape[("polybanking_ipn_attempts_total", (("outcome", "failure"),))] == 1
+    assert scrape[("polybanking_ipn_attempts_total", (("outcome", "success"),))] == 0
+    assert scrape[("polybanking_ipn_failing", ())] == 1
 
 
 def test_healthz_503_when_the_database_is_unreachable(make_app, tmp_path):
@@ -103,7 +112,7 @@ def test_healthz_503_when_the_database_is_unreachable(make_app, tmp_path):
     assert answer.json["status"] == "error"
     assert answer.json["database"].startswith("OperationalError")
     assert answer.json["queue"] == "ok"
-    assert answer.json["ipn"] == {"pending": None, "failing": None}
+    assert answer.json["ipn"] == {"pending": None, "failing": None, "given_up": None}
     # /metrics still answers, saying the database is down.
     assert samples(testapp)[("polybanking_database_up", ())] == 0
 
@@ -156,14 +165,7 @@ def test_metrics_counts_requests_payments_and_ipn_attempts(testapp, make_config,
     for n in range(3):
         assert testapp.post("/paiements/start/", start_params(config, "100", f"m-{n}")).json["status"] == "OK"
     testapp.post("/paiements/start/", start_params(config, "100", "m-0"), status=400)
-    add_transaction(
-        db,
-        config.id,
-        "paid",
-        status="9",
-        ipn_needed=True,
-        logs=[("ipnfailled", 1), ("ipnfailled", 2), ("ipnsuccess", 3)],
-    )
+    add_transaction(db, config.id, "paid", attempts=[False, False, True])
     after = samples(testapp)
     assert after[key] - before.get(key, 0) == 3
     assert after[refused] - before.get(refused, 0) == 1
@@ -171,7 +173,7 @@ def test_metrics_counts_requests_payments_and_ipn_attempts(testapp, make_config,
     assert after[("polybanking_payments", (("internal_status", "fb"), ("postfinance_status", "9")))] == 1
     assert after[("polybanking_ipn_attempts_total", (("outcome", "success"),))] == 1
     assert after[("polybanking_ipn_attempts_total", (("outcome", "failure"),))] == 2
-    assert after[("polybanking_ipn_pending", ())] == 1
+    assert after[("polybanking_ipn_pending", ())] == 0
     assert after[("polybanking_queue_depth", (("state", "pending"),))] == 0
     assert after[("polybanking_database_up", ())] == 1
     assert after[("polybanking_http_request_duration_seconds_count", (("route", "payment.start"),))] >= 4

@@ -3,12 +3,12 @@
 Each parser in ``PARSERS`` gets junk from its strategy and may only answer or refuse with its own
 error; any other exception is a bug (it would be a 500 on the endpoint that calls it).
 
-Adding a parser (the report parser of issue 6 at merge): append one ``ParserTarget`` below, e.g.
-``ParserTarget("report", report_files, report.parse_report, (report.ReportError,))`` with the
-strategy ``tests.fuzz.report_files`` (CSV and XML report files, junk cells, varied encodings).
+Adding a parser: append one ``ParserTarget`` below (a strategy from tests/fuzz.py, the function,
+the only exceptions it may raise).
 """
 
 import contextlib
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,11 +18,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from polybanking.postfinance import feedback as pf
+from polybanking.postfinance import report
 from polybanking.postfinance.sha import ALGORITHMS, DEFAULT_SHA_OUT_KEYS, check_sha, compute_sha
 from polybanking.postfinance.statuses import is_valid_code
 from polybanking.signing import check_sign, compute_sign
 
-from ..fuzz import FUZZ, REPORT_HEADER, feedback_params, junk_text, report_csv, report_xml
+from ..fuzz import FUZZ, REPORT_HEADER, feedback_params, junk_text, report_csv, report_files, report_xml
 from ..website import postfinance_sha, website_sign
 
 
@@ -38,8 +39,13 @@ def parse_feedback(params):
     return pf.parse(pf.normalise(params))
 
 
+def parse_report(data: bytes):
+    return list(report.iter_report(io.BytesIO(data)))
+
+
 PARSERS = [
     ParserTarget("feedback", feedback_params, parse_feedback, (pf.FeedbackError,)),
+    ParserTarget("report", report_files, parse_report, (report.ReportError,)),
 ]
 
 

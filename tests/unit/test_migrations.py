@@ -12,7 +12,18 @@ from polybanking.models import Base, get_engine
 
 from ..conftest import TESTING_INI
 
-TABLES = {"configs", "users", "config_allowed_users", "config_logs", "transactions", "transaction_logs"}
+TABLES = {
+    "configs",
+    "users",
+    "config_allowed_users",
+    "config_logs",
+    "transactions",
+    "transaction_logs",
+    "reconciliation_runs",
+    "reconciliation_items",
+    "sign_in_failures",
+    "ipn_attempts",
+}
 
 
 def _differences(connection, metadata: MetaData = Base.metadata) -> list:

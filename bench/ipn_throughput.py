@@ -1,0 +1,259 @@
+"""IPN delivery throughput: one `polybanking worker` process against a bare `requests.Session` loop.
+
+    .venv/bin/python bench/ipn_throughput.py [--count 5000] [--concurrency 8] [--per-message]
+
+5 000 IPNs are made due at once in the database (the outbox); the worker's scan delivers them to a
+local receiver (a separate process, HTTP/1.1 keep-alive, answering 200 at once). The same
+payloads (form body and Standard Webhooks headers) are then posted by a bare loop on one
+`requests.Session`. Both run in this one invocation, and the bare loop runs before and after the
+worker; the faster of its two runs is the baseline, so the ratio is the conservative one.
+
+The database is a temporary SQLite file, or $PB_BENCH_DATABASE_URL (PostgreSQL; its schema is
+dropped and rebuilt); the queue is Huey on a temporary SQLite file, or $PB_BENCH_REDIS_URL. The
+target is a ratio of at least 0.5 (issue 4). `--per-message` also times the same IPNs sent as one
+queued `send_ipn` message each, for comparison.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import requests
+from sqlalchemy import func, insert, select, text, update
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def serve_receiver() -> None:
+    """The website: answers every POST with 200 and counts them; GET returns the count."""
+    count = [0]
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as a real website's server
+        disable_nagle_algorithm = True  # and no 40 ms stall between headers and body
+        wbufsize = -1  # one write per answer
+
+        def _reply(self, body: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with lock:
+                count[0] += 1
+            self._reply(b"ok")
+
+        def do_GET(self):  # noqa: N802
+            self._reply(str(count[0]).encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    print(server.server_port, flush=True)
+    server.serve_forever()
+
+
+def write_ini(folder: Path, database_url: str, receiver_queue: dict, concurrency: int) -> str:
+    settings = {
+        "sqlalchemy.url": database_url,
+        "polybanking.base_url": "http://127.0.0.1:6543",
+        "postfinance.test.pspid": "Bench",
+        "postfinance.test.sha_in": "bench-in",
+        "postfinance.test.sha_out": "bench-out",
+        "postfinance.test.url": "http://127.0.0.1:6543/sandbox/ncol/test/orderstandard_utf8.asp",
+        "huey.immediate": "false",
+        "huey.name": f"pb-bench-{uuid.uuid4().hex[:8]}",
+        "ipn.concurrency": str(concurrency),
+        **receiver_queue,
+    }
+    lines = ["[app:main]", "use = egg:polybanking"]
+    lines += [f"{key} = {value.replace('%', '%%')}" for key, value in settings.items()]
+    lines += ["", "[alembic]", f"script_location = {ROOT / 'alembic'}"]
+    lines += ["", "[loggers]", "keys = root", "", "[handlers]", "keys = console", "", "[formatters]"]
+    lines += ["keys = generic", "", "[logger_root]", "level = WARN", "handlers = console", ""]
+    lines += ["[handler_console]", "class = StreamHandler", "args = (sys.stderr,)", "formatter = generic"]
+    lines += ["", "[formatter_generic]", "format = %%(levelname)s %%(name)s %%(message)s", ""]
+    ini = folder / "bench.ini"
+    ini.write_text("\n".join(lines))
+    return str(ini)
+
+
+def prepare_database(ini: str, raw: dict, url_ipn: str, count: int):
+    from polybanking.models import Config, Transaction, get_engine, get_session_factory
+    from polybanking.scripts.commands import initdb
+
+    engine = get_engine(raw)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    initdb(ini)
+    factory = get_session_factory(engine)
+    now = datetime.now(UTC)
+    with factory.begin() as session:
+        config = Config(name="Bench shop", url_ipn=url_ipn)
+        session.add(config)
+        session.flush()
+        rows = [
+            {
+                "config_id": config.id,
+                "reference": f"bench-{n}",
+                "amount": 550 + n,
+                "token": uuid.uuid4().hex,
+                "postfinance_status": "9",
+                "postfinance_id": str(3000000000 + n),
+                "internal_status": "fb",
+                "last_postfinance_ipn_date": now,
+                "creation_date": now,
+            }
+            for n in range(count)
+        ]
+        session.execute(insert(Transaction), rows)
+    return engine, factory
+
+
+def payloads(factory) -> list[tuple[bytes, dict[str, str]]]:
+    """What the worker will send, as the bare loop posts it: body and headers."""
+    from sqlalchemy.orm import joinedload
+
+    from polybanking.models import Transaction
+    from polybanking.services.ipn import encode_body, ipn_fields, webhook_headers, webhook_id
+
+    result = []
+    with factory.begin() as session:
+        for transaction in session.scalars(select(Transaction).options(joinedload(Transaction.config))):
+            fields = ipn_fields(transaction)
+            body = encode_body(fields)
+            message = webhook_id(transaction.id, fields)
+            result.append(
+                (body, webhook_headers(transaction.config.key_ipn, message, int(time.time()), body))
+            )
+    return result
+
+
+def bare_loop(url: str, items) -> float:
+    session = requests.Session()
+    start = time.perf_counter()
+    for body, headers in items:
+        answer = session.post(url, data=body, headers=headers, timeout=10)
+        answer.raise_for_status()
+    return time.perf_counter() - start
+
+
+def received(base: str) -> int:
+    return int(requests.get(base, timeout=10).text)
+
+
+def time_worker(ini, raw, factory, base_url, count, per_message: bool) -> float:
+    """Start a worker, wait until it consumes, make every IPN due, and time until all are recorded."""
+    from polybanking.models import Transaction
+    from polybanking.tasks import TaskContext, build_huey, register_tasks
+
+    huey = build_huey(raw)
+    tasks = register_tasks(huey, TaskContext(factory, None, raw))
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "polybanking.scripts.cli", "--ini", ini, "worker", "--workers", "1"],
+        cwd=ROOT,
+    )
+    try:
+        tasks.send_ipn(0)  # a no-op message: once it is consumed, the worker is up
+        while huey.pending_count():
+            time.sleep(0.05)
+        time.sleep(0.5)  # let its start-up scan (nothing due) finish
+        before = received(base_url)
+        start = time.perf_counter()
+        with factory.begin() as session:
+            session.execute(
+                update(Transaction).values(
+                    ipn_needed=True, ipn_attempts=0, ipn_failed=False, ipn_next_attempt_at=datetime.now(UTC)
+                )
+            )
+            ids = list(session.scalars(select(Transaction.id)))
+        if per_message:
+            for transaction_id in ids:
+                tasks.send_ipn(transaction_id)
+        else:
+            tasks.deliver_due_ipns()  # the periodic scan, now rather than at the next interval
+        while True:
+            with factory.begin() as session:
+                left = session.scalar(select(func.count()).where(Transaction.ipn_needed.is_(True)))
+            if not left:
+                break
+            if worker.poll() is not None:
+                raise SystemExit("the worker stopped")
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - start
+        assert received(base_url) - before == count, "the receiver did not get every IPN"
+        return elapsed
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        huey.flush()
+        tasks.ipn_deliverer.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", nargs="?", choices=["bench", "receiver"], default="bench")
+    parser.add_argument("--count", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=8, help="the worker's ipn.concurrency")
+    parser.add_argument("--per-message", action="store_true", help="also time one send_ipn message per IPN")
+    args = parser.parse_args()
+    if args.mode == "receiver":
+        serve_receiver()
+        return
+
+    receiver = subprocess.Popen([sys.executable, __file__, "receiver"], stdout=subprocess.PIPE, text=True)
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            port = int(receiver.stdout.readline())
+            base_url, ipn_url = f"http://127.0.0.1:{port}/count", f"http://127.0.0.1:{port}/ipn"
+            database = os.environ.get("PB_BENCH_DATABASE_URL") or f"sqlite:///{folder}/bench.sqlite"
+            redis = os.environ.get("PB_BENCH_REDIS_URL")
+            queue = {"huey.backend": "redis", "huey.url": redis} if redis else {}
+            queue = queue or {"huey.backend": "sqlite", "huey.filename": f"{folder}/queue.sqlite"}
+            ini = write_ini(Path(folder), database, queue, args.concurrency)
+            from pyramid.paster import get_appsettings
+
+            raw = dict(get_appsettings(ini))
+            engine, factory = prepare_database(ini, raw, ipn_url, args.count)
+            items = payloads(factory)
+
+            bare = [bare_loop(ipn_url, items)]
+            worker_time = time_worker(ini, raw, factory, base_url, args.count, per_message=False)
+            message_time = None
+            if args.per_message:
+                message_time = time_worker(ini, raw, factory, base_url, args.count, per_message=True)
+            bare.append(bare_loop(ipn_url, items))
+            engine.dispose()
+        finally:
+            receiver.terminate()
+            receiver.wait(timeout=10)
+
+    best_bare = min(bare)
+    rate = args.count / best_bare
+    backend = queue["huey.backend"]
+    print(f"database: {engine.dialect.name}, queue: {backend}, ipn.concurrency: {args.concurrency}")
+    print(f"bare requests.Session loop: {rate:6.0f} IPN/s  (runs: {bare[0]:.2f} s, {bare[1]:.2f} s)")
+    print(f"polybanking worker (scan):  {args.count / worker_time:6.0f} IPN/s  ({worker_time:.2f} s)")
+    if message_time is not None:
+        print(f"worker, 1 message per IPN:  {args.count / message_time:6.0f} IPN/s  ({message_time:.2f} s)")
+    print(f"ratio worker / bare loop: {best_bare / worker_time:.2f}  (target >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Creating and changing website configs from the admin pages, each change in the config's log.
+
+The log says who changed what and when, in words (``url_ipn: 'a' → 'b'``); secrets are never
+written there, only the fact that one was regenerated.
+"""
+
+import logging
+from dataclasses import dataclass, fields
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Config, ConfigLog, User
+from ..models.config import SECRET_FIELDS, generate_secret
+from ..settings import Settings
+from .payments import MAX_AMOUNT
+
+log = logging.getLogger(__name__)
+
+URL_MAX_LENGTH = 2048
+
+
+class ConfigError(ValueError):
+    """Invalid input; ``errors`` maps each form field to what is wrong with it."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class ConfigValues:
+    """What an administrator may set on a config (keys are generated, never typed in)."""
+
+    name: str
+    url_ipn: str
+    url_back_ok: str
+    url_back_err: str
+    group: str
+    max_amount: int | None
+    test_mode: bool
+
+
+LABELS = {
+    "name": "name",
+    "url_ipn": "IPN URL",
+    "url_back_ok": "return URL (success)",
+    "url_back_err": "return URL (error)",
+    "group": "group",
+    "max_amount": "maximum amount",
+    "test_mode": "test mode",
+    "active": "active",
+    "admin_enable": "enabled by the administrators",
+}
+
+
+def _url(value: str) -> str | None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > URL_MAX_LENGTH:
+        return None
+    return value
+
+
+def parse_chf(text: str) -> int | None:
+    """``"12.50"`` → 1250 cents; None when empty. Raises ValueError on anything else."""
+    text = text.strip().replace("'", "").replace("CHF", "").strip()
+    if not text:
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("not an amount") from None
+    if not amount.is_finite() or amount <= 0:
+        raise ValueError("a positive amount with at most two decimals")
+    if amount * 100 > MAX_AMOUNT:  # before quantize, which fails on huge numbers
+        raise ValueError("too large")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError("a positive amount with at most two decimals")
+    return int(amount * 100)
+
+
+def parse_form(form: dict[str, str], settings: Settings) -> ConfigValues:
+    errors: dict[str, str] = {}
+    name = form.get("name", "").strip()
+    if not name or len(name) > 255:
+        errors["name"] = "1 to 255 characters"
+    urls = {}
+    for field in ("url_ipn", "url_back_ok", "url_back_err"):
+        value = form.get(field, "").strip()
+        urls[field] = _url(value) or ""
+        if not urls[field]:
+            errors[field] = "an http(s) URL"
+    group = form.get("group", "").strip()
+    if len(group) > 255:
+        errors["group"] = "at most 255 characters"
+    try:
+        max_amount = parse_chf(form.get("max_amount", ""))
+    except ValueError as error:
+        errors["max_amount"] = f"in CHF, {error}"
+        max_amount = None
+    test_mode = form.get("environment", "test") != "live"
+    if not test_mode and settings.prod is None:
+        errors["environment"] = "live configs need the postfinance.prod.* settings"
+    if any("\x00" in value for value in form.values()):
+        errors["name"] = "NUL characters are not allowed"
+    if errors:
+        raise ConfigError(errors)
+    return ConfigValues(name=name, group=group, max_amount=max_amount, test_mode=test_mode, **urls)
+
+
+def _shown(field: str, value) -> str:
+    if field == "max_amount":
+        return "none" if value is None else f"CHF {value / 100:.2f}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return repr(value)
+
+
+def add_log(dbsession: Session, config: Config, user: User | None, text: str) -> None:
+    dbsession.add(ConfigLog(config=config, user=user, text=text))
+
+
+def create(dbsession: Session, values: ConfigValues, user: User) -> Config:
+    """A new config with fresh keys; its creator is allowed on it (staff see only their configs)."""
+    config = Config(**{f.name: getattr(values, f.name) for f in fields(values)})
+    if not user.is_superuser:
+        config.allowed_users.append(user)
+    dbsession.add(config)
+    dbsession.flush()
+    add_log(dbsession, config, user, "created (keys generated)")
+    log.info("config %s created by %s", config.id, user.username)
+    return config
+
+
+def update(dbsession: Session, config: Config, values: ConfigValues, user: User) -> list[str]:
+    changes = []
+    for field in fields(values):
+        new = getattr(values, field.name)
+        old = getattr(config, field.name)
+        if new != old:
+            setattr(config, field.name, new)
+            changes.append(f"{LABELS[field.name]}: {_shown(field.name, old)} → {_shown(field.name, new)}")
+    if changes:
+        add_log(dbsession, config, user, "; ".join(changes))
+    return changes
+
+
+def set_flag(dbsession: Session, config: Config, flag: str, value: bool, user: User) -> bool:
+    """``active`` (the site's own switch) or ``admin_enable`` (the administrators')."""
+    if flag not in ("active", "admin_enable"):
+        raise ValueError(flag)
+    if getattr(config, flag) == value:
+        return False
+    setattr(config, flag, value)
+    add_log(dbsession, config, user, f"{LABELS[flag]}: {_shown(flag, not value)} → {_shown(flag, value)}")
+    return True
+
+
+def regenerate_key(dbsession: Session, config: Config, key_name: str, user: User) -> None:
+    if key_name not in SECRET_FIELDS:
+        raise ValueError(key_name)
+    setattr(config, key_name, generate_secret())
+    add_log(dbsession, config, user, f"{key_name} regenerated (the old one no longer works)")
+    log.info("config %s: %s regenerated by %s", config.id, key_name, user.username)
+
+
+def set_allowed_users(dbsession: Session, config: Config, user_ids: set[int], user: User) -> list[str]:
+    wanted = set(dbsession.scalars(select(User).where(User.id.in_(user_ids)))) if user_ids else set()
+    current = set(config.allowed_users)
+    added = sorted(u.username for u in wanted - current)
+    removed = sorted(u.username for u in current - wanted)
+    config.allowed_users = sorted(wanted, key=lambda u: u.id)
+    changes = [f"allowed: {name}" for name in added] + [f"no longer allowed: {name}" for name in removed]
+    if changes:
+        add_log(dbsession, config, user, "; ".join(changes))
+    return changes
+
+
+def allow(dbsession: Session, config: Config, user: User, allowed: bool, acting: User | None) -> bool:
+    """Allow or deny one user (the CLI's ``config allow`` / ``config deny``); False if no change."""
+    present = user in config.allowed_users
+    if present == allowed:
+        return False
+    if allowed:
+        config.allowed_users.append(user)
+    else:
+        config.allowed_users.remove(user)
+    add_log(dbsession, config, acting, f"{'allowed' if allowed else 'no longer allowed'}: {user.username}")
+    return True

@@ -1,0 +1,198 @@
+"""The database as IPN outbox: claiming what is due, recording attempts, looking ahead.
+
+A claim is an atomic conditional UPDATE (token + expiry) committed before any HTTP is sent: two
+workers never send for one transaction at once, no row lock is held while a website answers (on
+SQLite that would stall every request), and a worker killed mid-delivery leaves a claim that simply
+expires. On PostgreSQL the candidates are picked ``FOR UPDATE SKIP LOCKED`` so concurrent workers
+take disjoint batches instead of queueing behind each other.
+"""
+
+import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from ..models import IpnAttempt, Transaction, TransactionLog
+from .ipn import ipn_fields, webhook_id
+from .ipn_schedule import IpnPolicy, retry_delay
+from .ipn_sender import AttemptResult, Delivery
+
+
+def _due(now: datetime):
+    """Owed, not given up, its time has come (no time: rows older than the outbox), and nobody
+    holds a live claim on it."""
+    return and_(
+        Transaction.ipn_needed.is_(True),
+        Transaction.ipn_failed.is_(False),
+        or_(Transaction.ipn_next_attempt_at.is_(None), Transaction.ipn_next_attempt_at <= now),
+        or_(Transaction.ipn_claimed_until.is_(None), Transaction.ipn_claimed_until <= now),
+    )
+
+
+def claim(
+    dbsession: Session,
+    now: datetime,
+    lease: timedelta,
+    limit: int = 100,
+    transaction_ids: Sequence[int] | None = None,
+) -> list[Delivery]:
+    """Claim up to ``limit`` due IPNs (only among ``transaction_ids`` if given), oldest due first,
+    and build what to send from the rows as they are now. Commit before sending."""
+    candidates = select(Transaction.id).where(_due(now)).order_by(Transaction.ipn_next_attempt_at)
+    if transaction_ids is not None:
+        candidates = candidates.where(Transaction.id.in_(transaction_ids))
+    if dbsession.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True, of=Transaction)
+    ids = list(dbsession.scalars(candidates.limit(limit)))
+    if not ids:
+        return []
+    token, until = uuid.uuid4().hex, now + lease
+    dbsession.execute(
+        update(Transaction)
+        .where(Transaction.id.in_(ids), _due(now))  # re-checked under the row's lock: atomic
+        .values(ipn_claim_token=token, ipn_claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = dbsession.scalars(
+        select(Transaction)
+        .where(Transaction.ipn_claim_token == token)
+        .options(joinedload(Transaction.config))
+        .order_by(Transaction.id)
+        .execution_options(populate_existing=True)
+    )
+    deliveries = []
+    for transaction in claimed:
+        fields = ipn_fields(transaction)
+        deliveries.append(
+            Delivery(
+                transaction_id=transaction.id,
+                url=transaction.config.url_ipn,
+                fields=fields,
+                webhook_id=webhook_id(transaction.id, fields),
+                claim_token=token,
+                claimed_until=until,
+                key_ipn=transaction.config.key_ipn,
+            )
+        )
+    return deliveries
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What became of one attempt: delivered, retried at ``next_attempt_at``, or given up."""
+
+    transaction_id: int
+    ok: bool
+    next_attempt_at: datetime | None = None
+    failed: bool = False
+    #: The status changed while the IPN was in flight: the new one is due now, on a fresh schedule.
+    superseded: bool = False
+    #: Not sent (its claim was too old to start an attempt): free for the next round, as it was.
+    released: bool = False
+
+
+def _apply(transaction: Transaction, delivery: Delivery, result: AttemptResult, policy, now, rng) -> Recorded:
+    ours = transaction.ipn_claim_token == delivery.claim_token
+    if ours:
+        transaction.ipn_claim_token = None
+        transaction.ipn_claimed_until = None
+    if (transaction.postfinance_status or "") != delivery.status:
+        # An attempt only counts for the status it carried; the newer one was made due with it.
+        return Recorded(transaction.id, result.ok, transaction.ipn_next_attempt_at, superseded=True)
+    if not ours:
+        # Our claim expired and another worker took over: it decides; we only report the facts.
+        return Recorded(transaction.id, result.ok, transaction.ipn_next_attempt_at)
+    transaction.ipn_attempts += 1
+    if result.ok:
+        transaction.ipn_needed = False
+        transaction.ipn_next_attempt_at = None
+        return Recorded(transaction.id, True)
+    delay = retry_delay(policy, transaction.ipn_attempts, result.retry_after, rng)
+    if delay is None:
+        transaction.ipn_failed = True  # given up; still ipn_needed, listed by `ipn status`
+        transaction.ipn_next_attempt_at = None
+        return Recorded(transaction.id, False, failed=True)
+    transaction.ipn_next_attempt_at = now + delay
+    return Recorded(transaction.id, False, transaction.ipn_next_attempt_at)
+
+
+def record(
+    dbsession: Session,
+    attempts: Sequence[tuple[Delivery, AttemptResult | None]],
+    policy: IpnPolicy,
+    now: datetime,
+    rng: random.Random | None = None,
+) -> list[Recorded]:
+    """Log each attempt and move its IPN on: done, retried later, or failed after the last try.
+    A None result is an IPN that was not sent: its claim is released, nothing else changes."""
+    ids = sorted({delivery.transaction_id for delivery, _ in attempts})
+    rows = dbsession.scalars(
+        select(Transaction)
+        .where(Transaction.id.in_(ids))
+        .order_by(Transaction.id)  # one lock order for every worker: no deadlock
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    transactions = {transaction.id: transaction for transaction in rows}
+    attempt_rows, log_rows, outcomes = [], [], []
+    for delivery, result in attempts:
+        transaction = transactions.get(delivery.transaction_id)
+        if transaction is None:  # deleted meanwhile
+            continue
+        if result is None:
+            if transaction.ipn_claim_token == delivery.claim_token:
+                transaction.ipn_claim_token = transaction.ipn_claimed_until = None
+            outcomes.append(Recorded(transaction.id, False, transaction.ipn_next_attempt_at, released=True))
+            continue
+        transaction.last_ipn_date = result.started_at
+        attempt_rows.append(
+            {
+                "transaction_id": transaction.id,
+                "attempted_at": result.started_at,
+                "duration_ms": result.duration_ms,
+                "postfinance_status": delivery.status,
+                "success": result.ok,
+                "http_status": result.http_status,
+                "error": result.error,
+                "answer": result.answer,
+                "webhook_id": delivery.webhook_id,
+            }
+        )
+        log_rows.append(
+            {
+                "transaction_id": transaction.id,
+                "log_type": "ipnsuccess" if result.ok else "ipnfailled",
+                "extra_data": f"status {delivery.status}: {result.describe()}",
+                "when": result.started_at,
+            }
+        )
+        outcomes.append(_apply(transaction, delivery, result, policy, now, rng))
+    if attempt_rows:
+        # Plain executemany INSERTs: a batch's rows need no ids back, and the statement stays small.
+        dbsession.execute(insert(IpnAttempt), attempt_rows)
+        dbsession.execute(insert(TransactionLog), log_rows)
+    return outcomes
+
+
+def upcoming(
+    dbsession: Session, now: datetime, horizon: datetime, limit: int = 1000
+) -> list[tuple[int, datetime]]:
+    """IPNs that become due after ``now`` but by ``horizon`` (a retry, or a claim expiring), with
+    when: a scan schedules a queue message for each, so they are not late until the next scan."""
+    rows = dbsession.execute(
+        select(Transaction.id, Transaction.ipn_next_attempt_at, Transaction.ipn_claimed_until)
+        .where(
+            Transaction.ipn_needed.is_(True),
+            Transaction.ipn_failed.is_(False),
+            Transaction.ipn_next_attempt_at <= horizon,
+            or_(Transaction.ipn_claimed_until.is_(None), Transaction.ipn_claimed_until <= horizon),
+            or_(Transaction.ipn_next_attempt_at > now, Transaction.ipn_claimed_until > now),
+        )
+        .order_by(Transaction.ipn_next_attempt_at)
+        .limit(limit)
+    )
+    return [(tid, max(when for when in (due, claimed) if when is not None)) for tid, due, claimed in rows]

@@ -1,0 +1,100 @@
+"""What the outbox holds, for operators: IPNs still pending and IPNs given up (``ipn status``,
+the admin pages), and the failed ones to resend after a website is fixed."""
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import Config, IpnAttempt, Transaction
+from ..models.meta import MAX_ROW_ID
+from .ipn import format_date
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    transaction_id: int
+    config_id: int
+    config_name: str
+    reference: str
+    postfinance_status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    last_result: str
+
+    def as_json(self) -> dict:
+        values = asdict(self)
+        for key in ("next_attempt_at", "last_attempt_at"):
+            values[key] = format_date(values[key])
+        return values
+
+
+def counts(dbsession: Session) -> dict[str, int]:
+    """How many IPNs are pending (still tried) and failed (given up)."""
+    rows = dbsession.execute(
+        select(Transaction.ipn_failed, func.count())
+        .where(Transaction.ipn_needed.is_(True))
+        .group_by(Transaction.ipn_failed)
+    )
+    found = {bool(failed): count for failed, count in rows}
+    return {"pending": found.get(False, 0), "failed": found.get(True, 0)}
+
+
+def entries(dbsession: Session, failed: bool, limit: int = 50) -> list[OutboxEntry]:
+    """Pending IPNs, soonest first, or failed ones, latest first; with each one's last attempt."""
+    order = Transaction.last_ipn_date.desc() if failed else Transaction.ipn_next_attempt_at
+    rows = dbsession.execute(
+        select(Transaction, Config.name)
+        .join(Config, Config.id == Transaction.config_id)
+        .where(Transaction.ipn_needed.is_(True), Transaction.ipn_failed.is_(failed))
+        .order_by(order, Transaction.id)
+        .limit(limit)
+    ).all()
+    ids = [transaction.id for transaction, _name in rows]
+    last_ids = (
+        select(func.max(IpnAttempt.id))
+        .where(IpnAttempt.transaction_id.in_(ids))
+        .group_by(IpnAttempt.transaction_id)
+    )
+    last = {
+        a.transaction_id: a for a in dbsession.scalars(select(IpnAttempt).where(IpnAttempt.id.in_(last_ids)))
+    }
+    result = []
+    for transaction, name in rows:
+        attempt = last.get(transaction.id)
+        result.append(
+            OutboxEntry(
+                transaction_id=transaction.id,
+                config_id=transaction.config_id,
+                config_name=name,
+                reference=transaction.reference,
+                postfinance_status=transaction.postfinance_status or "",
+                attempts=transaction.ipn_attempts,
+                next_attempt_at=transaction.ipn_next_attempt_at,
+                last_attempt_at=attempt.attempted_at if attempt else None,
+                last_result=attempt.result if attempt else "",
+            )
+        )
+    return result
+
+
+def failed_transactions(dbsession: Session, since: datetime | None = None) -> list[Transaction]:
+    """IPNs given up, whose last attempt was at or after ``since`` if given."""
+    query = select(Transaction).where(Transaction.ipn_needed.is_(True), Transaction.ipn_failed.is_(True))
+    if since is not None:
+        query = query.where(Transaction.last_ipn_date >= since)
+    return list(dbsession.scalars(query.order_by(Transaction.id)))
+
+
+def find_transactions(dbsession: Session, config: str, reference: str) -> list[Transaction]:
+    """The transaction ``reference`` of the config numbered ``config`` or, failing that, of the
+    configs named so (names are not unique: the caller refuses an ambiguous answer)."""
+    query = select(Transaction).join(Config, Config.id == Transaction.config_id)
+    query = query.where(Transaction.reference == reference).order_by(Transaction.id)
+    if config.isdigit() and int(config) <= MAX_ROW_ID:
+        found = list(dbsession.scalars(query.where(Config.id == int(config))))
+        if found:
+            return found
+    return list(dbsession.scalars(query.where(Config.name == config)))

@@ -1,0 +1,47 @@
+"""The admin web interface: one module per area (configs, transactions, users …).
+
+Adding an area (README, "Adding an admin area"): a route with a factory carrying the area's
+``__acl__`` in ``routes.py``, permissions named ``admin.<area>.<action>`` in ``security.py``, a view
+class here with ``permission=`` on each view, templates under ``templates/admin/<area>/`` extending
+``admin/layout.jinja2``, and a navigation entry with ``config.add_admin_nav(...)``.
+"""
+
+from datetime import datetime
+
+from .nav import add_admin_nav, nav_items
+
+
+def chf(cents: int | None) -> str:
+    """Integer cents as Swiss francs with two decimals: ``CHF 1'234.50``."""
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    francs, rest = divmod(abs(cents), 100)
+    return f"CHF {sign}{francs:,}.{rest:02d}".replace(",", "'")
+
+
+def includeme(config) -> None:
+    zone = config.registry.admin_settings.timezone
+
+    def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
+        """A UTC time from the database in the organisation's time zone (polybanking.timezone)."""
+        return "" if value is None else value.astimezone(zone).strftime(fmt)
+
+    def register_filters() -> None:
+        environment = config.get_jinja2_environment()
+        environment.filters["chf"] = chf
+        environment.filters["localtime"] = localtime
+        environment.globals["admin_nav"] = nav_items
+
+    # After pyramid_jinja2 has made its environment (its action runs at the default order).
+    config.action(("polybanking.admin", "jinja2"), register_filters, order=10)
+
+    config.add_directive("add_admin_nav", add_admin_nav)
+    config.registry.admin_nav = []
+    from ...routes import AdminRoot, UsersRoot
+    from ...security import CONFIG_LIST, HOME, TRANSACTION_LIST, USER_MANAGE
+
+    config.add_admin_nav("Home", "admin.home", HOME, AdminRoot, order=0)
+    config.add_admin_nav("Configs", "admin.config.list", CONFIG_LIST, AdminRoot, order=10)
+    config.add_admin_nav("Transactions", "admin.transaction.list", TRANSACTION_LIST, AdminRoot, order=20)
+    config.add_admin_nav("Users", "admin.user.list", USER_MANAGE, UsersRoot, order=90)

@@ -1,0 +1,181 @@
+"""Configs in the admin pages: create, edit, switch on/off, allowed users, keys, and the change log."""
+
+import re
+
+from sqlalchemy import select
+
+from polybanking.models import Config, ConfigLog
+
+from ...website import start_params
+from .conftest import csrf_token
+
+FORM = {
+    "name": "Ticket shop",
+    "group": "Festival",
+    "url_ipn": "https://shop.example.org/ipn",
+    "url_back_ok": "https://shop.example.org/ok",
+    "url_back_err": "https://shop.example.org/err",
+    "max_amount": "500.00",
+    "environment": "test",
+}
+
+
+def create(client, **overrides):
+    page = client.get("/admin/configs/new")
+    return client.post(
+        "/admin/configs/new", {**FORM, **overrides, "csrf_token": csrf_token(page)}, expect_errors=True
+    )
+
+
+def config_named(db, name):
+    return db.run(lambda s: s.scalar(select(Config).where(Config.name == name)))
+
+
+def logs_of(db, config_id):
+    def read(session):
+        entries = session.scalars(
+            select(ConfigLog).where(ConfigLog.config_id == config_id).order_by(ConfigLog.id)
+        )
+        return [(entry.user.username if entry.user else None, entry.text) for entry in entries]
+
+    return db.run(read)
+
+
+def test_staff_create_a_config_and_are_allowed_on_it(admin_as, db):
+    client = admin_as("sam", staff=True)
+    answer = create(client)
+    assert answer.status_int == 303
+    config = config_named(db, "Ticket shop")
+    assert answer.location.endswith(f"/admin/configs/{config.id}/")
+    assert config.max_amount == 50000 and config.test_mode and config.group == "Festival"
+    assert len(config.key_request) == 128 and len({config.key_request, config.key_ipn, config.key_api}) == 3
+    page = client.get(answer.location)
+    assert "Ticket shop" in page.text and config.key_api in page.text  # the website needs its keys
+    assert "sam" in page.text  # allowed users
+    assert logs_of(db, config.id) == [("sam", "created (keys generated)")]
+    assert "Ticket shop" in client.get("/admin/configs/").text
+
+
+def test_a_plain_user_cannot_create_configs(admin_as, db):
+    client = admin_as("uma")
+    assert "New config" not in client.get("/admin/configs/").text
+    assert client.get("/admin/configs/new", expect_errors=True).status_int == 403
+
+
+def test_invalid_forms_are_shown_again_with_the_reasons(admin_as, db):
+    client = admin_as("root", superuser=True)
+    for field, value in (
+        ("name", ""),
+        ("name", "x" * 300),
+        ("url_ipn", "javascript:alert(1)"),
+        ("url_back_ok", "shop.example.org/ok"),
+        ("max_amount", "12.345"),
+        ("max_amount", "-5"),
+        ("max_amount", "abc"),
+        ("max_amount", "NaN"),
+        ("max_amount", "1e30"),
+    ):
+        answer = create(client, **{field: value})
+        assert answer.status_int == 400, (field, value)
+        assert "Some fields need correcting" in answer.text
+    assert create(client, name="nul\x00byte").status_int == 400
+    assert db.run(lambda s: s.scalar(select(Config.id))) is None
+
+
+def test_output_is_escaped(admin_as, db):
+    client = admin_as("root", superuser=True)
+    create(client, name="<script>alert(1)</script>", group='"><img src=x onerror=alert(1)>')
+    page = client.get("/admin/configs/")
+    assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;" in page.text
+    assert "<img src=x" not in page.text
+
+
+def test_edit_is_logged_in_words_and_keys_never_appear_in_the_log(admin_as, make_config, db):
+    config = make_config(name="Shop", max_amount=None)
+    client = admin_as("alice", configs=[config.id])
+    page = client.get(f"/admin/configs/{config.id}/edit")
+    form = {
+        **FORM,
+        "name": "Shop 2",
+        "csrf_token": csrf_token(page),
+        "url_ipn": "https://new.example.org/ipn",
+    }
+    assert client.post(f"/admin/configs/{config.id}/edit", form).status_int == 303
+    log = client.get(f"/admin/configs/{config.id}/log")
+    entries = logs_of(db, config.id)
+    assert entries[-1][0] == "alice"
+    text = entries[-1][1]
+    assert "name: 'Shop' → 'Shop 2'" in text and "'https://new.example.org/ipn'" in text
+    assert "maximum amount: none → CHF 500.00" in text
+    assert "Shop 2" in log.text and "alice" in log.text
+
+    # Regenerating a key: confirmation first, then a log entry that never holds a key.
+    confirm = client.get(f"/admin/configs/{config.id}/keys/key_ipn")
+    assert "stops working" in confirm.text and config.key_ipn not in confirm.text
+    assert config_named(db, "Shop 2").key_ipn == config.key_ipn  # the GET changed nothing
+    client.post(f"/admin/configs/{config.id}/keys/key_ipn", {"csrf_token": csrf_token(confirm)})
+    changed = config_named(db, "Shop 2")
+    assert changed.key_ipn != config.key_ipn
+    assert changed.key_request == config.key_request and changed.key_api == config.key_api  # one at a time
+    log = client.get(f"/admin/configs/{config.id}/log").text
+    assert "key_ipn regenerated" in log
+    for secret in (config.key_ipn, changed.key_ipn, changed.key_request, changed.key_api):
+        assert secret not in log
+        assert all(secret not in text for _user, text in logs_of(db, config.id))
+
+
+def test_a_regenerated_request_key_is_the_only_one_accepted(admin_as, make_config, testapp, db):
+    config = make_config()
+    client = admin_as("root", superuser=True)
+    confirm = client.get(f"/admin/configs/{config.id}/keys/key_request")
+    client.post(f"/admin/configs/{config.id}/keys/key_request", {"csrf_token": csrf_token(confirm)})
+    old = testapp.post("/paiements/start/", start_params(config, reference="r1"), expect_errors=True)
+    assert old.json["status"] == "KEY_ERROR"
+    config.key_request = config_named(db, "Shop").key_request
+    assert testapp.post("/paiements/start/", start_params(config, reference="r2")).json["status"] == "OK"
+
+
+def test_deactivate_and_activate(admin_as, make_config, testapp, db):
+    config = make_config()
+    client = admin_as("alice", configs=[config.id])
+    page = client.get(f"/admin/configs/{config.id}/")
+    client.post(f"/admin/configs/{config.id}/active", {"active": "0", "csrf_token": csrf_token(page)})
+    assert not config_named(db, "Shop").active
+    refused = testapp.post("/paiements/start/", start_params(config), expect_errors=True)
+    assert refused.json["status"] == "CONFIG_ERROR"
+    page = client.get(f"/admin/configs/{config.id}/")
+    assert "Activate" in page.text
+    client.post(f"/admin/configs/{config.id}/active", {"active": "1", "csrf_token": csrf_token(page)})
+    assert config_named(db, "Shop").active
+    assert [text for _u, text in logs_of(db, config.id)] == ["active: yes → no", "active: no → yes"]
+
+
+def test_only_superusers_manage_allowed_users_and_the_admin_switch(admin_as, make_user, make_config, db):
+    config = make_config()
+    alice = admin_as("alice", configs=[config.id])
+    bob_id = make_user("bob")
+    assert "Change allowed users" not in alice.get(f"/admin/configs/{config.id}/").text
+    assert alice.get(f"/admin/configs/{config.id}/users", expect_errors=True).status_int == 403
+    assert 'name="admin_enable"' not in alice.get(f"/admin/configs/{config.id}/edit").text
+
+    root = admin_as("root", superuser=True)
+    page = root.get(f"/admin/configs/{config.id}/users")
+    assert "alice" in page.text and "bob" in page.text
+    ids = re.findall(r'name="user" value="(\d+)" checked', page.text)
+    root.post(
+        f"/admin/configs/{config.id}/users",
+        {"user": [*ids, str(bob_id), "junk", "99999999999"], "csrf_token": csrf_token(page)},
+    )
+    assert {u.username for u in db.run(lambda s: s.get(Config, config.id).allowed_users)} == {"alice", "bob"}
+    assert logs_of(db, config.id)[-1] == ("root", "allowed: bob")
+
+    edit = root.get(f"/admin/configs/{config.id}/edit")
+    form = {**FORM, "csrf_token": csrf_token(edit)}  # admin_enable unticked
+    root.post(f"/admin/configs/{config.id}/edit", form)
+    assert not config_named(db, "Ticket shop").admin_enable
+    # The site's own users may not switch it back on.
+    page = alice.get(f"/admin/configs/{config.id}/edit")
+    alice.post(
+        f"/admin/configs/{config.id}/edit", {**FORM, "admin_enable": "on", "csrf_token": csrf_token(page)}
+    )
+    assert not config_named(db, "Ticket shop").admin_enable
