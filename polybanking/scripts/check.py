@@ -11,22 +11,17 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError as AlembicCommandError
 from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from ..auth import settings as auth_settings
 from ..ingress import Ingress, parse_networks
-from ..models import get_engine
 from ..services.ipn_schedule import load_policy
 from ..settings import KNOWN_KEYS, SettingsError, as_bool, env_name, load, load_reconcile, with_environment
 from ..tasks.queue import build_huey
+from .check_services import migrations, reach_services
 
 #: Valid stand-ins for refused keys, so a loader can run again and find the next problem; other
 #: keys get "stand-in", then their default (the key removed).
@@ -40,31 +35,48 @@ _STAND_IN = {
     "huey.backend": "redis",
 }
 SENSITIVE = ("sha_in", "sha_out", "password")
+#: The checks of each part's settings, besides the gateway's own (settings.load).
+LOADERS = (
+    load_reconcile,
+    auth_settings.load,
+    load_policy,
+    Ingress.from_settings,
+    lambda values: parse_networks("polybanking.monitoring_from", values.get("polybanking.monitoring_from")),
+)
 
 
 @dataclass
 class Report:
+    """What was found, and where each setting came from (to say so in each problem)."""
+
     ini: str
+    ini_values: Mapping[str, str] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
+    #: Keys already reported (several loaders read the same keys).
+    seen: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    def origin(self, key: str) -> str:
+        if env_name(key) in self.environ:
+            return f"from {env_name(key)}"
+        if key in self.ini_values:
+            return f"in {self.ini}"
+        return f"not set: put it in {self.ini} or {env_name(key)}"
 
-def _origin(key: str, ini_values: Mapping[str, str], environ: Mapping[str, str], ini: str) -> str:
-    if env_name(key) in environ:
-        return f"from {env_name(key)}"
-    if key in ini_values:
-        return f"in {ini}"
-    return f"not set: put it in {ini} or {env_name(key)}"
+    def problem(self, key: str, text: str) -> None:
+        """One problem with ``key``, saying where its value came from; each key once."""
+        if key not in self.seen:
+            self.seen.add(key)
+            self.problems.append(f"{key}: {text} ({self.origin(key)})")
 
-
-def _refused(error: SettingsError, ini_values, environ, report: Report) -> None:
-    problem = str(error).split(": ", 1)[-1]
-    report.problems.append(f"{error.key}: {problem} ({_origin(error.key, ini_values, environ, report.ini)})")
+    def refused(self, error: SettingsError) -> None:
+        self.problem(error.key, str(error).split(": ", 1)[-1])
 
 
 def _stand_in(key: str, attempt: int) -> str | None:
@@ -75,20 +87,16 @@ def _stand_in(key: str, attempt: int) -> str | None:
     return None  # second time: drop the key, so its default applies
 
 
-def _loader_problems(loader, raw: Mapping[str, str], ini_values, environ, report: Report, seen: set[str]):
-    """Run one settings loader until it passes, replacing each refused key to find the next problem.
-
-    Returns what the loader returns, or None when it could not be satisfied. ``seen`` holds the keys
-    already reported (several loaders read the same keys)."""
+def _loader_problems(loader, raw: Mapping[str, str], report: Report):
+    """Run one settings loader until it passes, replacing each refused key to find the next problem;
+    what the loader returns, or None when it could not be satisfied."""
     values = dict(raw)
     attempts: dict[str, int] = {}
     for _ in range(2 * len(KNOWN_KEYS)):
         try:
             return loader(values)
         except SettingsError as error:
-            if error.key not in seen:
-                seen.add(error.key)
-                _refused(error, ini_values, environ, report)
+            report.refused(error)
             attempt = attempts.get(error.key, 0)
             if attempt > 1:
                 return None
@@ -101,16 +109,14 @@ def _loader_problems(loader, raw: Mapping[str, str], ini_values, environ, report
     return None
 
 
-def _app_problems(raw: Mapping[str, str], ini_values, environ, report: Report, seen: set[str]) -> None:
+def _app_problems(raw: Mapping[str, str], report: Report) -> None:
     """Build the whole app (nothing connects yet): any part's start-up check not covered above."""
     from .. import main
 
     try:
         app = main({}, **raw)
     except SettingsError as error:
-        if error.key not in seen:
-            seen.add(error.key)
-            _refused(error, ini_values, environ, report)
+        report.refused(error)
     except Exception as error:  # the operator needs the reason, not a traceback
         first = (str(error).strip().splitlines() or [""])[0][:200]
         report.problems.append(f"the application does not start: {type(error).__name__}: {first}")
@@ -118,21 +124,17 @@ def _app_problems(raw: Mapping[str, str], ini_values, environ, report: Report, s
         app.registry["dbengine"].dispose()
 
 
-def _production_problems(raw: Mapping[str, str], ini_values, environ, report: Report, settings) -> None:
+def _production_problems(raw: Mapping[str, str], report: Report, settings) -> None:
     if as_bool(raw.get("sandbox.enabled", "false")):
-        report.problems.append(
-            "sandbox.enabled: must be false in production: the sandbox would accept payments that "
-            f"PostFinance never saw ({_origin('sandbox.enabled', ini_values, environ, report.ini)})"
+        report.problem(
+            "sandbox.enabled",
+            "must be false in production: the sandbox would accept payments that PostFinance never saw",
         )
     if settings is not None and not settings.base_url.startswith("https://"):
-        origin = _origin("polybanking.base_url", ini_values, environ, report.ini)
-        report.problems.append(f"polybanking.base_url: must be an https:// URL in production ({origin})")
+        report.problem("polybanking.base_url", "must be an https:// URL in production")
     backend = (raw.get("huey.backend") or "sqlite").strip()
     if backend == "memory":
-        origin = _origin("huey.backend", ini_values, environ, report.ini)
-        report.problems.append(
-            f"huey.backend: memory loses tasks and is not shared with the workers; use redis ({origin})"
-        )
+        report.problem("huey.backend", "memory loses tasks and is not shared with the workers; use redis")
     elif backend == "sqlite":
         report.warnings.append("huey.backend: sqlite cannot be shared between hosts; use redis to scale out")
     if settings is not None and settings.prod is None:
@@ -143,8 +145,8 @@ def _production_problems(raw: Mapping[str, str], ini_values, environ, report: Re
             "addresses will be the proxy's (set it to nginx's address)"
         )
     _server_problems(report, raw)
-    for key in ini_values:
-        if key.split(".")[-1] in SENSITIVE and ini_values[key].strip() and env_name(key) not in environ:
+    for key, value in report.ini_values.items():
+        if key.split(".")[-1] in SENSITIVE and value.strip() and env_name(key) not in report.environ:
             report.warnings.append(f"{key}: a secret written in {report.ini}; prefer {env_name(key)}")
 
 
@@ -165,72 +167,22 @@ def _server_problems(report: Report, raw: Mapping[str, str]) -> None:
         )
 
 
-def _database_url_problem(raw: Mapping[str, str], ini_values, environ, report: Report, production: bool):
+def _database_url_problem(raw: Mapping[str, str], report: Report, production: bool):
     value = (raw.get("sqlalchemy.url") or "").strip()
-    origin = _origin("sqlalchemy.url", ini_values, environ, report.ini)
     if not value:
-        report.problems.append(f"sqlalchemy.url: is required ({origin})")
+        report.problem("sqlalchemy.url", "is required")
         return None
     try:
         url = make_url(value)
     except (ArgumentError, ValueError):
-        # The message would repeat the URL, password included.
-        report.problems.append(f"sqlalchemy.url: not a database URL ({origin})")
+        report.problem("sqlalchemy.url", "not a database URL")  # the error would repeat the password
         return None
+    report.seen.add("sqlalchemy.url")
     if production and url.get_backend_name() != "postgresql":
         report.warnings.append(
             "sqlalchemy.url: production expects PostgreSQL (several processes and hosts share it)"
         )
     return url
-
-
-def _alembic(ini: str, report: Report) -> ScriptDirectory | None:
-    try:
-        location = AlembicConfig(ini).get_main_option("script_location")
-    except AlembicCommandError:
-        location = None
-    if not location:
-        report.problems.append(f"[alembic] script_location: missing from {ini} (needed by initdb)")
-        return None
-    if not (Path(location) / "env.py").exists():
-        report.problems.append(f"[alembic] script_location: {location} holds no migrations (no env.py)")
-        return None
-    return ScriptDirectory(location)
-
-
-def _connect(raw: dict, scripts: ScriptDirectory | None, report: Report) -> None:
-    try:
-        engine = get_engine(raw)
-        try:
-            with engine.connect() as connection:
-                current = set(MigrationContext.configure(connection).get_current_heads())
-        finally:
-            engine.dispose()
-        report.facts.append("database reachable")
-        if scripts is not None:
-            heads = set(scripts.get_heads())
-            if current != heads:
-                have = ", ".join(sorted(current)) or "empty"
-                report.problems.append(
-                    f"database: schema is at {have}, this version needs {', '.join(sorted(heads))}: "
-                    f"run `polybanking --ini {report.ini} initdb`"
-                )
-            else:
-                report.facts.append(f"schema at {', '.join(sorted(heads))}")
-    except Exception as error:  # the driver's reason, first line only (never the SQL or the URL)
-        reason = (str(getattr(error, "orig", None) or error).strip().splitlines() or [type(error).__name__])[
-            0
-        ]
-        report.problems.append(f"sqlalchemy.url: cannot connect to the database: {reason}")
-    try:
-        huey = build_huey(raw)
-        huey.pending_count()
-        report.facts.append("queue reachable")
-    except SettingsError:
-        pass  # already reported
-    except Exception as error:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        report.problems.append(f"huey.url: cannot reach the queue: {reason}")
 
 
 def check_configuration(
@@ -242,12 +194,12 @@ def check_configuration(
     """Every problem of ``ini`` (with ``environ``'s overrides); ``configure_logging`` also applies
     its logging sections, which checks them but changes the calling process's logging."""
     environ = os.environ if environ is None else environ
-    report = Report(ini)
+    report = Report(ini, environ=environ)
     if not os.path.exists(ini):
         report.problems.append(f"{ini}: no such file (use --ini or $POLYBANKING_INI)")
         return report
     try:
-        ini_values = dict(get_appsettings(ini))
+        report.ini_values = dict(get_appsettings(ini))
     except (LookupError, configparser.Error, ValueError) as error:
         first = (str(error).strip().splitlines() or ["unreadable"])[0]
         report.problems.append(f"{ini}: cannot be read as a PasteDeploy ini with [app:main]: {first}")
@@ -257,38 +209,25 @@ def check_configuration(
             setup_logging(ini)
         except (KeyError, ValueError, ImportError, AttributeError, TypeError, configparser.Error) as error:
             report.problems.append(f"logging sections of {ini}: {type(error).__name__}: {error}")
-    raw = with_environment(ini_values, environ)
+    raw = with_environment(report.ini_values, environ)
     production = as_bool(raw.get("polybanking.production", "false"))
-    seen: set[str] = set()
-    settings = _loader_problems(load, raw, ini_values, environ, report, seen)
-    url = _database_url_problem(raw, ini_values, environ, report, production)
-    if url is not None:
-        seen.add("sqlalchemy.url")
-    loaders = (
-        load_reconcile,
-        auth_settings.load,
-        load_policy,
-        Ingress.from_settings,
-        lambda values: parse_networks(
-            "polybanking.monitoring_from", values.get("polybanking.monitoring_from")
-        ),
-    )
-    for loader in loaders:
-        _loader_problems(loader, raw, ini_values, environ, report, seen)
+    settings = _loader_problems(load, raw, report)
+    url = _database_url_problem(raw, report, production)
+    for loader in LOADERS:
+        _loader_problems(loader, raw, report)
     try:
-        _loader_problems(build_huey, raw, ini_values, environ, report, seen)
+        _loader_problems(build_huey, raw, report)
     except ArgumentError:
         pass  # huey's default file is derived from sqlalchemy.url, already reported
     except ValueError as error:  # redis refuses a malformed huey.url
-        seen.add("huey.url")
-        report.problems.append(f"huey.url: {error} ({_origin('huey.url', ini_values, environ, ini)})")
+        report.problem("huey.url", str(error))
     if production:
-        _production_problems(raw, ini_values, environ, report, settings)
+        _production_problems(raw, report, settings)
     if report.ok:
-        _app_problems(raw, ini_values, environ, report, seen)
-    scripts = _alembic(ini, report)
+        _app_problems(raw, report)
+    scripts = migrations(ini, report)
     if not offline and url is not None:
-        _connect(raw, scripts, report)
+        reach_services(raw, scripts, report)
     return report
 
 
