@@ -33,6 +33,7 @@ _STAND_IN = {
     "session.secure": "true",
     "polybanking.timezone": "UTC",
     "huey.backend": "redis",
+    "huey.filename": ":memory:",  # never a file: checking must not create one
 }
 SENSITIVE = ("sha_in", "sha_out", "password")
 #: The checks of each part's settings, besides the gateway's own (settings.load).

@@ -181,6 +181,19 @@ def test_online_check_names_unreachable_services_and_empty_schema(tmp_path):
     assert report.problems[0].startswith("sqlalchemy.url: cannot connect to the database:")
 
 
+def test_checking_creates_no_file(tmp_path, monkeypatch):
+    """Not even a queue file for a refused huey setting (a stand-in once left one behind)."""
+    monkeypatch.chdir(tmp_path)
+    environ = {
+        **COMPLETE,
+        "POLYBANKING_HUEY_BACKEND": "sqlite",
+        "POLYBANKING_SQLALCHEMY_URL": "postgresql://db/x",
+    }
+    report = check_configuration(PRODUCTION_INI, environ=environ, offline=True)
+    assert [p.split(":")[0] for p in report.problems] == ["huey.filename"]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_command_exit_status_and_output(tmp_path):
     environ = {k: v for k, v in os.environ.items() if not k.startswith("POLYBANKING_")}
     command = [sys.executable, "-m", "polybanking.scripts.cli", "--ini", PRODUCTION_INI, "check", "--offline"]
