@@ -14,8 +14,9 @@ $(VENV)/.installed-run: $(BIN)/python setup.py pyproject.toml
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: $(BIN)/python setup.py pyproject.toml
-	$(BIN)/pip install -q -e ".[test]"
+# The client library (client/, its own project) is installed too: its tests run in `make test`.
+$(VENV)/.installed-test: $(BIN)/python setup.py pyproject.toml client/pyproject.toml
+	$(BIN)/pip install -q -e ".[test]" -e "./client[shop]"
 	touch $@
 
 ## make run: install, initialise the SQLite database, create the demo config (printing its keys),
@@ -26,11 +27,11 @@ run: $(VENV)/.installed-run
 
 ## make test: install with the test extras and run the whole suite (ruff included).
 test: $(VENV)/.installed-test
-	$(BIN)/ruff check polybanking tests alembic bench
+	$(BIN)/ruff check polybanking tests alembic bench client
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check polybanking tests alembic bench
+	$(BIN)/ruff check polybanking tests alembic bench client
 
 clean:
 	rm -rf $(VENV) *.egg-info polybanking.sqlite polybanking.sqlite-* polybanking-huey.sqlite* sandbox-ledger.jsonl

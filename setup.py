@@ -16,6 +16,9 @@ requires = [
     "psycopg[binary]>=3.1",
     "redis>=5",
     "argon2-cffi>=23",
+    "tzdata",  # IANA zones for polybanking.timezone without relying on the system's database
+    "XlsxWriter>=3.1",  # Excel exports, written row by row (constant memory)
+    "fpdf2>=2.8.4",  # summary PDF, pure Python; draws the same SVG charts as the admin page
     "prometheus_client>=0.20",  # /metrics (issue 8)
 ]
 
@@ -25,6 +28,10 @@ tests_require = [
     "WebTest>=3",
     "playwright>=1.40",  # drives Debian's Chromium; never downloads a browser
     "ruff",
+    "Flask>=3",  # the example shop of client/ (client/pyproject.toml's [shop] extra), in the browser test
+    "openapi-core>=0.19",  # every API answer of the functional tests is checked against openapi.yaml
+    "schemathesis>=4",  # property-based requests against the running app, from openapi.yaml
+    "openpyxl",  # reads the Excel exports back in tests
     "hypothesis>=6.100",  # fuzz tests of the parsers and the public endpoints (issue 8)
 ]
 
@@ -34,7 +41,7 @@ setup(
     description=__doc__,
     packages=find_packages(exclude=["tests", "tests.*"]),
     include_package_data=True,
-    package_data={"polybanking": ["templates/**/*", "static/**/*"]},
+    package_data={"polybanking": ["templates/**/*", "static/**/*", "openapi.yaml", "fonts/*"]},
     zip_safe=False,
     python_requires=">=3.11",
     install_requires=requires,

@@ -132,14 +132,13 @@ def apply_forwarded(environ: dict, trusted: tuple[IPNetwork, ...]) -> None:
         environ["HTTP_HOST"] = host
 
 
-#: Refusals at the door in the answer's shape each client reads (PROTOCOL §2 for websites' starts).
-_JSON_REFUSALS = {"/paiements/start/": lambda text: {"status": "ERROR", "url": ""}}
-
-
 def _refuse(status: int, text: str, path: str = "") -> Response:
-    shape = _JSON_REFUSALS.get(path)
-    if shape is not None:
-        return Response(json=shape(text), status=status)
+    """A refusal at the door, in the shape its client reads: PROTOCOL §2 for a website's start,
+    the API's ``{"result": "error"}`` (§7), plain text for everyone else."""
+    if path == "/paiements/start/":
+        return Response(json={"status": "ERROR", "url": ""}, status=status)
+    if path.startswith("/api/"):
+        return Response(json={"result": "error", "error": text}, status=status)
     return Response(text + "\n", status=status, content_type="text/plain")
 
 

@@ -2,6 +2,9 @@
 
 Admin routes carry a factory that loads their object (or answers 404) and holds its ``__acl__``:
 authorisation lives here, in one place, so no view can forget it (DESIGN.md habit 5).
+
+The API's route factories (PROTOCOL §7) are here too: they authenticate the website and load what
+the URL names, so authorisation lives in one place and the views only shape answers.
 """
 
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Authenticated
@@ -11,6 +14,12 @@ from . import security as perm
 from .models import Config, Transaction, User
 from .models.config import SECRET_FIELDS
 from .models.meta import MAX_ROW_ID
+from .services.api import ApiRefused, authenticate, find_transaction
+from .views.params import BadParameters, form_dict
+
+#: A reference is the rest of the path, any character included (``/`` too): a regex marker, not a
+#: ``*`` remainder, which would drop empty and ``.``/``..`` segments.
+REFERENCE = "{reference:(?s:.+)}"
 
 
 def _row(request, model, key: str):
@@ -124,6 +133,83 @@ def includeme(config) -> None:
     config.add_route("admin.user.list", "/admin/users/", factory=UsersRoot)
     config.add_route("admin.user.create", "/admin/users/new", factory=UsersRoot)
     config.add_route("admin.user.edit", "/admin/users/{user_id}/edit", factory=UserResource)
+    # Websites' API (PROTOCOL §7): CSRF-exempt, authenticated by config_id + key_api.
+    config.add_route_predicate("logs_unless_form_says_reference", LogsUnlessFormSaysReference)
+    config.add_view_predicate("api_path", ApiPath)
+    config.add_route("api.openapi", "/api/openapi.yaml")
+    config.add_route("api.transactions", "/api/transactions/", factory=ApiConfigContext)
+    config.add_route(
+        "api.transaction.logs",
+        f"/api/transactions/{REFERENCE}/logs/",
+        factory=ApiTransactionContext,
+        logs_unless_form_says_reference=True,
+    )
+    config.add_route("api.transaction", f"/api/transactions/{REFERENCE}/", factory=ApiTransactionContext)
+
     # Operators (issue 8): probes and Prometheus; answered to polybanking.monitoring_from only.
     config.add_route("monitoring.health", "/healthz")
     config.add_route("monitoring.metrics", "/metrics")
+
+
+class LogsUnlessFormSaysReference:
+    """``/api/transactions/x/logs/`` is the logs of ``x`` and also the details of ``x/logs``.
+
+    The form's ``reference`` field, which the original client and ours send, says which was meant;
+    without it, the logs.
+    """
+
+    def __init__(self, value: bool, config):
+        self.value = value
+
+    def text(self) -> str:
+        return f"logs_unless_form_says_reference = {self.value}"
+
+    phash = text
+
+    def __call__(self, info, request) -> bool:
+        try:
+            named = request.POST.get("reference")
+        except (UnicodeDecodeError, ValueError):
+            named = None
+        is_logs = named != f"{info['match']['reference']}/logs"
+        return is_logs == self.value
+
+
+class ApiPath:
+    """For error views: the request's path, as received, is under ``/api/``.
+
+    Reads the raw PATH_INFO: Pyramid's ``path_info`` predicate decodes it, which fails again on the
+    very URLs (not UTF-8) whose error the API must still answer in JSON.
+    """
+
+    def __init__(self, value: bool, config):
+        self.value = value
+
+    def text(self) -> str:
+        return f"api_path = {self.value}"
+
+    phash = text
+
+    def __call__(self, context, request) -> bool:
+        return request.environ.get("PATH_INFO", "").startswith("/api/") == self.value
+
+
+class ApiConfigContext:
+    """The website calling the API, authenticated; refusals are ApiRefused (a JSON answer)."""
+
+    def __init__(self, request):
+        if request.method != "POST":
+            raise ApiRefused(405, "POST only")
+        try:
+            self.form = form_dict(request)
+        except BadParameters:
+            raise ApiRefused(400, "the form cannot be read (not UTF-8)") from None
+        self.config = authenticate(request.dbsession, self.form.get("config_id"), self.form.get("secret"))
+
+
+class ApiTransactionContext(ApiConfigContext):
+    """One transaction of the authenticated website, named by the URL's reference."""
+
+    def __init__(self, request):
+        super().__init__(request)
+        self.transaction = find_transaction(request.dbsession, self.config, request.matchdict["reference"])

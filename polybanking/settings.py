@@ -64,6 +64,8 @@ KNOWN_KEYS = (
     "tequila.timeout",
 )
 
+DEFAULT_TIMEZONE = "Europe/Zurich"
+
 
 class SettingsError(ValueError):
     def __init__(self, key: str, problem: str):
@@ -125,9 +127,6 @@ class ReconcileSettings:
     archive: str = ""
     #: Environment the inbox's reports are compared with.
     inbox_live: bool = False
-    #: PostFinance's back office writes local dates; a report's days are taken in the organisation's
-    #: time zone (polybanking.timezone, shared with the admin pages).
-    timezone: str = "Europe/Zurich"
     #: A forwarded transaction without feedback for this long is asked about (DirectLink).
     stale_after: timedelta = timedelta(minutes=30)
     #: At most this many questions per transaction and status, and none after this age.
@@ -152,16 +151,10 @@ def load_reconcile(raw: Mapping[str, str]) -> ReconcileSettings:
     environment = (raw.get("reconcile.inbox_environment") or "test").strip().lower()
     if environment not in ("test", "live"):
         raise SettingsError("reconcile.inbox_environment", f"test or live, not {environment!r}")
-    timezone = (raw.get("polybanking.timezone") or "Europe/Zurich").strip()
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError("polybanking.timezone", f"unknown time zone {timezone!r}") from None
     return ReconcileSettings(
         inbox=inbox,
         archive=archive,
         inbox_live=environment == "live",
-        timezone=timezone,
         stale_after=timedelta(minutes=_positive_int(raw, "reconcile.stale_after", 30)),
         max_queries=_positive_int(raw, "reconcile.max_queries", 6),
         give_up_after=timedelta(hours=_positive_int(raw, "reconcile.give_up_after", 48)),
@@ -178,6 +171,12 @@ class Settings:
     prod: PostFinanceEnvironment | None
     language: str = ""
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
+    #: The organisation's time zone: where a day or a month of the reports begins and ends.
+    timezone: str = DEFAULT_TIMEZONE
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)  # ZoneInfo caches its instances
 
     def environment(self, test_mode: bool) -> PostFinanceEnvironment:
         """The PostFinance environment a config uses; a live config without prod settings is an error."""
@@ -211,6 +210,17 @@ def _environment(settings: Mapping[str, str], env: str, required: bool) -> PostF
     )
 
 
+def _timezone(raw: Mapping[str, str]) -> str:
+    """An IANA zone name (tzdata ships with the package, so no system database is needed)."""
+    key = "polybanking.timezone"
+    name = (raw.get(key) or DEFAULT_TIMEZONE).strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(key, f"unknown time zone {name!r} (e.g. Europe/Zurich)") from None
+    return name
+
+
 def load(raw: Mapping[str, str]) -> Settings:
     """Checked settings from the (environment-merged) ini values."""
     base_url = _url(raw, "polybanking.base_url").rstrip("/")
@@ -233,6 +243,7 @@ def load(raw: Mapping[str, str]) -> Settings:
         prod=_environment(raw, "prod", required=False),
         language=(raw.get("polybanking.language") or "").strip(),
         reconcile=load_reconcile(raw),
+        timezone=_timezone(raw),
     )
 
 

@@ -11,6 +11,9 @@ Which one to use:
 - ``queued_settings``: app settings with a real queue (Huey on SQLite, or Redis) for the tests
   that run ``polybanking worker`` as a process.
 
+Every answer of the start endpoint and the API, in every test, is checked against
+polybanking/openapi.yaml (``_answers_match_openapi``, tests/openapi_check.py).
+
 The database is SQLite in a temporary folder, or ``PB_TEST_DATABASE_URL`` (PostgreSQL in CI); it
 is built with the Alembic migrations, so the suite also tests them.
 """
@@ -34,6 +37,7 @@ from sqlalchemy.orm import Session
 from polybanking import main
 from polybanking.models import Base, Config, get_engine, get_tm_session
 
+from .openapi_check import CONFORMANCE
 from .receiver import Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,9 +154,21 @@ def app_settings(base_settings, live_server) -> dict:
 def app(app_settings, live_server, engine):
     """The WSGI app, served by ``live_server`` too; Huey runs tasks immediately (testing.ini)."""
     application = main({}, **app_settings)
+    CONFORMANCE.install(application.registry)
     live_server.delegate.app = application
     yield application
     application.registry["dbengine"].dispose()
+
+
+@pytest.fixture(autouse=True)
+def _answers_match_openapi():
+    """Fails the test if an answer of the start endpoint or the API it caused (in-process or over
+    HTTP) does not match polybanking/openapi.yaml (see tests/openapi_check.py)."""
+    CONFORMANCE.take_failures()
+    yield
+    failures = CONFORMANCE.take_failures()
+    if failures:
+        pytest.fail("answers that do not match openapi.yaml:\n" + "\n".join(failures), pytrace=False)
 
 
 @pytest.fixture

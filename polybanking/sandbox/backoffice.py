@@ -126,7 +126,7 @@ class BackOfficeView:
     @view_config(route_name="sandbox.report", request_method="GET")
     def report(self):
         """The transactions of ``from`` to ``to`` (order days, local), ISO-8859-1 and CRLF as there."""
-        zone = ZoneInfo(self.request.registry.pb_settings.reconcile.timezone)
+        zone = self.request.registry.pb_settings.tz
         first = _day(self.request.GET.get("from", ""))
         last = _day(self.request.GET.get("to", ""))
         rows = []

@@ -35,6 +35,13 @@ FORM_FIELDS = (
 
 #: The hosted page's own buttons and boxes: never part of the merchant's signed form.
 SANDBOX_FIELDS = ("OUTCOME", "LOSE_FEEDBACK")
+#: The decide form leads, through redirects, to the gateway and then to the website's back page, and
+#: browsers apply the form's CSP ``form-action`` to every hop: like PostFinance's own page, the
+#: sandbox's must let the shopper go on to any website (the sandbox never runs in production).
+HOSTED_PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
 
 
 class SandboxError(Exception):
@@ -100,6 +107,7 @@ class HostedPageView:
             form = checked_form(self.request, env)
         except SandboxError as error:
             return _error(self.request, str(error))
+        self.request.response.headers["Content-Security-Policy"] = HOSTED_PAGE_CSP
         return {
             "env": env.name,
             "form": form,

@@ -1,7 +1,8 @@
-"""``polybanking [--ini FILE] COMMAND``: database set-up, configs, admin users, the worker and the IPN outbox.
+"""``polybanking [--ini FILE] COMMAND``: database set-up, configs, admin users, the worker, the IPN
+outbox, reconciliation, exports and summaries.
 
-The ini defaults to $POLYBANKING_INI, else development.ini. Errors are one line on stderr and a
-non-zero exit, never a traceback.
+The ini defaults to $POLYBANKING_INI, else development.ini. Errors, bad arguments included, are one
+line on stderr and a non-zero exit, never a traceback.
 """
 
 import argparse
@@ -10,13 +11,60 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import commands
+from ..services.export import FORMATS
+from ..services.period import PERIODS
+from ..services.summary import TRANSACTION_LISTS
+from . import commands, reports
 
 EXIT_USAGE = 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its complaint on one line (its usage block is what --help is for)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see --help)\n")
+
+
+def _period_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--period", choices=list(PERIODS), help="a named period (default: this-month)")
+    parser.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (included)")
+    parser.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day (included)")
+
+
+def _report_parsers(sub) -> None:
+    export = sub.add_parser(
+        "export",
+        help="export transactions (CSV, JSON, XML, Excel)",
+        description="Days are the organisation's (polybanking.timezone), both ends included.",
+    )
+    export.add_argument("--format", required=True, choices=list(FORMATS))
+    which = export.add_mutually_exclusive_group(required=True)
+    which.add_argument("--config", type=int, metavar="ID", help="one config")
+    which.add_argument("--all", action="store_true", help="every config")
+    export.add_argument("--only-good", action="store_true", help="only good payments (status 5 or 9)")
+    _period_arguments(export)
+    export.add_argument(
+        "-o", "--output", metavar="FILE", help="file, folder, or - for standard output "
+        "(default: Export_<config|ALL>_<start>_<end>.<format> here)",
+    )  # fmt: skip
+
+    summary = sub.add_parser(
+        "summary",
+        help="sums paid per group, config and month, as PDF and/or CSV",
+        description="Paid transactions (status 9) by day of creation in the organisation's time zone.",
+    )
+    _period_arguments(summary)
+    summary.add_argument("--include-test", action="store_true", help="include configs in test mode")
+    summary.add_argument(
+        "--transactions", choices=TRANSACTION_LISTS, default="none", help="also list the paid transactions"
+    )
+    summary.add_argument("--pdf", metavar="FILE", help="write the PDF report here (a folder: default name)")
+    summary.add_argument("--csv", metavar="FILE", help="write the CSV here (a folder: default name)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="polybanking", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="polybanking", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--ini",
         default=os.environ.get("POLYBANKING_INI", "development.ini"),
@@ -85,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--failed", action="store_true", help="every IPN given up (see --since)")
     resend.add_argument("--config", help="the config's number or name (with --reference)")
     resend.add_argument("--since", help="with --failed: only those last tried from this date (UTC)")
+    _report_parsers(sub)
     return parser
 
 
@@ -158,9 +207,40 @@ def main(argv: Sequence[str] | None = None) -> int:
             commands.run_worker(args.ini, workers=args.workers)
         elif args.command == "ipn":
             print(_ipn(args))
+        elif args.command == "export":
+            where, rows = reports.export(
+                args.ini,
+                format=args.format,
+                config_id=None if args.all else args.config,
+                only_good=args.only_good,
+                period=args.period,
+                start=args.start,
+                end=args.end,
+                output=args.output,
+            )
+            if where != reports.STDOUT:
+                print(f"{rows} transactions written to {where}")
+        elif args.command == "summary":
+            for where in reports.summary(
+                args.ini,
+                period=args.period,
+                start=args.start,
+                end=args.end,
+                include_test=args.include_test,
+                transactions=args.transactions,
+                pdf=args.pdf,
+                csv=args.csv,
+            ):
+                if where != reports.STDOUT:
+                    print(f"summary written to {where}")
     except commands.CommandError as error:
         print(f"polybanking: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader of `-o -` stopped early (`| head`): not an error worth a traceback. Python's
+        # documented recipe: point stdout at /dev/null so the flush at exit cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 

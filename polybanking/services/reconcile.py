@@ -256,7 +256,7 @@ def compare(dbsession: Session, settings: Settings, report: ParsedReport, live: 
     )
     tally = _Tally(result)
     ours = report.ours
-    start, end = day_bounds(report.first_date, report.last_date, settings.reconcile.timezone)
+    start, end = day_bounds(report.first_date, report.last_date, settings.timezone)
     in_environment = Config.test_mode.is_(not live)
     scan = (
         _columns()

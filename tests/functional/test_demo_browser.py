@@ -5,79 +5,20 @@ Debian's Chromium driven by Playwright (never a downloaded browser). Screenshots
 saved in the test's temporary folder.
 """
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
 
 import pytest
-import requests
 
-from ..conftest import app_settings_for
-from ..inifile import write_ini
+from ..browser import CHROMIUM, CHROMIUM_ARGS, demo_gateway, skip_without_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-if not shutil.which(CHROMIUM) and not os.environ.get("CI"):
-    pytest.skip("Debian's chromium is not installed (.ci/run installs it)", allow_module_level=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, process, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"demo exited early:\n{process.stdout.read()}")
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not come up")
+skip_without_chromium()
 
 
 @pytest.fixture
 def demo(tmp_path, base_settings):
     """`polybanking demo` on its own SQLite database and port, as `make run` starts it."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = app_settings_for(
-        base_settings,
-        url,
-        **{
-            "sqlalchemy.url": f"sqlite:///{tmp_path / 'demo.sqlite'}",
-            "huey.backend": "sqlite",
-            "huey.filename": str(tmp_path / "demo-huey.sqlite"),
-            "huey.immediate": "false",
-        },
-    )
-    ini = write_ini(tmp_path / "demo.ini", settings, listen=f"127.0.0.1:{port}")
-    cli = [sys.executable, "-m", "polybanking.scripts.cli", "--ini", ini]
-    subprocess.run([*cli, "initdb"], check=True, capture_output=True)
-    process = subprocess.Popen([*cli, "demo"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        wait_until_up(f"{url}/sandbox/shop/", process)
+    with demo_gateway(tmp_path, base_settings) as (url, _cli):
         yield url
-    finally:
-        process.terminate()
-        process.communicate(timeout=30)
 
 
 def test_a_person_pays_in_the_sandbox(demo, tmp_path):

@@ -6,7 +6,7 @@ types, forged proxy headers. Two more tests send junk that passes the signature 
 start request, a SHA-OUT signed feedback for a real order), so the code behind the check is fuzzed
 too, against the real database.
 
-Adding endpoints (the /api/* of issue 3 at merge): extend ``PUBLIC`` with (method, path) pairs.
+Adding endpoints: extend ``PUBLIC`` with (method, path) pairs.
 Answers below 500 are accepted: 200/303 for what junk may legitimately get (a form shown again, a
 redirect to sign in), 4xx for the rest.
 """
@@ -32,6 +32,11 @@ PUBLIC = [
     ("POST", "/paiements/return"),
     ("GET", "/healthz"),
     ("GET", "/metrics"),
+    # Websites' API (PROTOCOL §7).
+    ("POST", "/api/transactions/"),
+    ("POST", "/api/transactions/{junk}/"),
+    ("POST", "/api/transactions/{junk}/logs/"),
+    ("GET", "/api/transactions/{junk}/"),
     # What anyone can reach of the admin interface without signing in.
     ("GET", "/admin/login"),
     ("POST", "/admin/login"),
@@ -217,3 +222,8 @@ def test_parameters_that_are_not_utf8_are_a_400_everywhere(app):
         send(app, "POST", "/admin/login", b"username=\xff", "application/x-www-form-urlencoded").status_int
         == 400
     )
+    # Refused at the door, each in its client's shape: PROTOCOL §2 for a start, §7 for the API.
+    answer = send(app, "POST", "/paiements/start/", query="%80")
+    assert answer.status_int == 400 and answer.json == {"status": "ERROR", "url": ""}
+    answer = send(app, "POST", "/api/transactions/", query="%80")
+    assert answer.status_int == 400 and answer.json["result"] == "error"

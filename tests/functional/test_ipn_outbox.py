@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from polybanking_client import PolyBanking
 from sqlalchemy import select
 
 from polybanking.models import Transaction
@@ -247,6 +248,12 @@ def test_standard_webhooks_headers(make_config, receiver, db, clock, deliverer):
         assert not check_ipn_headers(config.key_ipn, header, body + b"&x=1", now=sent_at)
         assert not check_ipn_headers("another key", header, body, now=sent_at)
         assert not check_ipn_headers(config.key_ipn, header, body, now=sent_at + 301)  # a replay
+        # The client library's check agrees with the specification's.
+        website = PolyBanking(
+            "http://127.0.0.1:9", config.id, config.key_request, config.key_ipn, config.key_api
+        )
+        assert website.check_ipn_headers(header, body, now=sent_at)
+        assert not website.check_ipn_headers(header, body + b"&x=1", now=sent_at)
     ids = [header["webhook-id"] for header in headers]
     assert ids[0] == ids[1] != ids[2]  # one id per message, kept across its retries
     assert all(i.startswith("msg_") for i in ids)

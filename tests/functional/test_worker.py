@@ -56,6 +56,11 @@ def test_worker_process_delivers_ipn_enqueued_after_commit(
             stderr=subprocess.STDOUT,
             text=True,
         )
+
+        def outbox(session):
+            logs = session.scalars(select(TransactionLog.log_type)).all()
+            return session.scalar(select(Transaction.ipn_needed)), logs
+
         try:
             ipns = receiver.wait_for(1, timeout=30)
             # Stop only once the attempt is recorded: a worker stopped mid-task leaves the IPN to
@@ -68,10 +73,6 @@ def test_worker_process_delivers_ipn_enqueued_after_commit(
             output = worker.communicate(timeout=30)[0]
         assert len(ipns) == 1, output
         assert ipns[0]["postfinance_status"] == "9" and ipns[0]["reference"] == "queued-1"
-
-        def outbox(session):
-            logs = session.scalars(select(TransactionLog.log_type)).all()
-            return session.scalar(select(Transaction.ipn_needed)), logs
 
         ipn_needed, logs = db.run(outbox)
         assert ipn_needed is False

@@ -14,7 +14,7 @@ def test_defaults():
     assert (settings.inbox, settings.archive, settings.inbox_live) == ("", "", False)
     assert settings.stale_after == timedelta(minutes=30)
     assert (settings.max_queries, settings.give_up_after) == (6, timedelta(hours=48))
-    assert settings.timezone == "Europe/Zurich"
+    assert load(RAW).timezone == "Europe/Zurich"
 
 
 def test_values_are_read():
@@ -33,7 +33,7 @@ def test_values_are_read():
         True,
     )
     assert (settings.stale_after, settings.max_queries) == (timedelta(minutes=45), 3)
-    assert (settings.give_up_after, settings.timezone) == (timedelta(hours=12), "UTC")
+    assert (settings.give_up_after, load(values).timezone) == (timedelta(hours=12), "UTC")
     assert load(values | {"reconcile.archive": "/srv/done"}).reconcile.archive == "/srv/done"
 
 

@@ -32,6 +32,11 @@ ROUTES = {
     "admin.user.list": "/admin/users/",
     "admin.user.create": "/admin/users/new",
     "admin.user.edit": "/admin/users/{user_id}/edit",
+    # PROTOCOL §7: the reference is the rest of the path, any character (``/`` included)
+    "api.openapi": "/api/openapi.yaml",
+    "api.transactions": "/api/transactions/",
+    "api.transaction.logs": "/api/transactions/{reference:(?s:.+)}/logs/",
+    "api.transaction": "/api/transactions/{reference:(?s:.+)}/",
     # Operators (issue 8): health probe and Prometheus metrics
     "monitoring.health": "/healthz",
     "monitoring.metrics": "/metrics",
@@ -68,6 +73,13 @@ def test_routes_match_the_protocol_urls(app):
         "/paiements/go/AbC-123_xyz": "payment.go",
         "/paiements/ipn": "payment.ipn",
         "/paiements/return": "payment.return",
+        "/api/openapi.yaml": "api.openapi",
+        "/api/transactions/": "api.transactions",
+        "/api/transactions/order-1/": "api.transaction",
+        "/api/transactions/a/b/": "api.transaction",
+        "/api/transactions/order-1/logs/": "api.transaction.logs",
+        "/api/transactions/a/b/logs/": "api.transaction.logs",
+        "/api/transactions/line\nbreak/": "api.transaction",
         "/sandbox/ncol/test/orderstandard_utf8.asp": "sandbox.hosted",
         "/sandbox/ncol/prod/decide": "sandbox.decide",
         "/sandbox/ncol/test/querydirect.asp": "sandbox.query",
@@ -78,3 +90,11 @@ def test_routes_match_the_protocol_urls(app):
     for path, name in examples.items():
         matched = [route.name for route in mapper.get_routes() if route.match(path) is not None]
         assert matched[:1] == [name], path
+
+
+def test_api_routes_keep_the_whole_reference(app):
+    mapper = app.registry.getUtility(IRoutesMapper)
+    detail, logs = mapper.get_route("api.transaction"), mapper.get_route("api.transaction.logs")
+    for reference in ["a/b", "..", ".", "a//b", "/lead", "trail/", "100%", "x y", "é/ü", "l\nf", "x/logs"]:
+        assert detail.match(f"/api/transactions/{reference}/") == {"reference": reference}
+        assert logs.match(f"/api/transactions/{reference}/logs/") == {"reference": reference}

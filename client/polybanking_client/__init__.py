@@ -1,0 +1,38 @@
+"""PolyBanking's Python client for websites (``pip install polybanking-client``; needs requests only).
+
+from polybanking_client import PolyBanking
+
+api = PolyBanking("https://pay.example.org", config_id, key_request, key_ipn, key_api)
+status, url = api.new_transaction(1250, "order-42")   # send the shopper to url
+is_ok, message, reference, status, good, when = api.check_ipn(request.form)   # in your IPN view
+api.get_transactions(), api.get_transaction("order-42"), api.get_transaction_logs("order-42")
+"""
+
+from .client import IpnCheck, PolyBanking, StartResult, reference_path
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequest,
+    InvalidIPN,
+    PaymentRefused,
+    PolyBankingError,
+    TransactionNotFound,
+    TransportError,
+)
+from .signing import compute_sign
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "BadRequest",
+    "InvalidIPN",
+    "IpnCheck",
+    "PaymentRefused",
+    "PolyBanking",
+    "PolyBankingError",
+    "StartResult",
+    "TransactionNotFound",
+    "TransportError",
+    "compute_sign",
+    "reference_path",
+]
