@@ -34,4 +34,4 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check polybanking tests alembic bench client
 
 clean:
-	rm -rf $(VENV) *.egg-info polybanking.sqlite polybanking-huey.sqlite* sandbox-ledger.jsonl
+	rm -rf $(VENV) *.egg-info polybanking.sqlite polybanking.sqlite-* polybanking-huey.sqlite* sandbox-ledger.jsonl

@@ -19,6 +19,7 @@ requires = [
     "tzdata",  # IANA zones for polybanking.timezone without relying on the system's database
     "XlsxWriter>=3.1",  # Excel exports, written row by row (constant memory)
     "fpdf2>=2.8.4",  # summary PDF, pure Python; draws the same SVG charts as the admin page
+    "prometheus_client>=0.20",  # /metrics (issue 8)
 ]
 
 tests_require = [
@@ -31,6 +32,7 @@ tests_require = [
     "openapi-core>=0.19",  # every API answer of the functional tests is checked against openapi.yaml
     "schemathesis>=4",  # property-based requests against the running app, from openapi.yaml
     "openpyxl",  # reads the Excel exports back in tests
+    "hypothesis>=6.100",  # fuzz tests of the parsers and the public endpoints (issue 8)
 ]
 
 setup(

@@ -10,6 +10,8 @@ def main(global_config, **settings):
         config.include("pyramid_jinja2")
         config.include(".models")  # request.dbsession inside pyramid_tm's per-request transaction
         config.include(".tasks")  # Huey built from the ini; tasks enqueued after commit
+        config.include(".monitoring")  # request counters (in process); state read at scrape time
+        config.include(".ingress")  # trusted proxies and body limits, before any other work
         config.include(".security")  # session cookie, security policy, CSRF by default, headers
         config.include(".routes")
         config.include(".views.admin")  # the admin pages' navigation and money/date filters

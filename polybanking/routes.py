@@ -224,6 +224,10 @@ def includeme(config) -> None:
     )
     config.add_route("api.transaction", f"/api/transactions/{REFERENCE}/", factory=ApiTransactionContext)
 
+    # Operators (issue 8): probes and Prometheus; answered to polybanking.monitoring_from only.
+    config.add_route("monitoring.health", "/healthz")
+    config.add_route("monitoring.metrics", "/metrics")
+
 
 class LogsUnlessFormSaysReference:
     """``/api/transactions/x/logs/`` is the logs of ``x`` and also the details of ``x/logs``.

@@ -41,6 +41,11 @@ KNOWN_KEYS = (
     "sandbox.shop.key_request",
     "sandbox.shop.key_ipn",
     "polybanking.language",
+    # Production (issue 8): body limits, trusted reverse proxies, who may read /healthz and /metrics.
+    "polybanking.max_body",
+    "polybanking.max_upload",
+    "polybanking.trusted_proxies",
+    "polybanking.monitoring_from",
     "reconcile.inbox",
     "reconcile.archive",
     "reconcile.inbox_environment",

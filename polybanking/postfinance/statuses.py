@@ -51,9 +51,7 @@ PENDING_STATUSES = frozenset("4 40 41 46 50 51 52 55 59 61 62 71 72 81 82 91 92 
 
 #: Operations on a payment already made (cancellation, deletion, refund): they come after 5 or 9,
 #: so they win over them even when PostFinance's feedback carries no PAYIDSUB.
-AFTER_PAYMENT_STATUSES = frozenset(
-    "6 61 62 63 64 7 71 72 73 74 75 8 81 82 83 84 85 94 96".split()
-)
+AFTER_PAYMENT_STATUSES = frozenset("6 61 62 63 64 7 71 72 73 74 75 8 81 82 83 84 85 94 96".split())
 
 #: Uncertain outcomes worth asking PostFinance about again.
 UNCERTAIN_STATUSES = frozenset({"52", "92"})

@@ -4,6 +4,7 @@ receives the shopper back and keeps the IPNs it gets, so a person can try the wh
 Configured by ``sandbox.shop.config_id``, ``sandbox.shop.key_request`` and ``sandbox.shop.key_ipn``
 (``polybanking demo`` passes them through POLYBANKING_SANDBOX_SHOP_* variables).
 """
+
 import secrets
 from collections import deque
 from datetime import UTC, datetime

@@ -104,6 +104,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="create the demo config, then serve the gateway and a worker (make run)")
 
+    check = sub.add_parser(
+        "check", help="validate the settings (and reach the database and queue); list every problem"
+    )
+    check.add_argument("--offline", action="store_true", help="do not connect to the database or queue")
+
     compare = sub.add_parser(
         "compare",
         help="compare a PostFinance transaction report (CSV or XML) with the database; "
@@ -192,6 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .demo import run_demo
 
             return run_demo(args.ini)
+        elif args.command == "check":
+            from .check import check_configuration, print_report
+
+            return print_report(check_configuration(args.ini, offline=args.offline, configure_logging=True))
         elif args.command == "compare":
             return commands.compare(args.ini, args.file, live=args.live, csv_path=args.csv)
         elif args.command == "worker":

@@ -3,6 +3,7 @@
 The web app (pserve: gateway + sandbox + demo shop) and the worker are child processes; Ctrl-C or
 the end of either stops both.
 """
+
 import json
 import os
 import signal

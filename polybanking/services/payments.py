@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..models import Config, Transaction, TransactionLog
@@ -24,6 +24,8 @@ MAX_EXTRA_DATA = 65536
 #: What ``generate_token`` makes (URL-safe base64); anything else is not ours and never reaches
 #: the database (PostgreSQL refuses NUL characters with an error, not an empty result).
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: INSERT … ON CONFLICT DO NOTHING, in the two engines DESIGN.md supports.
+_UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 class StartError(Exception):
@@ -61,18 +63,13 @@ def _amount(config: Config, raw: str) -> int:
     return amount
 
 
-def _reference(dbsession: Session, config: Config, reference: str) -> str:
+def _reference(reference: str) -> str:
     if not reference:
         raise StartError("REFERENCE_ERROR", "reference is empty")
     if len(reference) > REFERENCE_MAX_LENGTH:
         raise StartError("REFERENCE_ERROR", "reference is too long")
     if "\x00" in reference:
         raise StartError("REFERENCE_ERROR", "reference contains a NUL character")
-    taken = dbsession.scalar(
-        select(Transaction.id).where(Transaction.config_id == config.id, Transaction.reference == reference)
-    )
-    if taken is not None:
-        raise StartError("REFERENCE_ERROR", "reference already used")
     return reference
 
 
@@ -83,20 +80,31 @@ def start_payment(dbsession: Session, params: Mapping[str, str]) -> Transaction:
     if not check_sign(config.key_request, fields, params.get("sign")):
         raise StartError("KEY_ERROR", "signature does not match")
     amount = _amount(config, fields["amount"])
-    reference = _reference(dbsession, config, fields["reference"])
+    reference = _reference(fields["reference"])
     extra_data = fields["extra_data"]
     if len(extra_data) > MAX_EXTRA_DATA or "\x00" in extra_data:
+        # PROTOCOL §2's order: a used reference is reported before bad extra_data.
+        taken = dbsession.scalar(
+            select(Transaction.id).where(
+                Transaction.config_id == config.id, Transaction.reference == reference
+            )
+        )
+        if taken is not None:
+            raise StartError("REFERENCE_ERROR", "reference already used")
         raise StartError("ERROR", "extra_data is too long or contains a NUL character")
 
-    transaction = Transaction(config=config, reference=reference, extra_data=extra_data, amount=amount)
-    try:
-        # A savepoint: a concurrent start with the same reference loses here (the unique
-        # constraint decides, never a check-then-insert) and the request can still answer cleanly.
-        with dbsession.begin_nested():
-            dbsession.add(transaction)
-            dbsession.flush()
-    except IntegrityError:
-        raise StartError("REFERENCE_ERROR", "reference already used") from None
+    # The unique constraint decides (never a check-then-insert): a used reference, or a concurrent
+    # start with the same one, inserts nothing; a start that waits for the other's commit then
+    # loses too. One statement instead of a check, a savepoint and an insert: a rush is roundtrips.
+    insert = _UPSERTS[dbsession.get_bind().dialect.name]
+    transaction = dbsession.scalar(
+        insert(Transaction)
+        .values(config_id=config.id, reference=reference, extra_data=extra_data, amount=amount)
+        .on_conflict_do_nothing(index_elements=["config_id", "reference"])
+        .returning(Transaction)
+    )
+    if transaction is None:
+        raise StartError("REFERENCE_ERROR", "reference already used")
     dbsession.add(TransactionLog(transaction=transaction, log_type="created"))
     return transaction
 

@@ -8,11 +8,15 @@ class BadParameters(ValueError):
 
 
 def form_items(request: Request, source: str = "POST") -> list[tuple[str, str]]:
-    """(name, value) pairs of the query string or the form body, decoded as UTF-8."""
+    """(name, value) pairs of the query string or the form body, as text.
+
+    A form declared in another charset was transcoded to UTF-8 at the door (``ingress.to_utf8``);
+    WebOb's DeprecationWarning for one that was not is bad parameters too, never a 500.
+    """
     try:
         multidict = request.GET if source == "GET" else request.POST
         return [(str(name), str(value)) for name, value in multidict.items() if isinstance(value, str)]
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, DeprecationWarning) as error:
         raise BadParameters(str(error)) from None
 
 

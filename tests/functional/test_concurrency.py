@@ -1,4 +1,5 @@
 """Two starts with one reference at the same moment: the database decides, exactly one wins."""
+
 import threading
 
 import requests

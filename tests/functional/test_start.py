@@ -297,6 +297,13 @@ def test_bad_reference_and_bad_extra_data_is_a_reference_error(make_config, refu
     refused(start_params(config, reference="", extra_data="a\x00b"), "REFERENCE_ERROR")
 
 
+def test_used_reference_and_bad_extra_data_is_a_reference_error(testapp, make_config, refused):
+    config = make_config()
+    assert testapp.post(START, start_params(config, reference="taken")).json["status"] == "OK"
+    refused(start_params(config, reference="taken", extra_data="a\x00b"), "REFERENCE_ERROR")
+    refused(start_params(config, reference="free", extra_data="a\x00b"), "ERROR")
+
+
 def test_amount_above_maximum_and_bad_reference_is_an_amount_error(make_config, refused):
     config = make_config(max_amount=100)
     refused(start_params(config, "101", ""), "AMOUNT_ERROR")

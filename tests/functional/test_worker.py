@@ -56,6 +56,7 @@ def test_worker_process_delivers_ipn_enqueued_after_commit(
             stderr=subprocess.STDOUT,
             text=True,
         )
+
         def outbox(session):
             logs = session.scalars(select(TransactionLog.log_type)).all()
             return session.scalar(select(Transaction.ipn_needed)), logs

@@ -48,6 +48,9 @@ ROUTES = {
     "api.transactions": "/api/transactions/",
     "api.transaction.logs": "/api/transactions/{reference:(?s:.+)}/logs/",
     "api.transaction": "/api/transactions/{reference:(?s:.+)}/",
+    # Operators (issue 8): health probe and Prometheus metrics
+    "monitoring.health": "/healthz",
+    "monitoring.metrics": "/metrics",
     # The PostFinance sandbox (DESIGN.md): PostFinance's own paths under /sandbox/
     "sandbox.home": "/sandbox/",
     "sandbox.hosted": "/sandbox/ncol/{env}/orderstandard_utf8.asp",
@@ -92,6 +95,8 @@ def test_routes_match_the_protocol_urls(app):
         "/sandbox/ncol/prod/decide": "sandbox.decide",
         "/sandbox/ncol/test/querydirect.asp": "sandbox.query",
         "/sandbox/ncol/prod/report.csv": "sandbox.report",
+        "/healthz": "monitoring.health",
+        "/metrics": "monitoring.metrics",
     }
     for path, name in examples.items():
         matched = [route.name for route in mapper.get_routes() if route.match(path) is not None]

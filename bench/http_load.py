@@ -1,0 +1,293 @@
+"""HTTP load on /paiements/start/ compared with a bare Pyramid view, on the same server, in one run.
+
+    python bench/http_load.py                                   # SQLite (temporary file)
+    python bench/http_load.py --postgresql postgresql+psycopg://postgres@127.0.0.1/pb_bench
+    python bench/http_load.py --postgresql URL --sqlite         # both, one after the other
+
+One waitress process (production.ini's thread count) serves the PolyBanking app and, under
+/bare/, a one-view Pyramid app: the ceiling any Pyramid view can reach on this machine now. A load
+generator in another process keeps ``--clients`` keep-alive connections busy (closed loop) and
+measures each answer. Rounds alternate bare / start so a noisy neighbour hits both alike; the
+figures printed are requests per second, p50 and p99 latency, and start/bare ratios.
+Targets (issue 8): start >= 0.4 of the bare view, start p99 < 100 ms at 50 clients.
+The PostgreSQL database given is emptied (its public schema is dropped).
+"""
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_RATIO, TARGET_P99_MS = 0.4, 100.0
+
+
+# The server process ---------------------------------------------------------------------------
+
+
+def bare_app():
+    from pyramid.config import Configurator
+    from pyramid.response import Response
+
+    def view(request):
+        return Response(body=b'{"status": "OK", "url": ""}', content_type="application/json")
+
+    with Configurator() as config:
+        config.add_route("bare", "/bare/")
+        config.add_view(view, route_name="bare")
+        return config.make_wsgi_app()
+
+
+def serve(settings_file: str, port: int, threads: int) -> None:
+    import logging
+
+    import waitress
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth is N": expected here
+
+    from polybanking import main
+
+    settings = json.loads(Path(settings_file).read_text())
+    gateway, bare = main({}, **settings), bare_app()
+
+    def app(environ, start_response):
+        target = bare if environ.get("PATH_INFO", "").startswith("/bare/") else gateway
+        return target(environ, start_response)
+
+    waitress.serve(app, listen=f"127.0.0.1:{port}", threads=threads, ident="bench", _quiet=True)
+
+
+# The load generator process -------------------------------------------------------------------
+
+
+def website_sign(secret: str, params: dict[str, str]) -> str:
+    """PROTOCOL §1 (as a website computes it)."""
+    text = ""
+    for name in sorted(params):
+        escape = str.maketrans({";": "!!", "=": "??"})
+        text += f"{name.translate(escape)}={params[name].translate(escape)};{secret};"
+    return hashlib.sha512(text.encode("utf-8")).hexdigest()
+
+
+def request_bytes(kind: str, n: int, spec: dict) -> bytes:
+    if kind == "bare":
+        body = b""
+        head = "POST /bare/ HTTP/1.1\r\n"
+    else:
+        params = {
+            "amount": "1250",
+            "reference": f"{spec['run']}-{n}",
+            "extra_data": "",
+            "config_id": str(spec["config_id"]),
+        }
+        params["sign"] = website_sign(spec["key"], params)
+        body = urlencode(params).encode("ascii")
+        head = "POST /paiements/start/ HTTP/1.1\r\n"
+    return (
+        f"{head}Host: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode("ascii") + body
+
+
+async def client(port, kind, spec, counter, deadline, latencies, errors):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while time.perf_counter() < deadline:
+            counter[0] += 1
+            payload = request_bytes(kind, counter[0], spec)
+            started = time.perf_counter()
+            writer.write(payload)
+            status = int((await reader.readline()).split()[1])
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            if status != 200:
+                errors.append(status)
+    finally:
+        writer.close()
+
+
+def load(port: int, kind: str, clients: int, seconds: float, spec: dict) -> dict:
+    latencies: list[float] = []
+    errors: list[int] = []
+
+    async def run():
+        deadline = time.perf_counter() + seconds
+        counter = [0]
+        await asyncio.gather(
+            *(client(port, kind, spec, counter, deadline, latencies, errors) for _ in range(clients))
+        )
+
+    started = time.perf_counter()
+    asyncio.run(run())
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(p):
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else 0.0
+
+    return {
+        "requests": len(latencies),
+        "seconds": elapsed,
+        "p50": pct(0.50),
+        "p99": pct(0.99),
+        "errors": len(errors),
+    }
+
+
+# The conductor ----------------------------------------------------------------------------------
+
+
+def prepare(database_url: str, folder: Path) -> tuple[dict, dict]:
+    """Schema from the migrations, one config; the app's settings and the load generator's spec."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from pyramid.paster import get_appsettings
+    from sqlalchemy import text
+
+    from polybanking.models import Config, get_engine, get_session_factory
+
+    settings = dict(get_appsettings(str(ROOT / "testing.ini")))
+    settings.update({"sqlalchemy.url": database_url, "sandbox.enabled": "false", "huey.immediate": "true"})
+    engine = get_engine(settings)
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        alembic = AlembicConfig(str(ROOT / "testing.ini"))
+        alembic.attributes["connection"] = connection
+        command.upgrade(alembic, "head")
+    with get_session_factory(engine)() as session, session.begin():
+        config = Config(name="Bench", url_ipn="http://127.0.0.1:9/ipn")
+        session.add(config)
+        session.flush()
+        spec = {"config_id": config.id, "key": config.key_request, "run": f"r{int(time.time())}"}
+    engine.dispose()
+    (folder / "settings.json").write_text(json.dumps(settings))
+    return settings, spec
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_load(port, kind, clients, seconds, spec) -> dict:
+    command = [
+        sys.executable,
+        __file__,
+        "load",
+        str(port),
+        kind,
+        str(clients),
+        str(seconds),
+        json.dumps(spec),
+    ]
+    return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+
+
+def measure(label: str, database_url: str, args) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        _settings, spec = prepare(database_url, Path(folder))
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "serve",
+                str(Path(folder) / "settings.json"),
+                str(port),
+                str(args.threads),
+            ]
+        )
+        try:
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            for kind in ("bare", "start"):  # warm-up: imports, pools, caches
+                run_load(port, kind, args.clients, 1.0, {**spec, "run": spec["run"] + "w"})
+            totals = {kind: [] for kind in ("bare", "start")}
+            for round_ in range(args.rounds):
+                for kind in ("bare", "start"):
+                    spec_round = {**spec, "run": f"{spec['run']}-{round_}"}
+                    totals[kind].append(run_load(port, kind, args.clients, args.seconds, spec_round))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    result = {"database": label}
+    for kind, rounds in totals.items():
+        requests = sum(r["requests"] for r in rounds)
+        result[kind] = {
+            "rps": requests / sum(r["seconds"] for r in rounds),
+            "p50": sorted(r["p50"] for r in rounds)[len(rounds) // 2],
+            "p99": max(r["p99"] for r in rounds),
+            "errors": sum(r["errors"] for r in rounds),
+            "requests": requests,
+        }
+    return result
+
+
+def report(result: dict, clients: int) -> None:
+    bare, start = result["bare"], result["start"]
+    ratio = start["rps"] / bare["rps"]
+    print(f"\n{result['database']}: {clients} concurrent clients")
+    print(f"  {'':22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-200':>9}")
+    for name, row in (("bare Pyramid view", bare), ("/paiements/start/", start)):
+        print(f"  {name:22}{row['rps']:9.0f}{row['p50']:9.1f}{row['p99']:9.1f}{row['errors']:9d}")
+    ok_ratio, ok_p99 = ratio >= TARGET_RATIO, start["p99"] < TARGET_P99_MS
+    verdict = {True: "met", False: "NOT met"}
+    print(f"  start/bare throughput ratio {ratio:.2f} (target >= {TARGET_RATIO}: {verdict[ok_ratio]})")
+    print(f"  start p99 {start['p99']:.1f} ms (target < {TARGET_P99_MS:.0f} ms: {verdict[ok_p99]})")
+    print(
+        f"  p50 ratio start/bare {start['p50'] / bare['p50']:.2f}, p99 ratio {start['p99'] / bare['p99']:.2f}"
+    )
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "serve":
+        return serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    if len(sys.argv) > 1 and sys.argv[1] == "load":
+        port, kind, clients, seconds, spec = sys.argv[2:7]
+        print(json.dumps(load(int(port), kind, int(clients), float(seconds), json.loads(spec))))
+        return None
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--postgresql", default=os.environ.get("PB_BENCH_DATABASE_URL", ""), help="database URL"
+    )
+    parser.add_argument("--sqlite", action="store_true", help="also SQLite when --postgresql is given")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per round and endpoint")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads (production.ini: 8)")
+    args = parser.parse_args()
+    runs = []
+    if args.sqlite or not args.postgresql:
+        runs.append(("SQLite", None))
+    if args.postgresql:
+        runs.append(("PostgreSQL", args.postgresql))
+    for label, url in runs:
+        if url is None:
+            with tempfile.TemporaryDirectory() as folder:
+                report(measure(label, f"sqlite:///{folder}/bench.sqlite", args), args.clients)
+        else:
+            report(measure(label, url, args), args.clients)
+    return None
+
+
+if __name__ == "__main__":
+    main()
