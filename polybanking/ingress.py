@@ -17,6 +17,7 @@ Two tweens, outermost in the chain so no view, transaction or database work happ
 """
 
 import codecs
+import io
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
@@ -189,9 +190,22 @@ def unreadable(request) -> Response | None:
         request.GET  # noqa: B018 (parsed and cached by WebOb)
         if request.method in ("POST", "PUT", "PATCH"):
             request.POST  # noqa: B018
+            # Uploaded files are temporary files: closed when the request ends, whoever answers it
+            # (a CSRF or permission refusal never reaches the view that would close them).
+            request.add_finished_callback(close_uploads)
     except (UnicodeDecodeError, ValueError, DeprecationWarning):
         return _refuse(400, "the parameters cannot be read as UTF-8", request.environ.get("PATH_INFO", ""))
     return None
+
+
+def close_uploads(request) -> None:
+    """Close the form's files, and WebOb's on-disk copy of a large body (temporary files)."""
+    for value in request.POST.values():
+        if hasattr(value, "file") and hasattr(value.file, "close"):
+            value.file.close()
+    body = request.environ.get("wsgi.input")
+    if isinstance(body, io.BufferedRandom):  # made seekable by WebOb, not the server's stream
+        body.close()
 
 
 def ingress_tween_factory(handler, registry):

@@ -39,13 +39,6 @@ def clean_name(raw: str | None) -> str:
     return name or "report"
 
 
-def close_uploads(request) -> None:
-    """Close the form's files when the request ends (large ones are temporary files on disk)."""
-    for value in request.POST.values():
-        if hasattr(value, "file") and hasattr(value.file, "close"):
-            value.file.close()
-
-
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size} bytes"
 
@@ -58,7 +51,6 @@ def uploaded_text_file(request, field: str, max_bytes: int) -> Upload:
         values = request.POST.getall(field)
     except (UnicodeDecodeError, ValueError):  # as read_form: an unreadable form is a 400
         raise UploadRefused("The form could not be read.") from None
-    request.add_finished_callback(close_uploads)
     files = [value for value in values if hasattr(value, "file") and hasattr(value, "filename")]
     if not files:
         raise UploadRefused("Choose a file to upload (the form has no file in it).")
