@@ -1,6 +1,7 @@
-"""The door: which reverse proxies are believed, and bodies too large refused before anyone reads them.
+"""The door: which reverse proxies are believed, what bodies and parameters are let in.
 
-Two tweens, outermost in the chain so no view, transaction or database work happens first:
+One tween, outermost in the chain (under the metrics one), so no view, transaction or database work
+happens first:
 
 * **trusted proxies** (``polybanking.trusted_proxies``: addresses or networks). ``X-Forwarded-For``,
   ``-Proto``, ``-Host`` are applied only when the peer that connected is one of them, then removed
@@ -8,12 +9,13 @@ Two tweens, outermost in the chain so no view, transaction or database work happ
   ``X-Forwarded-For`` address of anyone who sends one, so logged client addresses (and the
   monitoring allow-list) could be forged. Done here rather than by waitress's ``trusted_proxy``
   so it behaves the same under any WSGI server, in tests, and with several proxies.
-* **body limit** (``polybanking.max_body``, and ``polybanking.max_upload`` for ``/admin/`` where
-  back-office reports are uploaded): a declared ``Content-Length`` above the limit is a 413 before
-  the body is read; a chunked body without a length is a 411. Put the same limit in front of the
-  app too (nginx ``client_max_body_size``, waitress ``max_request_body_size``) so nothing buffers it.
+* **body limit** (``polybanking.max_body``; under ``/admin/``, where reports are uploaded,
+  ``polybanking.max_upload``, by default ``reconcile.upload_max_mb`` and room for the form): a
+  declared ``Content-Length`` above the limit is a 413 before the body is read; a chunked body
+  without a length is a 411. Put the same limits in front of the app too (nginx
+  ``client_max_body_size``, waitress ``max_request_body_size``) so nothing buffers such a body.
 * **parameters**: a form declared in another charset than UTF-8 is transcoded once, here
-  (``to_utf8``); query strings and forms that are not UTF-8 are a 400 (``unreadable``).
+  (``to_utf8``); query strings and url-encoded forms that are not UTF-8 are a 400 (``unreadable``).
 """
 
 import codecs
@@ -22,6 +24,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from email.message import Message
 
 from pyramid.response import Response
 from pyramid.tweens import INGRESS
@@ -32,7 +35,11 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 DEFAULT_MAX_BODY = 1024 * 1024  # a start request's extra_data (64 KiB of text) percent-encoded fits
-DEFAULT_MAX_UPLOAD = 32 * 1024 * 1024  # a year of PostFinance transaction reports
+#: Room for the upload form's other fields and the multipart framing around the report file.
+UPLOAD_FORM_SLACK = 64 * 1024
+FORM, MULTIPART = "application/x-www-form-urlencoded", "multipart/form-data"
+#: What the standard library's multipart reader accepts as a boundary (cgi.valid_boundary).
+_BOUNDARY = re.compile(r"[ -~]{0,200}[!-~]")
 UPLOAD_PREFIX = "/admin/"
 FORWARDED_HEADERS = (
     "HTTP_X_FORWARDED_FOR",
@@ -81,6 +88,14 @@ def parse_address(text: str) -> IPAddress | None:
         return None
 
 
+def _report_upload(settings: Mapping[str, str]) -> int:
+    """The admin's report upload limit (``reconcile.upload_max_mb``, checked by the reconciliation's
+    own settings), with room for the form: the door's default for ``/admin/``."""
+    text = (settings.get("reconcile.upload_max_mb") or "").strip()
+    megabytes = int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 10**6 else 100
+    return megabytes * 1024 * 1024 + UPLOAD_FORM_SLACK
+
+
 def in_networks(address: IPAddress | None, networks: Iterable[IPNetwork]) -> bool:
     return address is not None and any(address in network for network in networks)
 
@@ -97,7 +112,7 @@ class Ingress:
         max_upload = parse_size(
             "polybanking.max_upload",
             settings.get("polybanking.max_upload"),
-            max(DEFAULT_MAX_UPLOAD, max_body),
+            max(_report_upload(settings), max_body),
         )
         if max_upload < max_body:
             raise SettingsError("polybanking.max_upload", "must not be smaller than polybanking.max_body")
@@ -168,6 +183,9 @@ def to_utf8(request) -> Response | None:
     charset = request.charset
     if charset == "UTF-8":
         return None
+    if request.content_type != FORM and request.content_length:
+        # Browsers never label a multipart form with a charset; transcoding one means parsing it.
+        return _refuse(400, "send forms in UTF-8", request.environ.get("PATH_INFO", ""))
     try:
         codecs.lookup(charset)
         decoded = request.decode(charset)
@@ -183,24 +201,41 @@ def to_utf8(request) -> Response | None:
     return None
 
 
+def _multipart_boundary(content_type: str) -> str:
+    header = Message()
+    header["Content-Type"] = content_type
+    return str(header.get_param("boundary") or "")
+
+
 def unreadable(request) -> Response | None:
-    """A 400 for parameters that are not UTF-8 (``?%80``): read once here (WebOb keeps the result),
-    so no view, CSRF check or form library meets a UnicodeDecodeError (a 500)."""
+    """A 400 for parameters that cannot be read: a query string or url-encoded form that is not
+    UTF-8 (``?%80``), a multipart form without a valid boundary. Pyramid's CSRF check and the views
+    would fail on them with a 500. A url-encoded form is read here once (WebOb keeps the result; it
+    is small: ``polybanking.max_body``); a multipart one is not parsed here: an upload is left to
+    its view, which checks who sends it and how large it is before reading it.
+    """
     try:
         request.GET  # noqa: B018 (parsed and cached by WebOb)
         if request.method in ("POST", "PUT", "PATCH"):
-            request.POST  # noqa: B018
             # Uploaded files are temporary files: closed when the request ends, whoever answers it
-            # (a CSRF or permission refusal never reaches the view that would close them).
+            # (a CSRF or permission refusal never reaches the view that reads them).
             request.add_finished_callback(close_uploads)
+            content_type = request.content_type
+            if content_type == FORM:
+                request.POST  # noqa: B018
+            elif content_type == MULTIPART and not _BOUNDARY.fullmatch(
+                _multipart_boundary(request.environ.get("CONTENT_TYPE", ""))
+            ):
+                raise ValueError("no valid multipart boundary")
     except (UnicodeDecodeError, ValueError, DeprecationWarning):
-        return _refuse(400, "the parameters cannot be read as UTF-8", request.environ.get("PATH_INFO", ""))
+        return _refuse(400, "The form could not be read.", request.environ.get("PATH_INFO", ""))
     return None
 
 
 def close_uploads(request) -> None:
     """Close the form's files, and WebOb's on-disk copy of a large body (temporary files)."""
-    for value in request.POST.values():
+    parsed = request.environ.get("webob._parsed_post_vars")  # only what someone already parsed
+    for value in parsed[0].values() if parsed else ():
         if hasattr(value, "file") and hasattr(value.file, "close"):
             value.file.close()
     body = request.environ.get("wsgi.input")

@@ -4,7 +4,7 @@ import configparser
 import re
 import shlex
 
-from polybanking.ingress import parse_size
+from polybanking.ingress import Ingress
 from polybanking.scripts.cli import _parser
 from polybanking.settings import KNOWN_KEYS, env_name
 
@@ -61,12 +61,11 @@ def test_nginx_site_matches_the_gateway_settings():
     assert "proxy_set_header X-Forwarded-Proto $scheme;" in site
     assert "127.0.0.1" in app["polybanking.trusted_proxies"].split()
     assert server["clear_untrusted_proxy_headers"] == "false"
-    sizes = re.findall(r"client_max_body_size (\d+)m;", site)
-    assert [int(size) * 1024**2 for size in sizes] == [
-        parse_size("k", app["polybanking.max_body"], 0),
-        parse_size("k", app["polybanking.max_upload"], 0),
-    ]
-    assert int(server["max_request_body_size"]) == parse_size("k", app["polybanking.max_upload"], 0)
+    door = Ingress.from_settings(dict(app))
+    sizes = [int(size) * 1024**2 for size in re.findall(r"client_max_body_size (\d+)m;", site)]
+    assert sizes[0] == door.max_body  # nginx refuses what the gateway would
+    assert door.max_upload <= sizes[1] < door.max_upload + 2 * 1024**2  # and lets the reports through
+    assert int(server["max_request_body_size"]) == door.max_upload
     for path in ("/healthz", "/metrics"):
         assert re.search(rf"location = {path} {{\s*return 404;", site)
     assert "non_idempotent" not in site  # a POST is never replayed on another web process

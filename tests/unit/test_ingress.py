@@ -6,6 +6,7 @@ import pytest
 
 from polybanking.ingress import (
     DEFAULT_MAX_BODY,
+    UPLOAD_FORM_SLACK,
     Ingress,
     apply_forwarded,
     oversized,
@@ -138,7 +139,11 @@ def test_oversized():
 
 def test_ingress_settings():
     ingress = Ingress.from_settings({})
-    assert ingress.max_body == DEFAULT_MAX_BODY and ingress.max_upload >= ingress.max_body
+    assert ingress.max_body == DEFAULT_MAX_BODY
+    assert ingress.max_upload == 100 * 1024**2 + UPLOAD_FORM_SLACK  # reconcile.upload_max_mb's default
+    assert (
+        Ingress.from_settings({"reconcile.upload_max_mb": "5"}).max_upload == 5 * 1024**2 + UPLOAD_FORM_SLACK
+    )
     assert ingress.trusted_proxies == ()
     ingress = Ingress.from_settings({"polybanking.max_body": "2KB", "polybanking.max_upload": "1MB"})
     assert ingress.limit_for("/paiements/start/") == 2048
