@@ -14,21 +14,10 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from ..conftest import ROOT, TESTING_INI
+from ..unit.test_migrations import TABLES  # every table the migrations create
 
 SCRIPT = ROOT / ".venv" / "bin" / "polybanking"
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "polybanking.scripts.cli"]
-TABLES = {
-    "configs",
-    "users",
-    "config_allowed_users",
-    "config_logs",
-    "transactions",
-    "transaction_logs",
-    "reconciliation_runs",
-    "reconciliation_items",
-    "sign_in_failures",
-    "ipn_attempts",
-}
 URLS = {
     "--url-ipn": "https://shop.example.org/ipn",
     "--url-back-ok": "https://shop.example.org/ok",
