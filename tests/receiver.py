@@ -91,7 +91,8 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server_class = type("Server", (ThreadingHTTPServer,), {"request_queue_size": 128})  # bursts of IPNs
+        self._server = server_class(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_port}/ipn"
         threading.Thread(
