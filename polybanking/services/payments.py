@@ -5,7 +5,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+import zope.sqlalchemy
+from sqlalchemy import Connection, Row, bindparam, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,8 +25,39 @@ MAX_EXTRA_DATA = 65536
 #: What ``generate_token`` makes (URL-safe base64); anything else is not ours and never reaches
 #: the database (PostgreSQL refuses NUL characters with an error, not an empty result).
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-#: INSERT … ON CONFLICT DO NOTHING, in the two engines DESIGN.md supports.
-_UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+#: A new transaction, or nothing when (config_id, reference) is taken: INSERT … ON CONFLICT DO NOTHING
+#: RETURNING. Built once, so each start reuses the compiled statement; the token and the dates come
+#: from the columns' defaults.
+_NEW_TRANSACTION = {
+    "config_id": bindparam("new_config_id"),
+    "reference": bindparam("new_reference"),
+    "extra_data": bindparam("new_extra_data"),
+    "amount": bindparam("new_amount"),
+}
+_RETURNED = (Transaction.id, Transaction.token, Transaction.creation_date)
+_CREATE_SQLITE = (
+    sqlite.insert(Transaction)
+    .values(_NEW_TRANSACTION)
+    .on_conflict_do_nothing(index_elements=["config_id", "reference"])
+    .returning(*_RETURNED)
+)
+_LOG_CREATED = insert(TransactionLog).values(log_type="created")
+#: PostgreSQL: the transaction and its "created" log in one statement (a roundtrip less per start).
+_created = (
+    postgresql.insert(Transaction)
+    .values(_NEW_TRANSACTION)
+    .on_conflict_do_nothing(index_elements=["config_id", "reference"])
+    .returning(*_RETURNED)
+    .cte("created")
+)
+_CREATE_POSTGRESQL = select(_created.c.id, _created.c.token).add_cte(
+    insert(TransactionLog)
+    .from_select(
+        ["transaction_id", "when", "log_type", "extra_data"],
+        select(_created.c.id, _created.c.creation_date, literal("created"), literal("")),
+    )
+    .cte("created_log")
+)
 
 
 class StartError(Exception):
@@ -41,18 +73,39 @@ def _digits(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
-def _find_config(dbsession: Session, config_id: str) -> Config:
+#: The four columns a start needs, not the whole config (a rush is this query, thousands of times).
+_CONFIG_FOR_START = select(Config.key_request, Config.max_amount, Config.active, Config.admin_enable).where(
+    Config.id == bindparam("config_id")
+)
+
+
+@dataclass(frozen=True)
+class _StartConfig:
+    id: int
+    key_request: str
+    max_amount: int | None
+
+
+@dataclass(frozen=True)
+class StartedPayment:
+    """What the website is told: the ``go`` link is built from the token."""
+
+    id: int
+    token: str
+
+
+def _find_config(connection: Connection, config_id: str) -> _StartConfig:
     if not _digits(config_id) or len(config_id) > 18:
         raise StartError("CONFIG_ERROR", "config_id is not a number")
     if int(config_id) > MAX_ROW_ID:
         raise StartError("CONFIG_ERROR", "unknown or disabled config")
-    config = dbsession.get(Config, int(config_id))
-    if config is None or not config.usable:
+    row = connection.execute(_CONFIG_FOR_START, {"config_id": int(config_id)}).first()
+    if row is None or not (row.active and row.admin_enable):
         raise StartError("CONFIG_ERROR", "unknown or disabled config")
-    return config
+    return _StartConfig(id=int(config_id), key_request=row.key_request, max_amount=row.max_amount)
 
 
-def _amount(config: Config, raw: str) -> int:
+def _amount(config: _StartConfig, raw: str) -> int:
     if not _digits(raw) or len(raw) > 15:
         raise StartError("AMOUNT_ERROR", "amount is not a whole number of cents")
     amount = int(raw)
@@ -73,10 +126,25 @@ def _reference(reference: str) -> str:
     return reference
 
 
-def start_payment(dbsession: Session, params: Mapping[str, str]) -> Transaction:
-    """Check a website's signed request in PROTOCOL order and create the transaction."""
+def _create(connection: Connection, values: dict) -> Row | None:
+    """The transaction and its "created" log; None, and nothing written, if the reference is taken."""
+    if connection.dialect.name == "postgresql":
+        return connection.execute(_CREATE_POSTGRESQL, values).first()
+    created = connection.execute(_CREATE_SQLITE, values).first()
+    if created is not None:
+        connection.execute(_LOG_CREATED, {"transaction_id": created.id, "when": created.creation_date})
+    return created
+
+
+def start_payment(dbsession: Session, params: Mapping[str, str]) -> StartedPayment:
+    """Check a website's signed request in PROTOCOL order and create the transaction.
+
+    Core statements on the request's connection, not ORM objects: the same rows and the same
+    transaction (committed by pyramid_tm), at a fraction of the CPU, which is what a rush is made of.
+    """
+    connection = dbsession.connection()
     fields = {name: params.get(name, "") for name in SIGNED_FIELDS}
-    config = _find_config(dbsession, fields["config_id"])
+    config = _find_config(connection, fields["config_id"])
     if not check_sign(config.key_request, fields, params.get("sign")):
         raise StartError("KEY_ERROR", "signature does not match")
     amount = _amount(config, fields["amount"])
@@ -84,7 +152,7 @@ def start_payment(dbsession: Session, params: Mapping[str, str]) -> Transaction:
     extra_data = fields["extra_data"]
     if len(extra_data) > MAX_EXTRA_DATA or "\x00" in extra_data:
         # PROTOCOL §2's order: a used reference is reported before bad extra_data.
-        taken = dbsession.scalar(
+        taken = connection.scalar(
             select(Transaction.id).where(
                 Transaction.config_id == config.id, Transaction.reference == reference
             )
@@ -96,17 +164,12 @@ def start_payment(dbsession: Session, params: Mapping[str, str]) -> Transaction:
     # The unique constraint decides (never a check-then-insert): a used reference, or a concurrent
     # start with the same one, inserts nothing; a start that waits for the other's commit then
     # loses too. One statement instead of a check, a savepoint and an insert: a rush is roundtrips.
-    insert = _UPSERTS[dbsession.get_bind().dialect.name]
-    transaction = dbsession.scalar(
-        insert(Transaction)
-        .values(config_id=config.id, reference=reference, extra_data=extra_data, amount=amount)
-        .on_conflict_do_nothing(index_elements=["config_id", "reference"])
-        .returning(Transaction)
-    )
-    if transaction is None:
+    values = {"new_reference": reference, "new_extra_data": extra_data, "new_amount": amount}
+    created = _create(connection, {**values, "new_config_id": config.id})
+    if created is None:
         raise StartError("REFERENCE_ERROR", "reference already used")
-    dbsession.add(TransactionLog(transaction=transaction, log_type="created"))
-    return transaction
+    zope.sqlalchemy.mark_changed(dbsession)  # Core writes: tell pyramid_tm to commit, not roll back
+    return StartedPayment(id=created.id, token=created.token)
 
 
 class NotForwardable(Exception):

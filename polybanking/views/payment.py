@@ -30,12 +30,12 @@ class StartView:
             log.info("start refused: undecodable parameters")
             return _answer(self.request, "ERROR", "", 400)
         try:
-            transaction = start_payment(self.request.dbsession, params)
+            started = start_payment(self.request.dbsession, params)
         except StartError as error:
             log.info("start refused for config %r: %s", params.get("config_id", "")[:20], error)
             return _answer(self.request, error.status, "", 400)
         url = self.request.registry.pb_settings.url(
-            self.request.route_path("payment.go", token=transaction.token)
+            self.request.route_path("payment.go", token=started.token)
         )
         return _answer(self.request, "OK", url, 200)
 

@@ -1,6 +1,7 @@
 """PROTOCOL §2: a website starts a payment; bad input gets a clear answer and changes nothing."""
 
 import logging
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -75,6 +76,11 @@ def test_ok_answers_an_unguessable_go_url_and_records_the_transaction(testapp, m
     assert [tuple(row) for row in logs] == [(tid, "created")]
     state = db.run(lambda s: s.scalar(select(Transaction.internal_status)))
     assert state == "cr"
+    # The log and the transaction are written together, at one instant, in UTC.
+    logged, created = db.run(
+        lambda s: s.execute(select(TransactionLog.when, Transaction.creation_date).join(Transaction)).one()
+    )
+    assert logged == created and created.utcoffset() == timedelta(0)
 
 
 def test_tokens_differ_between_transactions(testapp, make_config):
