@@ -48,6 +48,7 @@ setup(
     extras_require={"test": tests_require},
     entry_points={
         "paste.app_factory": ["main = polybanking:main"],
+        "paste.server_runner": ["waitress = polybanking.server:serve_paste"],
         "console_scripts": ["polybanking = polybanking.scripts.cli:main"],
     },
 )

@@ -35,6 +35,6 @@ def write_ini(path: Path, settings: dict, listen: str | None = None) -> str:
     lines += [f"{key} = {str(value).replace('%', '%%')}" for key, value in settings.items()]
     lines += ["", "[alembic]", f"script_location = {ALEMBIC}"]
     if listen:
-        lines += ["", "[server:main]", "use = egg:waitress#main", f"listen = {listen}", "threads = 8"]
+        lines += ["", "[server:main]", "use = egg:polybanking#waitress", f"listen = {listen}", "threads = 8"]
     path.write_text("\n".join(lines) + "\n" + LOGGING)
     return str(path)

@@ -1,0 +1,56 @@
+"""The web process runner (``egg:polybanking#waitress``) that production.ini and development.ini use."""
+
+import gc
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+from plaster import get_loader
+
+from polybanking import server
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def restored_interpreter():
+    interval = sys.getswitchinterval()
+    yield
+    sys.setswitchinterval(interval)
+    gc.unfreeze()
+
+
+@pytest.mark.parametrize("ini", ["production.ini", "development.ini"])
+def test_shipped_inis_serve_through_polybanking_runner(ini):
+    server_section = get_loader(str(ROOT / ini), protocols=["wsgi"]).get_settings(
+        "server:main", {"http_port": "6543"}
+    )
+    assert server_section["use"] == "egg:polybanking#waitress"
+    [runner] = entry_points(group="paste.server_runner", name="waitress")
+    assert runner.value == "polybanking.server:serve_paste"
+    assert runner.load() is server.serve_paste
+
+
+def test_prepare_process_sets_the_switch_interval_and_freezes_what_is_loaded(restored_interpreter):
+    gc.unfreeze()
+    loaded = {"routes": [], "mappers": []}  # stands for what loading the app made
+    assert any(tracked is loaded for tracked in gc.get_objects())
+    server.prepare_process(2.0)
+    assert sys.getswitchinterval() == pytest.approx(0.002)
+    # Out of the collector's generations: a full collection no longer walks it.
+    assert not any(tracked is loaded for tracked in gc.get_objects())
+    assert gc.get_freeze_count() > 0
+
+
+def test_prepare_process_defaults_to_one_millisecond(restored_interpreter):
+    server.prepare_process()
+    assert sys.getswitchinterval() == pytest.approx(server.DEFAULT_SWITCH_INTERVAL_MS / 1000)
+
+
+@pytest.mark.parametrize("interval", [0.0, -1.0, 1000.0])
+def test_an_absurd_switch_interval_is_refused_before_serving(restored_interpreter, interval):
+    before = sys.getswitchinterval()
+    with pytest.raises(ValueError, match="switch_interval_ms"):
+        server.serve_paste(app=None, global_conf={}, switch_interval_ms=str(interval))
+    assert sys.getswitchinterval() == before
