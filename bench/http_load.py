@@ -8,7 +8,8 @@ One waitress process (production.ini's thread count) serves the PolyBanking app 
 /bare/, a one-view Pyramid app: the ceiling any Pyramid view can reach on this machine now. A load
 generator in another process keeps ``--clients`` keep-alive connections busy (closed loop) and
 measures each answer. Rounds alternate bare / floor / start so a noisy neighbour hits all alike;
-the figures printed are requests per second, p50 and p99 latency, and ratios to the bare view.
+the figures printed are requests per second, p50 and p99 latency (of every answer of every round,
+and the worst round's p99 beside it), and ratios to the bare view.
 Targets (issue 8): start >= 0.4 of the bare view, start p99 < 100 ms at 50 clients.
 
 The floor (/floor/, also in the one-view app) is the least any start can do on this stack: read the
@@ -222,18 +223,18 @@ def load(port: int, kind: str, clients: int, seconds: float, spec: dict) -> dict
     started = time.perf_counter()
     asyncio.run(run())
     elapsed = time.perf_counter() - started
-    latencies.sort()
-
-    def pct(p):
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else 0.0
-
     return {
         "requests": len(latencies),
         "seconds": elapsed,
-        "p50": pct(0.50),
-        "p99": pct(0.99),
+        "latencies_ms": [round(latency * 1000, 2) for latency in latencies],
         "errors": len(errors),
     }
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    if not sorted_values:
+        return 0.0
+    return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
 
 
 # The conductor ----------------------------------------------------------------------------------
@@ -250,6 +251,10 @@ def prepare(database_url: str, folder: Path) -> tuple[dict, dict]:
 
     settings = dict(get_appsettings(str(ROOT / "testing.ini")))
     settings.update({"sqlalchemy.url": database_url, "sandbox.enabled": "false", "huey.immediate": "true"})
+    if database_url.startswith("postgresql"):  # production.ini's pool: its size and its pre-ping
+        production = get_appsettings(str(ROOT / "production.ini"))
+        pool = ("sqlalchemy.pool_", "sqlalchemy.max_overflow")
+        settings.update({key: value for key, value in production.items() if key.startswith(pool)})
     engine = get_engine(settings)
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -322,10 +327,12 @@ def measure(label: str, database_url: str, args) -> dict:
     result = {"database": label}
     for kind, rounds in totals.items():
         requests = sum(r["requests"] for r in rounds)
+        pooled = sorted(latency for r in rounds for latency in r["latencies_ms"])
         result[kind] = {
             "rps": requests / sum(r["seconds"] for r in rounds),
-            "p50": sorted(r["p50"] for r in rounds)[len(rounds) // 2],
-            "p99": max(r["p99"] for r in rounds),
+            "p50": percentile(pooled, 0.50),
+            "p99": percentile(pooled, 0.99),  # of every answer of every round
+            "worst_round_p99": max(percentile(sorted(r["latencies_ms"]), 0.99) for r in rounds),
             "errors": sum(r["errors"] for r in rounds),
             "requests": requests,
         }
@@ -336,17 +343,21 @@ def report(result: dict, clients: int) -> None:
     bare, floor, start = result["bare"], result["floor"], result["start"]
     ratio = start["rps"] / bare["rps"]
     print(f"\n{result['database']}: {clients} concurrent clients")
-    print(f"  {'':26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-200':>9}{'/ bare':>9}")
+    head = ("req/s", "p50 ms", "p99 ms", "worst p99", "non-200", "/ bare")
+    print(f"  {'':22}" + "".join(f"{word:>10}" for word in head))
     rows = (("bare Pyramid view", bare), ("floor (driver only)", floor), ("/paiements/start/", start))
     for name, row in rows:
         print(
-            f"  {name:26}{row['rps']:9.0f}{row['p50']:9.1f}{row['p99']:9.1f}{row['errors']:9d}"
-            f"{row['rps'] / bare['rps']:9.2f}"
+            f"  {name:22}{row['rps']:10.0f}{row['p50']:10.1f}{row['p99']:10.1f}"
+            f"{row['worst_round_p99']:10.1f}{row['errors']:10d}{row['rps'] / bare['rps']:10.2f}"
         )
     ok_ratio, ok_p99 = ratio >= TARGET_RATIO, start["p99"] < TARGET_P99_MS
     verdict = {True: "met", False: "NOT met"}
     print(f"  start/bare throughput ratio {ratio:.2f} (target >= {TARGET_RATIO}: {verdict[ok_ratio]})")
-    print(f"  start p99 {start['p99']:.1f} ms (target < {TARGET_P99_MS:.0f} ms: {verdict[ok_p99]})")
+    print(
+        f"  start p99 {start['p99']:.1f} ms over all rounds (target < {TARGET_P99_MS:.0f} ms: "
+        f"{verdict[ok_p99]}); worst single round {start['worst_round_p99']:.1f} ms"
+    )
     print(f"  start/floor throughput ratio {start['rps'] / floor['rps']:.2f} (what PolyBanking adds)")
 
 

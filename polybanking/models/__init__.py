@@ -110,21 +110,61 @@ def get_engine(settings: dict, prefix: str = "sqlalchemy.") -> Engine:
     return engine
 
 
+#: The events zope.sqlalchemy listens to (``zope.sqlalchemy.register``).
+_ZOPE_EVENTS = (
+    "after_begin",
+    "after_attach",
+    "after_flush",
+    "after_bulk_update",
+    "after_bulk_delete",
+    "before_commit",
+    "do_orm_execute",
+)
+#: ``session.info`` key of the zope.sqlalchemy listeners of a session made by ``get_tm_session``.
+_TM_EVENTS = "zope_transaction_events"
+
+
+def _forward_to_session_listeners(name: str):
+    def listener(target, *args):
+        session = target if isinstance(target, Session) else target.session  # bulk and ORM contexts
+        events = session.info.get(_TM_EVENTS)
+        if events is not None:
+            getattr(events, name)(target, *args)
+
+    return listener
+
+
 def get_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    """Sessions of ``engine``; those made by ``get_tm_session`` follow their transaction manager.
+
+    zope.sqlalchemy's listeners are registered here, once, and handed each event of a session
+    that has its own (``get_tm_session``): registering seven listeners on every request's session
+    was 8% of a payment start's time under load. Other sessions are left alone, as before.
+    """
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    for name in _ZOPE_EVENTS:
+        event.listen(factory, name, _forward_to_session_listeners(name))
+    return factory
 
 
 def get_tm_session(session_factory: sessionmaker[Session], transaction_manager, request=None) -> Session:
     """A session joined to ``transaction_manager``: committed or aborted with it, never by hand."""
-    dbsession = session_factory(info={"request": request})
-    zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
-    return dbsession
+    events = zope.sqlalchemy.ZopeTransactionEvents(transaction_manager=transaction_manager)
+    return session_factory(info={"request": request, _TM_EVENTS: events})
+
+
+def mark_changed(dbsession: Session) -> None:
+    """Tell the session's transaction manager that Core statements wrote: commit, do not roll back."""
+    dbsession.info[_TM_EVENTS].mark_changed(dbsession)
 
 
 def includeme(config) -> None:
     """request.dbsession, bound to pyramid_tm's per-request transaction."""
     settings = config.get_settings()
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    # pyramid_tm would read the signed-in user for every request, a payment start included, only
+    # to label a transaction object that nothing stores (it is ZODB's); the admin views ask for it.
+    settings["tm.annotate_user"] = "false"
     config.include("pyramid_tm")
 
     engine = get_engine(settings)

@@ -5,12 +5,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import zope.sqlalchemy
 from sqlalchemy import Connection, Row, bindparam, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..models import Config, Transaction, TransactionLog
+from ..models import Config, Transaction, TransactionLog, mark_changed
 from ..models.meta import MAX_ROW_ID, utcnow
 from ..models.transaction import FEEDBACK, FORWARDED, REFERENCE_MAX_LENGTH
 from ..postfinance.form import format_order_id, payment_form
@@ -168,7 +167,7 @@ def start_payment(dbsession: Session, params: Mapping[str, str]) -> StartedPayme
     created = _create(connection, {**values, "new_config_id": config.id})
     if created is None:
         raise StartError("REFERENCE_ERROR", "reference already used")
-    zope.sqlalchemy.mark_changed(dbsession)  # Core writes: tell pyramid_tm to commit, not roll back
+    mark_changed(dbsession)  # Core writes: pyramid_tm must commit, not roll back
     return StartedPayment(id=created.id, token=created.token)
 
 
