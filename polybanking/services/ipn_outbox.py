@@ -3,8 +3,11 @@
 A claim is an atomic conditional UPDATE (token + expiry) committed before any HTTP is sent: two
 workers never send for one transaction at once, no row lock is held while a website answers (on
 SQLite that would stall every request), and a worker killed mid-delivery leaves a claim that simply
-expires. On PostgreSQL the candidates are picked ``FOR UPDATE SKIP LOCKED`` so concurrent workers
-take disjoint batches instead of queueing behind each other.
+expires. On PostgreSQL a scan's candidates are picked ``FOR UPDATE SKIP LOCKED`` so concurrent
+workers take disjoint batches instead of queueing behind each other; a claim for given transactions
+(``send_ipn``, queued after a status change) waits for their row instead: its lock may be held by a
+duplicate feedback that changes nothing and queues nothing, and a skipped IPN would then wait for
+the next scan. Every holder of that lock (a claim, a feedback, a result recorded) commits at once.
 """
 
 import random
@@ -46,7 +49,7 @@ def claim(
     if transaction_ids is not None:
         candidates = candidates.where(Transaction.id.in_(transaction_ids))
     if dbsession.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True, of=Transaction)
+        candidates = candidates.with_for_update(skip_locked=transaction_ids is None, of=Transaction)
     ids = list(dbsession.scalars(candidates.limit(limit)))
     if not ids:
         return []

@@ -112,7 +112,7 @@ def test_an_ipn_due_without_a_time_is_due_now(make_config, receiver, db, deliver
     assert len(receiver.received) == 1
 
 
-def test_a_claim_is_atomic_and_on_postgresql_does_not_wait(make_config, db, engine, clock):
+def test_a_claim_is_atomic_and_a_second_claim_for_the_same_transaction_finds_it_taken(make_config, db, clock):
     transaction_id = add_due(db, make_config())
     lease = POLICY.claim_lease
     second: list = []
@@ -124,12 +124,46 @@ def test_a_claim_is_atomic_and_on_postgresql_does_not_wait(make_config, db, engi
     with db.factory.begin() as session:
         assert len(ipn_outbox.claim(session, clock.now, lease, 10, [transaction_id])) == 1
         other = in_thread(claim_too)
-        other.join(timeout=1.0)
-        if engine.dialect.name == "postgresql":
-            # The row is locked by the first claim: skipped at once, not waited for.
-            assert not other.is_alive() and second == [[]]
+        other.join(timeout=0.5)
+        assert other.is_alive(), "the second claim waits for the first one's commit (row or SQLite lock)"
     other.join(timeout=30)
     assert second == [[]]
+
+
+def test_on_postgresql_a_scan_skips_a_locked_row(make_config, db, engine, clock):
+    """Concurrent workers' scans take disjoint batches instead of queueing behind each other."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite has one writer at a time")
+    transaction_id = add_due(db, make_config())
+    with db.factory.begin() as holder:
+        holder.scalar(select(Transaction.id).where(Transaction.id == transaction_id).with_for_update())
+        scanned: list = []
+        scan = in_thread(lambda: scanned.append(claim_due(db, clock)))
+        scan.join(timeout=10)
+        assert not scan.is_alive() and scanned == [[]]
+
+
+def test_send_ipn_waits_for_a_duplicate_feedback_holding_the_row_then_delivers(
+    make_config, receiver, db, clock, deliverer
+):
+    """A duplicate feedback locks the row, changes nothing and queues nothing: the send_ipn queued
+    by the first one must not skip the row, or the IPN would wait for the next scan."""
+    transaction_id = add_due(db, make_config())
+    outcomes: list = []
+    with db.factory.begin() as feedback:
+        feedback.scalar(select(Transaction).where(Transaction.id == transaction_id).with_for_update())
+        send = in_thread(lambda: outcomes.extend(deliverer.deliver(transaction_id)))
+        send.join(timeout=0.5)
+        assert send.is_alive(), "send_ipn waits for the feedback's commit"
+    send.join(timeout=30)
+    assert [outcome.ok for outcome in outcomes] == [True]
+    assert len(receiver.received) == 1
+    assert not outbox_state(db, transaction_id).needed
+
+
+def claim_due(db, clock):
+    with db.factory.begin() as session:
+        return ipn_outbox.claim(session, clock.now, POLICY.claim_lease, 10)
 
 
 def test_concurrent_workers_never_send_one_transaction_twice_at_once(make_config, receiver, db, clock):
