@@ -24,6 +24,10 @@ MAX_EXTRA_DATA = 65536
 #: What ``generate_token`` makes (URL-safe base64); anything else is not ours and never reaches
 #: the database (PostgreSQL refuses NUL characters with an error, not an empty result).
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: The four columns a start needs, not the whole config (a rush is this query, thousands of times).
+_CONFIG_FOR_START = select(Config.key_request, Config.max_amount, Config.active, Config.admin_enable).where(
+    Config.id == bindparam("config_id")
+)
 #: A new transaction, or nothing when (config_id, reference) is taken: INSERT … ON CONFLICT DO NOTHING
 #: RETURNING. Built once, so each start reuses the compiled statement; the token and the dates come
 #: from the columns' defaults.
@@ -72,12 +76,6 @@ def _digits(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
-#: The four columns a start needs, not the whole config (a rush is this query, thousands of times).
-_CONFIG_FOR_START = select(Config.key_request, Config.max_amount, Config.active, Config.admin_enable).where(
-    Config.id == bindparam("config_id")
-)
-
-
 @dataclass(frozen=True)
 class _StartConfig:
     id: int
@@ -99,7 +97,7 @@ def _find_config(connection: Connection, config_id: str) -> _StartConfig:
     if int(config_id) > MAX_ROW_ID:
         raise StartError("CONFIG_ERROR", "unknown or disabled config")
     row = connection.execute(_CONFIG_FOR_START, {"config_id": int(config_id)}).first()
-    if row is None or not (row.active and row.admin_enable):
+    if row is None or not (row.active and row.admin_enable):  # Config.usable, from its two columns
         raise StartError("CONFIG_ERROR", "unknown or disabled config")
     return _StartConfig(id=int(config_id), key_request=row.key_request, max_amount=row.max_amount)
 
@@ -163,8 +161,15 @@ def start_payment(dbsession: Session, params: Mapping[str, str]) -> StartedPayme
     # The unique constraint decides (never a check-then-insert): a used reference, or a concurrent
     # start with the same one, inserts nothing; a start that waits for the other's commit then
     # loses too. One statement instead of a check, a savepoint and an insert: a rush is roundtrips.
-    values = {"new_reference": reference, "new_extra_data": extra_data, "new_amount": amount}
-    created = _create(connection, {**values, "new_config_id": config.id})
+    created = _create(
+        connection,
+        {
+            "new_config_id": config.id,
+            "new_reference": reference,
+            "new_extra_data": extra_data,
+            "new_amount": amount,
+        },
+    )
     if created is None:
         raise StartError("REFERENCE_ERROR", "reference already used")
     mark_changed(dbsession)  # Core writes: pyramid_tm must commit, not roll back
