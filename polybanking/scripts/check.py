@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError
 
 from ..auth import settings as auth_settings
 from ..ingress import Ingress, parse_networks
+from ..server import switch_interval
 from ..services.ipn_schedule import load_policy
 from ..settings import KNOWN_KEYS, SettingsError, as_bool, env_name, load, load_reconcile, with_environment
 from ..tasks.queue import build_huey
@@ -152,15 +153,21 @@ def _production_problems(raw: Mapping[str, str], report: Report, settings) -> No
 
 
 def _server_problems(report: Report, raw: Mapping[str, str]) -> None:
-    """waitress drops X-Forwarded-* itself unless told not to; then trusted_proxies would never apply."""
-    if not (raw.get("polybanking.trusted_proxies") or "").strip():
-        return
+    """The web server's options that the app depends on (``egg:polybanking#waitress``)."""
     parser = configparser.RawConfigParser()  # raw: production.ini's listen needs pserve's http_port
     try:
         parser.read(report.ini, encoding="utf-8")
         server = dict(parser.items("server:main"))
     except (configparser.Error, UnicodeDecodeError):
         return  # no [server:main]: served by something else
+    if "switch_interval_ms" in server:
+        try:
+            switch_interval(server["switch_interval_ms"])
+        except ValueError as error:
+            report.problems.append(f"[server:main] {error}")
+    # waitress drops X-Forwarded-* itself unless told not to; then trusted_proxies would never apply.
+    if not (raw.get("polybanking.trusted_proxies") or "").strip():
+        return
     if "waitress" in server.get("use", "") and as_bool(server.get("clear_untrusted_proxy_headers", "true")):
         report.problems.append(
             "[server:main] clear_untrusted_proxy_headers: must be false with polybanking.trusted_proxies, "

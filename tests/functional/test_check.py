@@ -140,6 +140,20 @@ def test_waitress_dropping_proxy_headers_is_a_problem(tmp_path):
     assert report.problems == [] and report.warnings[0].startswith("polybanking.trusted_proxies: empty")
 
 
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [("fast", "'fast' is not a number of milliseconds"), ("0", "must be more than 0 and at most 100, not 0")],
+)
+def test_a_bad_switch_interval_is_a_problem(tmp_path, value, words):
+    ini = tmp_path / "production.ini"
+    content = Path(PRODUCTION_INI).read_text().replace("%(here)s", str(ROOT))
+    ini.write_text(content.replace("threads = 8\n", f"threads = 8\nswitch_interval_ms = {value}\n"))
+    report = check_configuration(str(ini), environ=COMPLETE, offline=True)
+    assert report.problems == [f"[server:main] switch_interval_ms: {words}"]
+    ini.write_text(content.replace("threads = 8\n", "threads = 8\nswitch_interval_ms = 2\n"))
+    assert check_configuration(str(ini), environ=COMPLETE, offline=True).problems == []
+
+
 def test_missing_file_and_missing_alembic(tmp_path):
     report = check_configuration(str(tmp_path / "nowhere.ini"), environ=COMPLETE)
     assert report.problems == [f"{tmp_path / 'nowhere.ini'}: no such file (use --ini or $POLYBANKING_INI)"]

@@ -48,9 +48,9 @@ def test_prepare_process_defaults_to_one_millisecond(restored_interpreter):
     assert sys.getswitchinterval() == pytest.approx(server.DEFAULT_SWITCH_INTERVAL_MS / 1000)
 
 
-@pytest.mark.parametrize("interval", [0.0, -1.0, 1000.0])
+@pytest.mark.parametrize("interval", ["0", "-1", "1000", "fast", ""])
 def test_an_absurd_switch_interval_is_refused_before_serving(restored_interpreter, interval):
     before = sys.getswitchinterval()
     with pytest.raises(ValueError, match="switch_interval_ms"):
-        server.serve_paste(app=None, global_conf={}, switch_interval_ms=str(interval))
+        server.serve_paste(app=None, global_conf={}, switch_interval_ms=interval)
     assert sys.getswitchinterval() == before
