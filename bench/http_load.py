@@ -24,12 +24,15 @@ import asyncio
 import hashlib
 import json
 import os
+import re
+import secrets
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -76,15 +79,18 @@ class Floor:
     )
 
     def __init__(self, database_url: str):
+        from pyramid.response import Response
+
+        from polybanking.signing import check_sign
+
         self.postgresql = database_url.startswith("postgresql")
         self.url = database_url.replace("postgresql+psycopg://", "postgresql://")
         self.local = threading.local()
         self.sqlite_writer = threading.Lock()  # as the app's engine does (polybanking.models)
-
-    def sql(self, text: str) -> str:
-        import re
-
-        return re.sub(r":(\w+)", r"%(\1)s", text) if self.postgresql else text
+        self.response, self.check_sign = Response, check_sign
+        # Written once: psycopg's parameters are %(name)s, sqlite3's :name.
+        to_driver = (lambda sql: re.sub(r":(\w+)", r"%(\1)s", sql)) if self.postgresql else (lambda sql: sql)
+        self.config_sql, self.insert_sql, self.log_sql = map(to_driver, (self.CONFIG, self.INSERT, self.LOG))
 
     def connection(self):
         if getattr(self.local, "connection", None) is None:
@@ -102,13 +108,6 @@ class Floor:
         return self.local.connection
 
     def view(self, request):
-        import secrets
-        from datetime import UTC, datetime
-
-        from pyramid.response import Response
-
-        from polybanking.signing import check_sign
-
         params = dict(request.POST)
         fields = {name: params.get(name, "") for name in ("amount", "reference", "extra_data", "config_id")}
         connection, now = self.connection(), datetime.now(UTC)
@@ -118,20 +117,28 @@ class Floor:
             now = now.replace(tzinfo=None).isoformat(" ")
         try:
             cursor = connection.cursor()
-            cursor.execute(self.sql(self.CONFIG), {"config_id": int(fields["config_id"])})
+            cursor.execute(self.config_sql, {"config_id": int(fields["config_id"])})
             key = cursor.fetchone()[0]
-            assert check_sign(key, fields, params.get("sign")), "the load generator signs every request"
-            token = secrets.token_urlsafe(32)
-            values = {**fields, "amount": int(fields["amount"]), "token": token, "now": now}
-            cursor.execute(self.sql(self.INSERT), values)
+            if not self.check_sign(key, fields, params.get("sign")):
+                raise ValueError("the load generator signs every request")
+            values = {
+                **fields,
+                "amount": int(fields["amount"]),
+                "token": secrets.token_urlsafe(32),
+                "now": now,
+            }
+            cursor.execute(self.insert_sql, values)
             created = cursor.fetchone()
-            cursor.execute(self.sql(self.LOG), {"id": created[0], "now": now})
+            cursor.execute(self.log_sql, {"id": created[0], "now": now})
             connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
         finally:
             if not self.postgresql:
                 self.sqlite_writer.release()
         body = json.dumps({"status": "OK", "url": f"http://127.0.0.1/paiements/go/{created[1]}"})
-        return Response(body=body.encode(), content_type="application/json")
+        return self.response(body=body.encode(), content_type="application/json")
 
 
 def serve(settings_file: str, port: int, threads: int) -> None:
