@@ -89,13 +89,21 @@ def mark_due(transaction: Transaction, now: datetime) -> None:
     transaction.ipn_next_attempt_at = now
 
 
-def request_resend(dbsession: Session, transaction: Transaction, *, by: str = "", why: str = "") -> None:
+def request_resend(
+    dbsession: Session,
+    transaction: Transaction,
+    *,
+    by: str = "",
+    why: str = "",
+    now: datetime | None = None,
+) -> None:
     """Make the transaction's IPN due now again (an operator's resend), and log who asked.
 
     The caller then queues ``request.registry.tasks.send_ipn(transaction.id)`` after commit; should
-    that message be lost, the outbox scan sends it anyway.
+    that message be lost, the outbox scan sends it anyway. ``now`` is the deliverer's clock, when a
+    caller (a test) runs the outbox on another one than the wall clock.
     """
-    now = utcnow()
+    now = now or utcnow()
     mark_due(transaction, now)
     text = "resend requested" + (f" by {by}" if by else "") + (f": {why}" if why else "")
     dbsession.add(TransactionLog(transaction=transaction, log_type="ipnResend", extra_data=text, when=now))
