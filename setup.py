@@ -33,6 +33,8 @@ tests_require = [
     "schemathesis>=4",  # property-based requests against the running app, from openapi.yaml
     "openpyxl",  # reads the Excel exports back in tests
     "hypothesis>=6.100",  # fuzz tests of the parsers and the public endpoints (issue 8)
+    # .ci/run moves the clock with its libfaketime (Debian's 0.9.10 breaks Python's sleeps and waits)
+    "libfaketime>=3",
 ]
 
 setup(

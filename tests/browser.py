@@ -31,6 +31,17 @@ CHROMIUM_ARGS = [
 ]
 
 
+def launch_chromium(playwright):
+    """Chromium on the machine's real clock: the shopper's browser is not the server, and
+    libfaketime (``.ci/moved-clock``) makes Chromium's own timers spin."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name != "LD_PRELOAD" and not name.startswith("FAKETIME")
+    }
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=env)
+
+
 def skip_without_chromium() -> None:
     """Call at module level: outside CI a machine without Chromium skips; in CI it must be there."""
     if not shutil.which(CHROMIUM) and not os.environ.get("CI"):

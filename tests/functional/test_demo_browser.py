@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ..browser import CHROMIUM, CHROMIUM_ARGS, demo_gateway, skip_without_chromium
+from ..browser import demo_gateway, launch_chromium, skip_without_chromium
 
 skip_without_chromium()
 
@@ -25,7 +25,7 @@ def test_a_person_pays_in_the_sandbox(demo, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page()
             page.goto(f"{demo}/sandbox/shop/")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ..browser import CHROMIUM, CHROMIUM_ARGS, demo_gateway, free_port, serving, skip_without_chromium
+from ..browser import demo_gateway, free_port, launch_chromium, serving, skip_without_chromium
 
 skip_without_chromium()
 
@@ -67,7 +67,7 @@ def test_a_person_pays_on_the_example_shop(shop, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page()
             page.goto(f"{shop}/")

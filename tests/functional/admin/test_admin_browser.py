@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from ...browser import CHROMIUM, launch_chromium
 from ...reports import FIXTURE
 from ...website import website_sign
-from ..test_demo_browser import CHROMIUM, CHROMIUM_ARGS
 from .conftest import PASSWORD
 
 AXE = Path(__file__).resolve().parents[2] / "vendor" / "axe-core" / "axe.min.js"
@@ -74,7 +74,7 @@ def test_an_administrator_finds_a_payment_and_resends_its_ipn(
     make_user("root", superuser=True)
     base = live_server.url
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             visit = Visit(page, screenshots)
