@@ -18,7 +18,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from polybanking.models import Base, Config
-from polybanking.services.api import ApiRefused, authenticate
+from polybanking.services.payments.api import ApiRefused, authenticate
 
 ROUNDS = 2000
 

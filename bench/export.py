@@ -5,10 +5,10 @@
 Fills a database (default: a temporary SQLite file; a PostgreSQL URL is emptied and refilled)
 with ``--rows`` transactions over a year and ten configs, then runs, each in a fresh child process,
 alternately: the bare path (one SELECT of the same rows and columns, ordered alike, written by
-``csv.writer``) and the export service (``polybanking.services.export.stream``, the code behind the
-CLI and the admin page). It prints the rows per second of each (best of the rounds), their ratio,
-and the peak resident memory of the export's process. Targets: ratio >= 0.5, peak < 200 MB.
-The ratio of the processes' CPU times is printed too: steadier when others share the machine.
+``csv.writer``) and the export service (``polybanking.services.reports.exports.export.stream``,
+the code behind the CLI and the admin page). It prints the rows per second of each (best of the
+rounds), their ratio, and the peak resident memory of the export's process. Targets: ratio >= 0.5,
+peak < 200 MB. The ratio of the processes' CPU times is printed too: steadier when others share the machine.
 """
 
 import argparse
@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from polybanking.models import Base, get_engine
-from polybanking.services.period import custom_period
-from polybanking.services.transaction_fields import TRANSACTION_COLUMNS
+from polybanking.services.payments.fields import TRANSACTION_COLUMNS
+from polybanking.services.reports.period import custom_period
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 PERIOD = custom_period("2024-12-31", "2026-01-01", ZoneInfo("Europe/Zurich"))  # every row
@@ -128,7 +128,7 @@ def export(url: str, path: str) -> int:
     """The export service of all configs, as the CLI and the admin page run it."""
     from sqlalchemy.orm import Session
 
-    from polybanking.services import export as service
+    from polybanking.services.reports.exports import export as service
 
     engine = get_engine({"sqlalchemy.url": url})
     with Session(engine) as session:

@@ -131,7 +131,7 @@ def payloads(factory) -> list[tuple[bytes, dict[str, str]]]:
     from sqlalchemy.orm import joinedload
 
     from polybanking.models import Transaction
-    from polybanking.services.ipn import encode_body, ipn_fields, webhook_headers, webhook_id
+    from polybanking.services.ipn.payload import encode_body, ipn_fields, webhook_headers, webhook_id
 
     result = []
     with factory.begin() as session:

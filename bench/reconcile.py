@@ -141,7 +141,7 @@ def measure_compare(report: str, db: str) -> dict:
     import transaction
 
     from polybanking.models import get_engine, get_session_factory, get_tm_session
-    from polybanking.services.reconcile_runs import reconcile_file
+    from polybanking.services.reconcile.runs import reconcile_file
     from polybanking.settings import load
 
     settings = load(

@@ -18,7 +18,7 @@ from prometheus_client.process_collector import ProcessCollector
 from pyramid.tweens import INGRESS
 
 from .ingress import parse_networks
-from .services.monitoring import snapshot
+from .services.admin.monitoring import snapshot
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 DEFAULT_MONITORING_FROM = "127.0.0.1 ::1"

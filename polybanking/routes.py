@@ -14,7 +14,7 @@ from . import security as perm
 from .models import Config, ReconciliationRun, Transaction, User
 from .models.config import SECRET_FIELDS
 from .models.meta import MAX_ROW_ID
-from .services.api import ApiRefused, authenticate, find_transaction
+from .services.payments.api import ApiRefused, authenticate, find_transaction
 from .views.params import BadParameters, form_dict
 
 #: A reference is the rest of the path, any character included (``/`` too): a regex marker, not a

@@ -11,7 +11,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .postfinance.sha import ALGORITHMS, DEFAULT_SHA_OUT_KEYS
+from .platforms.epayment.sha import ALGORITHMS, DEFAULT_SHA_OUT_KEYS
 
 KNOWN_KEYS = (
     "sqlalchemy.url",

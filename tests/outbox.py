@@ -51,8 +51,8 @@ def add_due(db, config, reference="order-1", status="9", now: datetime = START) 
 
 
 def set_status(db, transaction_id: int, status: str, now: datetime) -> None:
-    """A new PostFinance status, as services/feedback.py writes it (the IPN due again)."""
-    from polybanking.services.ipn import mark_due
+    """A new PostFinance status, as services/payments/apply.py writes it (the IPN due again)."""
+    from polybanking.services.ipn.payload import mark_due
 
     def change(session):
         transaction = session.get(Transaction, transaction_id)

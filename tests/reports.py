@@ -1,6 +1,6 @@
 """PostFinance transaction reports as the tests write them, from PROTOCOL §8 alone.
 
-Deliberately independent of ``polybanking.postfinance.report``: the reader is checked against
+Deliberately independent of ``polybanking.platforms.epayment.report``: the reader is checked against
 files made here, never against its own writer.
 """
 

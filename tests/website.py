@@ -1,6 +1,6 @@
 """A website and a PostFinance peer as the tests see them, written from PROTOCOL.md alone.
 
-Deliberately independent of ``polybanking.signing`` and ``polybanking.postfinance``: the gateway's
+Deliberately independent of ``polybanking.signing`` and ``polybanking.platforms.epayment``: the gateway's
 code is checked against these, never against itself.
 """
 

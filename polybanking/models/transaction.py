@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..postfinance.statuses import is_good, status_text
+from ..platforms.epayment.statuses import is_good, status_text
 from .config import Config
 from .meta import Base, utcnow
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError
 from ..auth import settings as auth_settings
 from ..ingress import Ingress, parse_networks
 from ..server import switch_interval
-from ..services.ipn_schedule import load_policy
+from ..services.ipn.schedule import load_policy
 from ..settings import KNOWN_KEYS, SettingsError, as_bool, env_name, load, load_reconcile, with_environment
 from ..tasks.queue import build_huey
 from .check_services import migrations, reach_services

@@ -11,9 +11,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ..services.export import FORMATS
-from ..services.period import PERIODS
-from ..services.summary import TRANSACTION_LISTS
+from ..services.reports.exports.export import FORMATS
+from ..services.reports.period import PERIODS
+from ..services.reports.summary.summary import TRANSACTION_LISTS
 from . import commands, reports
 
 EXIT_USAGE = 2

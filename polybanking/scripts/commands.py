@@ -148,7 +148,7 @@ def _os_user() -> str:
 
 def compare(ini: str, path: str, *, live: bool, csv_path: str | None = None) -> int:
     """Compare a report file and store the run; 0 all match, 1 differences, 2 unreadable."""
-    from ..services.reconcile_runs import differences_csv, item_line, reconcile_file, summary_lines
+    from ..services.reconcile.runs import differences_csv, item_line, reconcile_file, summary_lines
 
     raw, settings = read_settings(ini)
     try:
@@ -208,8 +208,8 @@ def _session(ini: str):
 def create_user(
     ini: str, *, username: str, password: str, superuser: bool = False, staff: bool = False
 ) -> int:
-    from ..services.users import UserError
-    from ..services.users import create_user as create
+    from ..services.admin.users import UserError
+    from ..services.admin.users import create_user as create
 
     with _session(ini) as dbsession:
         try:
@@ -221,8 +221,8 @@ def create_user(
 
 def allow_user(ini: str, *, config_id: str, username: str, allowed: bool) -> bool:
     """``config allow`` / ``config deny``: whether anything changed."""
-    from ..services.configs import allow
-    from ..services.users import find_by_username
+    from ..services.admin.configs import allow
+    from ..services.admin.users import find_by_username
 
     if not (config_id.isascii() and config_id.isdigit()) or not 0 < int(config_id) <= MAX_ROW_ID:
         raise CommandError(f"--config must be a config id, not {config_id!r}")

@@ -13,10 +13,11 @@ import transaction
 from sqlalchemy.orm import Session
 
 from ..models import get_engine, get_session_factory, get_tm_session
-from ..services import ipn_report
-from ..services.ipn import format_date, request_resend
+from ..services.ipn import report as ipn_report
+from ..services.ipn.payload import format_date, request_resend
 from ..settings import SettingsError
-from ..tasks.queue import TaskContext, build_huey, enqueue_after_commit, register_tasks
+from ..tasks.context import TaskContext
+from ..tasks.queue import build_huey, enqueue_after_commit, register_tasks
 from .commands import CommandError, database_errors, read_settings
 
 RESEND_BY = "the command line"

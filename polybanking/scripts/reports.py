@@ -15,10 +15,10 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from ..models import get_engine
-from ..services import export as export_service
-from ..services.period import Period, PeriodError, resolve
-from ..services.summary import build_summary
-from ..services.summary_csv import summary_csv, summary_filename
+from ..services.reports.exports import export as export_service
+from ..services.reports.period import Period, PeriodError, resolve
+from ..services.reports.summary.as_csv import summary_csv, summary_filename
+from ..services.reports.summary.summary import build_summary
 from .commands import CommandError, database_errors, read_settings
 from .progress import ProgressBar
 
@@ -130,7 +130,7 @@ def summary(
             raise CommandError(str(error)) from None
         finally:
             engine.dispose()
-    from ..services.summary_pdf import render_pdf  # fpdf2 loads only for the command that needs it
+    from ..services.reports.summary.as_pdf import render_pdf  # fpdf2 loads only for the command that needs it
 
     written = []
     for option, extension, render in (

@@ -1,6 +1,7 @@
 """Background work on Huey: the queue built from the ini, and the tasks registered on it."""
 
-from .queue import TaskContext, build_huey, register_tasks
+from .context import TaskContext
+from .queue import build_huey, register_tasks
 
 
 def includeme(config) -> None:

@@ -10,10 +10,10 @@ import logging
 
 from huey import Huey
 
-from ..services.ipn_delivery import IpnDeliverer
-from ..services.ipn_outbox import Recorded
-from ..services.ipn_schedule import IpnPolicy
-from .queue import TaskContext
+from ..services.ipn.delivery import IpnDeliverer
+from ..services.ipn.outbox import Recorded
+from ..services.ipn.schedule import IpnPolicy
+from .context import TaskContext
 
 log = logging.getLogger(__name__)
 

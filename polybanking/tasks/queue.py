@@ -1,29 +1,19 @@
-"""The Huey instance (from the ini), each task's own transaction, and enqueue-after-commit."""
+"""The Huey instance (from the ini), enqueue-after-commit, and the registration of every task."""
 
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping
 from types import SimpleNamespace
 
 import transaction
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
 
-from ..models import get_tm_session
-from ..settings import Settings, SettingsError, as_bool
+from ..services.ipn.schedule import load_policy
+from ..settings import SettingsError, as_bool
+from . import ipn, reconcile
+from .context import TaskContext
 
 BACKENDS = ("sqlite", "redis", "memory")
-
-
-@dataclass(frozen=True)
-class TaskContext:
-    """What a task needs, injected at registration so tests and the worker can supply their own."""
-
-    session_factory: sessionmaker[Session]
-    settings: Settings
-    raw_settings: Mapping[str, str]
 
 
 def _default_sqlite_file(settings: Mapping[str, str]) -> str:
@@ -52,14 +42,6 @@ def build_huey(settings: Mapping[str, str]) -> Huey:
     raise SettingsError("huey.backend", f"one of {', '.join(BACKENDS)}, not {backend!r}")
 
 
-@contextmanager
-def task_transaction(context: TaskContext) -> Iterator[Session]:
-    """A session in a transaction of the task's own: committed on success, aborted on error."""
-    manager = transaction.TransactionManager(explicit=True)
-    with manager:
-        yield get_tm_session(context.session_factory, manager)
-
-
 def enqueue_after_commit(manager: transaction.TransactionManager, task, *args) -> None:
     """Queue ``task(*args)`` only once the current transaction has committed.
 
@@ -75,9 +57,6 @@ def enqueue_after_commit(manager: transaction.TransactionManager, task, *args) -
 
 def register_tasks(huey: Huey, context: TaskContext) -> SimpleNamespace:
     """Every task, bound to ``huey`` and ``context``; web app and worker register the same names."""
-    from ..services.ipn_schedule import load_policy
-    from . import ipn, reconcile
-
     policy = load_policy(context.raw_settings)  # a bad ipn.* key stops start-up, naming the key
     send_ipn, deliver_due_ipns, deliverer = ipn.register(huey, context, policy)
     reconciliation = reconcile.register(huey, context, send_ipn)

@@ -10,10 +10,11 @@ from types import SimpleNamespace
 from huey import Huey, crontab
 
 from ..models.reconciliation_run import INBOX
-from ..postfinance import directlink as pf_directlink
-from ..services import directlink, reconcile_inbox
-from ..services.reconcile_runs import reconcile_file, summary_lines
-from .queue import TaskContext, task_transaction
+from ..platforms.epayment import directlink as pf_directlink
+from ..services.reconcile import inbox as reconcile_inbox
+from ..services.reconcile import janitor as directlink
+from ..services.reconcile.runs import reconcile_file, summary_lines
+from .context import TaskContext, task_transaction
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from pyramid.exceptions import URLDecodeError
 from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config, view_config, view_defaults
 
-from ..services.api import (
+from ..services.payments.api import (
     ApiRefused,
     list_references,
     parse_max_transaction,

@@ -6,7 +6,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
 
-from ..services.feedback import POSTSALE, RETURN, FeedbackRejected, apply_feedback
+from ..services.payments.apply import POSTSALE, RETURN, FeedbackRejected, apply_feedback
 from ..tasks.queue import enqueue_after_commit
 from .params import BadParameters, client_ip, form_items
 

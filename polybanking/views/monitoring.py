@@ -12,7 +12,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from ..ingress import in_networks, parse_address
-from ..services.monitoring import snapshot
+from ..services.admin.monitoring import snapshot
 
 
 def _allowed(request) -> None:

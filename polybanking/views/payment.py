@@ -5,7 +5,7 @@ import logging
 from pyramid.httpexceptions import HTTPNotFound, HTTPServiceUnavailable
 from pyramid.view import view_config, view_defaults
 
-from ..services.payments import NotForwardable, StartError, forward, start_payment
+from ..services.payments.start import NotForwardable, StartError, forward, start_payment
 from ..settings import SettingsError
 from .params import BadParameters, client_ip, form_dict
 

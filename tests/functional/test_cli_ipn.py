@@ -19,7 +19,7 @@ from polybanking.models import (
     get_engine,
     get_session_factory,
 )
-from polybanking.services import ipn_report
+from polybanking.services.ipn import report as ipn_report
 from polybanking.settings import SettingsError
 
 from .test_cli import finish, run, start, write_ini

@@ -6,7 +6,7 @@ import requests
 from sqlalchemy import func, select
 
 from polybanking.models import Transaction
-from polybanking.services.payments import StartError, start_payment
+from polybanking.services.payments.start import StartError, start_payment
 
 from ..conftest import committed
 from ..website import start_params

@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 
 from polybanking.models import Transaction, TransactionLog
 from polybanking.models.meta import utcnow
-from polybanking.postfinance import directlink as pf_directlink
-from polybanking.sandbox.ledger import Ledger
-from polybanking.services import directlink
+from polybanking.platforms.epayment import directlink as pf_directlink
+from polybanking.sandbox.epayment.ledger import Ledger
+from polybanking.services.reconcile import janitor as directlink
 
 from ..website import hidden_fields, path_of, start_params
 

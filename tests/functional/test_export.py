@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from polybanking.models import Transaction, TransactionLog
-from polybanking.services import export, export_rows, export_writers
-from polybanking.services.period import custom_period
-from polybanking.services.transaction_fields import DETAIL_FIELDS, log_detail, transaction_detail
+from polybanking.services.payments.fields import DETAIL_FIELDS, log_detail, transaction_detail
+from polybanking.services.reports.exports import export
+from polybanking.services.reports.exports import rows as export_rows
+from polybanking.services.reports.exports import writers as export_writers
+from polybanking.services.reports.period import custom_period
 
 from ..report_data import PERIOD, TRANSACTIONS, add_report_data, utc
 
@@ -295,7 +297,7 @@ def test_dates_are_utc_whatever_the_database_sessions_time_zone(data, db, app_se
 
 
 def test_xlsx_continues_on_a_new_sheet_when_one_is_full(data, run_export, monkeypatch):
-    from polybanking.services import export_xlsx
+    from polybanking.services.reports.exports import xlsx as export_xlsx
 
     monkeypatch.setattr(export_xlsx, "MAX_DATA_ROWS", 4)
     book = openpyxl.load_workbook(io.BytesIO(run_export("xlsx")))

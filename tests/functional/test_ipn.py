@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from polybanking.models import Config, Transaction, TransactionLog
-from polybanking.services.ipn import format_date, ipn_fields
-from polybanking.services.ipn_outbox import claim, record
-from polybanking.services.ipn_schedule import IpnPolicy
-from polybanking.services.ipn_sender import AttemptResult
+from polybanking.services.ipn.outbox import claim, record
+from polybanking.services.ipn.payload import format_date, ipn_fields
+from polybanking.services.ipn.schedule import IpnPolicy
+from polybanking.services.ipn.sender import AttemptResult
 
 from ..website import postfinance_sha, start_params, website_sign
 

@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from polybanking.models import Transaction
 from polybanking.models.meta import utcnow
-from polybanking.services import ipn_outbox
-from polybanking.services.ipn import request_resend
-from polybanking.services.ipn_delivery import IpnDeliverer
-from polybanking.services.ipn_schedule import IpnPolicy
-from polybanking.services.ipn_sender import AttemptResult, Sender
+from polybanking.services.ipn import outbox as ipn_outbox
+from polybanking.services.ipn.delivery import IpnDeliverer
+from polybanking.services.ipn.payload import request_resend
+from polybanking.services.ipn.schedule import IpnPolicy
+from polybanking.services.ipn.sender import AttemptResult, Sender
 
 from ..outbox import FakeClock, add_due, attempts_of, ipn_logs, outbox_state, set_status
 from ..website import check_ipn_headers, postfinance_sha, start_params

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from polybanking.services.ipn_delivery import IpnDeliverer
-from polybanking.services.ipn_schedule import IpnPolicy, load_policy
+from polybanking.services.ipn.delivery import IpnDeliverer
+from polybanking.services.ipn.schedule import IpnPolicy, load_policy
 
 from ..outbox import FakeClock, add_due, attempts_of, closed_port_url, ipn_logs, outbox_state
 

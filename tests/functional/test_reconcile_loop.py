@@ -13,9 +13,9 @@ from huey import MemoryHuey
 from sqlalchemy import select
 
 from polybanking.models import ReconciliationRun
-from polybanking.services.reconcile_runs import reconcile_file, run_items
+from polybanking.services.reconcile.runs import reconcile_file, run_items
 from polybanking.tasks import reconcile as reconcile_tasks
-from polybanking.tasks.queue import TaskContext
+from polybanking.tasks.context import TaskContext
 
 from ..reports import FIXTURE, Line, csv_bytes
 from .test_directlink import ledger, pay, start  # noqa: F401 (fixture)

@@ -14,12 +14,12 @@ import pytest
 from PIL import Image
 
 from polybanking.models import Transaction
-from polybanking.services import export
-from polybanking.services.charts import PALETTE
-from polybanking.services.period import PeriodError, custom_period
-from polybanking.services.summary import build_summary
-from polybanking.services.summary_csv import summary_csv, summary_filename
-from polybanking.services.summary_pdf import render_pdf
+from polybanking.services.reports.exports import export
+from polybanking.services.reports.period import PeriodError, custom_period
+from polybanking.services.reports.summary.as_csv import summary_csv, summary_filename
+from polybanking.services.reports.summary.as_pdf import render_pdf
+from polybanking.services.reports.summary.charts import PALETTE
+from polybanking.services.reports.summary.summary import build_summary
 
 from ..report_data import (
     EXPECTED,

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from polybanking.postfinance import feedback as pf
-from polybanking.postfinance import report
-from polybanking.postfinance.sha import ALGORITHMS, DEFAULT_SHA_OUT_KEYS, check_sha, compute_sha
-from polybanking.postfinance.statuses import is_valid_code
+from polybanking.platforms.epayment import feedback as pf
+from polybanking.platforms.epayment import report
+from polybanking.platforms.epayment.sha import ALGORITHMS, DEFAULT_SHA_OUT_KEYS, check_sha, compute_sha
+from polybanking.platforms.epayment.statuses import is_valid_code
 from polybanking.signing import check_sign, compute_sign
 
 from ..fuzz import FUZZ, REPORT_HEADER, feedback_params, junk_text, report_csv, report_files, report_xml

@@ -2,7 +2,7 @@
 
 import pytest
 
-from polybanking.postfinance.sha import DEFAULT_SHA_OUT_KEYS
+from polybanking.platforms.epayment.sha import DEFAULT_SHA_OUT_KEYS
 from polybanking.settings import Settings, SettingsError, env_name, load, with_environment
 
 RAW = {

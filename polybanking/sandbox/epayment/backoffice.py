@@ -11,10 +11,10 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
 
-from ..postfinance.directlink import UNKNOWN_ORDER, answer_xml
-from ..postfinance.report import format_amount, format_date, write_csv
-from ..security import constant_time_equals
-from ..views.params import BadParameters, form_dict
+from ...platforms.epayment.directlink import UNKNOWN_ORDER, answer_xml
+from ...platforms.epayment.report import format_amount, format_date, write_csv
+from ...security import constant_time_equals
+from ...views.params import BadParameters, form_dict
 from .feedback import entry_params
 from .feedback import format_amount as feedback_amount
 from .ledger import ACTIONS, Entry
@@ -147,7 +147,7 @@ class BackOfficeView:
     @view_config(
         route_name="sandbox.transactions",
         request_method="GET",
-        renderer="polybanking:templates/sandbox/transactions.jinja2",
+        renderer="polybanking:templates/sandbox/epayment/transactions.jinja2",
     )
     def list(self):
         return {

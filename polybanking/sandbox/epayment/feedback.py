@@ -4,8 +4,8 @@ import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from ..postfinance.sha import DEFAULT_SHA_OUT_KEYS, compute_sha
-from ..settings import PostFinanceEnvironment
+from ...platforms.epayment.sha import DEFAULT_SHA_OUT_KEYS, compute_sha
+from ...settings import PostFinanceEnvironment
 
 #: Outcome buttons of the hosted page → (STATUS, NCERROR, which return URL).
 OUTCOMES = {

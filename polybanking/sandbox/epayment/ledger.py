@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..postfinance.statuses import UNCERTAIN_STATUSES, status_text
+from ...platforms.epayment.statuses import UNCERTAIN_STATUSES, status_text
 
 #: Later operations the tester can apply: action → (statuses it applies to, new status, new PAYIDSUB?).
 ACTIONS = {

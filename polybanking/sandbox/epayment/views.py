@@ -8,10 +8,10 @@ import requests
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config, view_defaults
 
-from ..postfinance.feedback import amount_to_cents
-from ..postfinance.sha import check_sha
-from ..settings import PostFinanceEnvironment, SettingsError
-from ..views.params import BadParameters, client_ip, form_dict
+from ...platforms.epayment.feedback import amount_to_cents
+from ...platforms.epayment.sha import check_sha
+from ...settings import PostFinanceEnvironment, SettingsError
+from ...views.params import BadParameters, client_ip, form_dict
 from . import ENVIRONMENTS
 from .feedback import OUTCOMES, feedback_params, new_pay_id, return_url
 from .ledger import Entry, Ledger, now_iso
@@ -91,7 +91,7 @@ def _error(request, message: str):
     return {"error": message}
 
 
-@view_defaults(renderer="polybanking:templates/sandbox/hosted.jinja2", require_csrf=False)
+@view_defaults(renderer="polybanking:templates/sandbox/epayment/hosted.jinja2", require_csrf=False)
 class HostedPageView:
     def __init__(self, request):
         self.request = request

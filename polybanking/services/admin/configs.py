@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Config, ConfigLog, User
-from ..models.config import SECRET_FIELDS, generate_secret
-from ..settings import Settings
-from .payments import MAX_AMOUNT
+from ...models import Config, ConfigLog, User
+from ...models.config import SECRET_FIELDS, generate_secret
+from ...settings import Settings
+from ..payments.start import MAX_AMOUNT
 
 log = logging.getLogger(__name__)
 

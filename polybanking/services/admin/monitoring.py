@@ -10,7 +10,7 @@ from huey import Huey
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
-from ..models import IpnAttempt, Transaction
+from ...models import IpnAttempt, Transaction
 
 NO_STATUS = "none"  # a transaction PostFinance has not reported on yet
 IPN_OUTCOMES = {"ipnsuccess": "success", "ipnfailled": "failure"}

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from ..models import Config, Transaction, User, config_allowed_users
-from ..models.transaction import FORWARDED
-from ..postfinance.statuses import GOOD_STATUSES, PENDING_STATUSES, STATUS_TEXT
+from ...models import Config, Transaction, User, config_allowed_users
+from ...models.transaction import FORWARDED
+from ...platforms.epayment.statuses import GOOD_STATUSES, PENDING_STATUSES, STATUS_TEXT
 
 PAGE_SIZE = 50
 NEWEST_FIRST = (Transaction.creation_date.desc(), Transaction.id.desc())

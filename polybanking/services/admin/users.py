@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..auth import throttle
-from ..auth.passwords import WeakPassword, hash_password, needs_rehash, verify_password
-from ..auth.tequila import Identity
-from ..models import User
+from ...auth import throttle
+from ...auth.passwords import WeakPassword, hash_password, needs_rehash, verify_password
+from ...auth.tequila import Identity
+from ...models import User
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..models.meta import utcnow
-from . import ipn_outbox
-from .ipn_outbox import Recorded
-from .ipn_schedule import IpnPolicy
-from .ipn_sender import AttemptResult, Delivery, Sender
+from ...models.meta import utcnow
+from . import outbox as ipn_outbox
+from .outbox import Recorded
+from .schedule import IpnPolicy
+from .sender import AttemptResult, Delivery, Sender
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ class IpnDeliverer:
             in_flight = started
 
     def upcoming(self, horizon_seconds: float) -> list[tuple[int, datetime]]:
-        """What becomes due within the horizon (see ipn_outbox.upcoming)."""
+        """What becomes due within the horizon (see outbox.upcoming)."""
         now = self.clock()
         with self.session_factory.begin() as dbsession:
             return ipn_outbox.upcoming(dbsession, now, now + timedelta(seconds=horizon_seconds))

@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from ..models import IpnAttempt, Transaction, TransactionLog
-from .ipn import ipn_fields, webhook_id
-from .ipn_schedule import IpnPolicy, retry_delay
-from .ipn_sender import AttemptResult, Delivery
+from ...models import IpnAttempt, Transaction, TransactionLog
+from .payload import ipn_fields, webhook_id
+from .schedule import IpnPolicy, retry_delay
+from .sender import AttemptResult, Delivery
 
 
 def _due(now: datetime):

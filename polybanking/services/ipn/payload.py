@@ -2,7 +2,7 @@
 
 The IPN is the signed form of PROTOCOL §6 plus the Standard Webhooks headers (``webhook-id``,
 ``webhook-timestamp``, ``webhook-signature``) so that a website can also reject replays. Delivery
-itself (claim, HTTP, retries) is in ipn_outbox.py, ipn_sender.py and ipn_delivery.py.
+itself (claim, HTTP, retries) is in outbox.py, sender.py and delivery.py beside this module.
 """
 
 import base64
@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
-from ..models import Transaction, TransactionLog
-from ..models.meta import utcnow
-from ..signing import compute_sign
+from ...models import Transaction, TransactionLog
+from ...models.meta import utcnow
+from ...signing import compute_sign
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Config, IpnAttempt, Transaction
-from ..models.meta import MAX_ROW_ID
-from .ipn import format_date
+from ...models import Config, IpnAttempt, Transaction
+from ...models.meta import MAX_ROW_ID
+from .payload import format_date
 
 
 @dataclass(frozen=True)

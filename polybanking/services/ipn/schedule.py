@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from ..settings import SettingsError
+from ...settings import SettingsError
 
 #: After the first try: about three days in all (the issue's default).
 DEFAULT_SCHEDULE = "5s 5m 30m 2h 5h 10h 10h 14h 20h 24h"

@@ -12,9 +12,9 @@ from datetime import datetime
 
 import requests
 
-from ..models.ipn_attempt import ANSWER_EXCERPT
-from .ipn import encode_body, webhook_headers
-from .ipn_schedule import parse_retry_after
+from ...models.ipn_attempt import ANSWER_EXCERPT
+from .payload import encode_body, webhook_headers
+from .schedule import parse_retry_after
 
 MAX_ANSWER_BYTES = 4 * ANSWER_EXCERPT
 USER_AGENT = "PolyBanking-IPN/2"

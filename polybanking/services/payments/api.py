@@ -8,11 +8,11 @@ same length when the config does not exist, always in constant time.
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Config, Transaction, TransactionLog
-from ..models.config import generate_secret
-from ..models.meta import MAX_ROW_ID
-from ..security import constant_time_equals
-from . import transaction_fields
+from ...models import Config, Transaction, TransactionLog
+from ...models.config import generate_secret
+from ...models.meta import MAX_ROW_ID
+from ...security import constant_time_equals
+from . import fields as transaction_fields
 
 DEFAULT_MAX_TRANSACTIONS = 100
 MAX_TRANSACTIONS_CAP = 1000

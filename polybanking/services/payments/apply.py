@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Transaction, TransactionLog
-from ..models.meta import utcnow
-from ..models.transaction import FEEDBACK
-from ..postfinance import feedback as pf
-from ..postfinance.form import parse_order_id
-from ..postfinance.statuses import AFTER_PAYMENT_STATUSES, is_good, is_pending
-from ..settings import Settings, SettingsError
-from .ipn import mark_due
+from ...models import Transaction, TransactionLog
+from ...models.meta import utcnow
+from ...models.transaction import FEEDBACK
+from ...platforms.epayment import feedback as pf
+from ...platforms.epayment.form import parse_order_id
+from ...platforms.epayment.statuses import AFTER_PAYMENT_STATUSES, is_good, is_pending
+from ...settings import Settings, SettingsError
+from ..ipn.payload import mark_due
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ would take longer than the whole query.
 from collections.abc import Callable
 from typing import Any
 
-from ..models.transaction import INTERNAL_STATUS_TEXT
-from ..models.transaction_log import LOG_TYPE_TEXT
-from ..postfinance.statuses import status_text
-from .ipn import format_date
+from ...models.transaction import INTERNAL_STATUS_TEXT
+from ...models.transaction_log import LOG_TYPE_TEXT
+from ...platforms.epayment.statuses import status_text
+from ..ipn.payload import format_date
 
 #: PROTOCOL §7's detail fields, in the order of the CSV columns.
 DETAIL_FIELDS = (

@@ -9,12 +9,12 @@ from sqlalchemy import Connection, Row, bindparam, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..models import Config, Transaction, TransactionLog, mark_changed
-from ..models.meta import MAX_ROW_ID, utcnow
-from ..models.transaction import FEEDBACK, FORWARDED, REFERENCE_MAX_LENGTH
-from ..postfinance.form import format_order_id, payment_form
-from ..settings import Settings
-from ..signing import check_sign
+from ...models import Config, Transaction, TransactionLog, mark_changed
+from ...models.meta import MAX_ROW_ID, utcnow
+from ...models.transaction import FEEDBACK, FORWARDED, REFERENCE_MAX_LENGTH
+from ...platforms.epayment.form import format_order_id, payment_form
+from ...settings import Settings
+from ...signing import check_sign
 
 log = logging.getLogger(__name__)
 

@@ -16,15 +16,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import Config, Transaction, TransactionLog
-from ..models.meta import utcnow
-from ..models.transaction import FORWARDED
-from ..postfinance import directlink
-from ..postfinance.feedback import FeedbackError
-from ..postfinance.form import format_order_id
-from ..postfinance.statuses import UNCERTAIN_STATUSES
-from ..settings import PostFinanceEnvironment, Settings
-from .feedback import DIRECTLINK, FeedbackOutcome, apply_report
+from ...models import Config, Transaction, TransactionLog
+from ...models.meta import utcnow
+from ...models.transaction import FORWARDED
+from ...platforms.epayment import directlink
+from ...platforms.epayment.feedback import FeedbackError
+from ...platforms.epayment.form import format_order_id
+from ...platforms.epayment.statuses import UNCERTAIN_STATUSES
+from ...settings import PostFinanceEnvironment, Settings
+from ..payments.apply import DIRECTLINK, FeedbackOutcome, apply_report
 
 log = logging.getLogger(__name__)
 

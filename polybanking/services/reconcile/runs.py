@@ -14,10 +14,10 @@ from typing import BinaryIO
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from ..models import ReconciliationItem, ReconciliationRun
-from ..models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_POLYBANKING, ONLY_REPORT
-from ..settings import Settings
-from .reconcile import CATEGORY_TEXT, SAME, Comparison, Item, ReportUnreadable, Side, compare, read_report
+from ...models import ReconciliationItem, ReconciliationRun
+from ...models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_POLYBANKING, ONLY_REPORT
+from ...settings import Settings
+from .comparison import CATEGORY_TEXT, SAME, Comparison, Item, ReportUnreadable, Side, compare, read_report
 
 MAX_FILE_NAME = 255
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from ...models import ConfigLog, User
 from ...security import CONFIG_ADMIN, CONFIG_CREATE, CONFIG_EDIT, CONFIG_LIST, CONFIG_VIEW
-from ...services import configs as service
-from ...services.admin_queries import visible_configs
+from ...services.admin import configs as service
+from ...services.admin.queries import visible_configs
 from .forms import checked, flash, read_form, see_other
 
 TEMPLATES = "polybanking:templates/admin/configs/"

@@ -13,9 +13,9 @@ from pyramid.view import view_config
 
 from ...routes import AllConfigsExport
 from ...security import EXPORT_DOWNLOAD, EXPORT_VIEW
-from ...services import export as service
-from ...services.admin_queries import visible_config_ids, visible_configs
-from ...services.period import PeriodError
+from ...services.admin.queries import visible_config_ids, visible_configs
+from ...services.reports.exports import export as service
+from ...services.reports.period import PeriodError
 from .forms import checked, read_form
 from .periods import CHOICES, period_fields, read_period
 

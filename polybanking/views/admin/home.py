@@ -6,8 +6,8 @@ from pyramid.view import view_config
 from ...models.meta import utcnow
 from ...routes import ReconciliationRoot
 from ...security import HOME, RECONCILIATION_VIEW
-from ...services.admin_queries import attention
-from ...services.reconcile_runs import list_runs
+from ...services.admin.queries import attention
+from ...services.reconcile.runs import list_runs
 
 
 @view_config(

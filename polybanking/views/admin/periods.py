@@ -6,7 +6,7 @@ reads the form's ``period``, ``from`` and ``to`` and says, in words, what is wro
 
 from zoneinfo import ZoneInfo
 
-from ...services.period import PERIODS, Period, PeriodError, resolve
+from ...services.reports.period import PERIODS, Period, PeriodError, resolve
 
 CUSTOM = "custom"
 #: The choices of the form's ``period`` field, in display order.

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from ...models import Config
 from ...models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_POLYBANKING, ONLY_REPORT
 from ...models.reconciliation_run import UPLOAD, ReconciliationRun
-from ...postfinance.statuses import status_text
+from ...platforms.epayment.statuses import status_text
 from ...security import RECONCILIATION_RUN, RECONCILIATION_VIEW
-from ...services.admin_queries import MAX_PAGE, PAGE_SIZE, Page
-from ...services.reconcile import CATEGORIES, CATEGORY_TEXT, SAME, Item
-from ...services.reconcile_runs import (
+from ...services.admin.queries import MAX_PAGE, PAGE_SIZE, Page
+from ...services.reconcile.comparison import CATEGORIES, CATEGORY_TEXT, SAME, Item
+from ...services.reconcile.runs import (
     count_runs,
     differences_csv,
     list_runs,

@@ -11,12 +11,12 @@ from pyramid.view import view_config
 
 from ...models.meta import utcnow
 from ...security import SUMMARY_VIEW
-from ...services.admin_queries import visible_config_ids
-from ...services.charts import group_chart, overview_chart
-from ...services.money import chf_display
-from ...services.period import PeriodError
-from ...services.summary import TRANSACTION_LISTS, Summary, build_summary
-from ...services.summary_csv import summary_csv, summary_filename
+from ...services.admin.queries import visible_config_ids
+from ...services.reports.money import chf_display
+from ...services.reports.period import PeriodError
+from ...services.reports.summary.as_csv import summary_csv, summary_filename
+from ...services.reports.summary.charts import group_chart, overview_chart
+from ...services.reports.summary.summary import TRANSACTION_LISTS, Summary, build_summary
 from .forms import checked, read_form
 from .periods import CHOICES, period_fields, read_period
 
@@ -96,7 +96,7 @@ def _download(request) -> Summary:
 
 @view_config(route_name="admin.summary.pdf", request_method="GET", permission=SUMMARY_VIEW)
 def summary_pdf(request):
-    from ...services.summary_pdf import render_pdf  # fpdf2 loads only when a PDF is asked for
+    from ...services.reports.summary.as_pdf import render_pdf  # fpdf2 loads only when a PDF is asked for
 
     summary = _download(request)
     return Response(

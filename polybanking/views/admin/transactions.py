@@ -7,11 +7,10 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from ...models import TransactionLog
-from ...postfinance.form import format_order_id
-from ...postfinance.statuses import STATUS_TEXT
+from ...platforms.epayment.form import format_order_id
+from ...platforms.epayment.statuses import STATUS_TEXT
 from ...security import TRANSACTION_LIST, TRANSACTION_RESEND, TRANSACTION_VIEW
-from ...services import ipn
-from ...services.admin_queries import (
+from ...services.admin.queries import (
     MAX_PAGE,
     SEARCH_MAX_LENGTH,
     STATUS_GROUPS,
@@ -19,6 +18,7 @@ from ...services.admin_queries import (
     search_transactions,
     visible_configs,
 )
+from ...services.ipn import payload as ipn
 from ...tasks.queue import enqueue_after_commit
 from .forms import flash, read_form, see_other
 

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from ...models import Config, User, config_allowed_users
 from ...security import USER_MANAGE
-from ...services.users import UserChanges, UserError, create_user, update_user
+from ...services.admin.users import UserChanges, UserError, create_user, update_user
 from .forms import checked, flash, read_form, see_other
 
 TEMPLATES = "polybanking:templates/admin/users/"

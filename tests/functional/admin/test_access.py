@@ -12,7 +12,7 @@ import webtest
 from pyramid.interfaces import IRoutesMapper
 
 from polybanking.models.reconciliation_run import UPLOAD
-from polybanking.services.reconcile_runs import reconcile_file
+from polybanking.services.reconcile.runs import reconcile_file
 
 from ...reports import Line, csv_bytes
 from .conftest import csrf_token, sign_in

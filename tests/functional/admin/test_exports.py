@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from polybanking.services import export
-from polybanking.services.admin_queries import visible_config_ids
-from polybanking.services.period import custom_period
+from polybanking.services.admin.queries import visible_config_ids
+from polybanking.services.reports.exports import export
+from polybanking.services.reports.period import custom_period
 
 from ...report_data import PERIOD, TRANSACTIONS, add_report_data
 from .conftest import user_id

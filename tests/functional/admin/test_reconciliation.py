@@ -43,7 +43,7 @@ def root(admin_as):
 
 @pytest.fixture
 def fixture_shop(make_config, make_transaction):
-    """Transactions 1-5 as the shared fixture's orders (as in tests/unit/services/test_reconcile.py):
+    """Transactions 1-5 as the shared fixture's orders (as in services/reconcile/test_comparison.py):
     one the same, three different (status, amount, status), one PostFinance never had;
     polybanking-6 is not in the database and webshop-77 is another system's order."""
     config = make_config(name="Fixture shop", test_mode=True)

@@ -11,21 +11,19 @@ from collections import namedtuple
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Select, bindparam, func, or_, select, type_coerce
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import NullType
 
-from ..models import Transaction, TransactionLog
-from ..models.meta import UTCDateTime
-from ..postfinance.statuses import GOOD_STATUSES
-from .ipn import format_date
-from .transaction_fields import LOG_COLUMNS, TRANSACTION_COLUMNS, DateWriter
-from .transaction_fields import as_text as text_date
-
-if TYPE_CHECKING:
-    from .export import ExportSpec
+from ....models import Transaction, TransactionLog
+from ....models.meta import UTCDateTime
+from ....platforms.epayment.statuses import GOOD_STATUSES
+from ...ipn.payload import format_date
+from ...payments.fields import LOG_COLUMNS, TRANSACTION_COLUMNS, DateWriter
+from ...payments.fields import as_text as text_date
+from .spec import ExportSpec
 
 #: Rows per batch: enough to amortise a round trip, few enough to keep memory flat and each
 #: transaction (SQLite's write lock included) short.

@@ -19,9 +19,9 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy.engine import Engine
 
-from .export import ExportSpec, Progress
-from .export_rows import Batch, batches
-from .transaction_fields import DETAIL_FIELDS, log_detail, transaction_detail
+from ...payments.fields import DETAIL_FIELDS, log_detail, transaction_detail
+from .rows import Batch, batches
+from .spec import ExportSpec, Progress
 
 CHUNK = 64 * 1024
 
@@ -165,7 +165,7 @@ def write_xml(engine: Engine, spec: ExportSpec, progress: Progress) -> Iterator[
 
 
 def write_xlsx(engine: Engine, spec: ExportSpec, progress: Progress) -> Iterator[bytes]:
-    from .export_xlsx import write_workbook  # XlsxWriter is only loaded when asked for
+    from .xlsx import write_workbook  # XlsxWriter is only loaded when asked for
 
     with tempfile.TemporaryFile() as file:
         write_workbook(file, engine, spec, progress)

@@ -13,9 +13,9 @@ from typing import IO
 import xlsxwriter
 from sqlalchemy.engine import Engine
 
-from .export import ExportSpec, Progress, filename
-from .export_rows import batches
-from .transaction_fields import DATE_FIELDS, DETAIL_FIELDS, transaction_detail
+from ...payments.fields import DATE_FIELDS, DETAIL_FIELDS, transaction_detail
+from .rows import batches
+from .spec import ExportSpec, Progress, filename
 
 MAX_DATA_ROWS = 1_048_575  # Excel's 1 048 576 rows, less the header
 TEXT_FIELDS = frozenset(DETAIL_FIELDS) - frozenset(DATE_FIELDS) - {"amount", "amount_chf", "ipn_needed"}

@@ -6,8 +6,8 @@ import csv
 import io
 from collections.abc import Iterator
 
-from .export_writers import neutralise
-from .money import chf
+from ..exports.writers import neutralise
+from ..money import chf
 from .summary import Summary
 
 GROUP_TOTAL = "(group total)"

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from fpdf import FPDF, FontFace
 
+from ..money import chf_display
 from .charts import group_chart, overview_chart
-from .money import chf_display
 from .summary import GroupSummary, PaidTransaction, Summary
 
-FONTS = Path(__file__).resolve().parent.parent / "fonts"
+FONTS = Path(__file__).resolve().parents[3] / "fonts"  # polybanking/fonts
 FAMILY = "DejaVu Sans"  # the charts' first font-family, so their text uses it too
 MONTHS_PER_TABLE = 12
 NAME_WIDTH = 58  # mm

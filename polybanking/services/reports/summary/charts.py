@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
-from .money import chf_display
+from ..money import chf_display
 
 if TYPE_CHECKING:
     from .summary import GroupSummary, Summary

@@ -8,7 +8,7 @@ Which configs appear: every config not in test mode (all with ``include_test``) 
 was paid in the period; a config that is switched off and earned nothing is left out.
 
 A page or a command calls :func:`build_summary`, then shows the plain objects it returns, draws
-them with :mod:`.summary_charts`, or writes them with :mod:`.summary_pdf` / :mod:`.summary_csv`.
+them with :mod:`.charts`, or writes them with :mod:`.as_pdf` / :mod:`.as_csv`.
 """
 
 from collections.abc import Callable
@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from ..models import Config, Transaction
-from .period import Month, Period, PeriodError
+from ....models import Config, Transaction
+from ..period import Month, Period, PeriodError
 
 PAID = "9"
 #: How the paid transactions themselves are listed: not at all, one list per group, or one list.
@@ -135,7 +135,7 @@ def build_summary(
 ) -> Summary:
     """Sum the paid transactions of ``period`` per group, config and month (one query per month;
     ``progress`` is told how many are done). ``visible``: the config ids a user may see
-    (``admin_queries.visible_config_ids``), so an admin page shows nobody another's configs;
+    (``services.admin.queries.visible_config_ids``), so an admin page shows nobody another's configs;
     None (superusers, the command) for all."""
     if transactions not in TRANSACTION_LISTS:
         raise ValueError(f"transactions must be one of {', '.join(TRANSACTION_LISTS)}")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from polybanking.postfinance.feedback import (
+from polybanking.platforms.epayment.feedback import (
     Feedback,
     FeedbackError,
     amount_to_cents,
@@ -10,9 +10,9 @@ from polybanking.postfinance.feedback import (
     parse,
     verify,
 )
-from polybanking.postfinance.sha import DEFAULT_SHA_OUT_KEYS
+from polybanking.platforms.epayment.sha import DEFAULT_SHA_OUT_KEYS
 
-from ...website import postfinance_sha
+from ....website import postfinance_sha
 
 PASSPHRASE = "Mysecretsig1875!?"
 

@@ -2,14 +2,14 @@
 
 import pytest
 
-from polybanking.postfinance.form import (
+from polybanking.platforms.epayment.form import (
     MAX_TRANSACTION_ID,
     format_order_id,
     parse_order_id,
     payment_form,
 )
 
-from ...website import postfinance_sha
+from ....website import postfinance_sha
 
 RETURN_URL = "https://payments.example.org/paiements/return"
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from polybanking.postfinance.report import (
+from polybanking.platforms.epayment.report import (
     ReportError,
     ReportInfo,
     amount_cents,
@@ -15,7 +15,7 @@ from polybanking.postfinance.report import (
     write_csv,
 )
 
-from ...reports import FIXTURE, HEADER, Line, csv_bytes, xml_bytes
+from ....reports import FIXTURE, HEADER, Line, csv_bytes, xml_bytes
 
 
 def read(data: bytes) -> tuple[list, ReportInfo]:
@@ -170,7 +170,7 @@ def test_a_short_line_is_an_error_not_a_skipped_line():
 )
 def test_files_that_are_not_reports(data, words):
     if words == "no transaction lines":
-        assert read(data)[0] == []  # the service refuses it (tests/unit/services/test_reconcile.py)
+        assert read(data)[0] == []  # the service refuses it (services/reconcile/test_comparison.py)
         return
     assert words in str(error_of(data))
 

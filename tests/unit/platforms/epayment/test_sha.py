@@ -2,9 +2,9 @@
 
 import pytest
 
-from polybanking.postfinance.sha import DEFAULT_SHA_OUT_KEYS, check_sha, compute_sha
+from polybanking.platforms.epayment.sha import DEFAULT_SHA_OUT_KEYS, check_sha, compute_sha
 
-from ...website import postfinance_sha
+from ....website import postfinance_sha
 
 PASSPHRASE = "Mysecretsig1875!?"
 SHA_IN_PARAMS = {

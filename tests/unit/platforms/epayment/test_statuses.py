@@ -2,7 +2,7 @@
 
 import pytest
 
-from polybanking.postfinance.statuses import GOOD_STATUSES, STATUS_TEXT, is_good, status_text
+from polybanking.platforms.epayment.statuses import GOOD_STATUSES, STATUS_TEXT, is_good, status_text
 
 #: Copied from PROTOCOL.md §5.
 TABLE = """

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from polybanking.services.ipn_schedule import (
+from polybanking.services.ipn.schedule import (
     IpnPolicy,
     load_policy,
     parse_retry_after,

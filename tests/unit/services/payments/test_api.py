@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from polybanking.models import Transaction, TransactionLog
-from polybanking.services.api import (
+from polybanking.services.payments.api import (
     ApiRefused,
     _row_id,
     parse_max_transaction,

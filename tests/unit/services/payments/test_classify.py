@@ -6,8 +6,8 @@ Plain objects, no database: ``classify`` only reads the transaction's status, PA
 import pytest
 
 from polybanking.models import Transaction
-from polybanking.postfinance.feedback import Feedback
-from polybanking.services.feedback import classify
+from polybanking.platforms.epayment.feedback import Feedback
+from polybanking.services.payments.apply import classify
 
 A, B = "3000000001", "3000000002"
 

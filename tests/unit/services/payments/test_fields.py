@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from polybanking.models import Config, Transaction, TransactionLog
-from polybanking.services.transaction_fields import (
+from polybanking.services.payments.fields import (
     DETAIL_FIELDS,
     LOG_COLUMNS,
     LOG_FIELDS,

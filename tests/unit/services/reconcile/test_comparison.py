@@ -9,10 +9,10 @@ import pytest
 
 from polybanking.models import Config, ReconciliationRun, Transaction
 from polybanking.models.transaction import FEEDBACK, FORWARDED
-from polybanking.services.reconcile import ReportUnreadable, compare, day_bounds, read_report
-from polybanking.services.reconcile_runs import differences_csv, list_runs, reconcile_file, run_items
+from polybanking.services.reconcile.comparison import ReportUnreadable, compare, day_bounds, read_report
+from polybanking.services.reconcile.runs import differences_csv, list_runs, reconcile_file, run_items
 
-from ...reports import FIXTURE, Line, csv_bytes, xml_bytes
+from ....reports import FIXTURE, Line, csv_bytes, xml_bytes
 
 MARCH_2 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -362,7 +362,7 @@ REFS = [
 
 def test_orders_are_ours_exactly_when_parse_order_id_says_so(settings):
     """read_report inlines parse_order_id's rule for speed; both must agree."""
-    from polybanking.postfinance.form import parse_order_id
+    from polybanking.platforms.epayment.form import parse_order_id
 
     data = csv_bytes([Line(ref, payid=str(3100000000 + n)) for n, ref in enumerate(REFS)])
     report = read_report(io.BytesIO(data), "r.csv", "polybanking")

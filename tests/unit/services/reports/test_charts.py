@@ -2,7 +2,7 @@
 
 import xml.etree.ElementTree as ET
 
-from polybanking.services.charts import PALETTE, Series, _nice_step, stacked_bar_chart
+from polybanking.services.reports.summary.charts import PALETTE, Series, _nice_step, stacked_bar_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from polybanking.services.money import chf, chf_display
+from polybanking.services.reports.money import chf, chf_display
 
 
 @pytest.mark.parametrize(

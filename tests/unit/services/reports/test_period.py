@@ -5,7 +5,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from polybanking.services.period import PERIODS, Period, PeriodError, custom_period, named_period, resolve
+from polybanking.services.reports.period import (
+    PERIODS,
+    Period,
+    PeriodError,
+    custom_period,
+    named_period,
+    resolve,
+)
 
 ZURICH = ZoneInfo("Europe/Zurich")
 

@@ -1,0 +1,1 @@
+"""The payment platforms PolyBanking speaks: pure protocol code, no Pyramid, no database."""
