@@ -35,6 +35,7 @@ tests_require = [
     "hypothesis>=6.100",  # fuzz tests of the parsers and the public endpoints (issue 8)
     # .ci/run moves the clock with its libfaketime (Debian's 0.9.10 breaks Python's sleeps and waits)
     "libfaketime>=3",
+    "import-linter>=2.3",  # the architecture's contracts in pyproject.toml (tests/unit/test_architecture.py)
 ]
 
 setup(

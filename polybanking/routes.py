@@ -14,8 +14,8 @@ from . import security as perm
 from .models import Config, ReconciliationRun, Transaction, User
 from .models.config import SECRET_FIELDS
 from .models.meta import MAX_ROW_ID
+from .params import BadParameters, form_dict
 from .services.payments.api import ApiRefused, authenticate, find_transaction
-from .views.params import BadParameters, form_dict
 
 #: A reference is the rest of the path, any character included (``/`` too): a regex marker, not a
 #: ``*`` remainder, which would drop empty and ``.``/``..`` segments.

@@ -11,7 +11,6 @@
   authenticated by their signatures or keys; they never need a session (identity is None there).
 """
 
-import hmac
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -56,11 +55,6 @@ SESSION_USER = "user_id"
 SESSION_SIGNED_IN_AT = "signed_in_at"
 SESSION_IDLE_TIMEOUT = timedelta(hours=2)
 SESSION_MAX_AGE = timedelta(hours=12)
-
-
-def constant_time_equals(a: str, b: str) -> bool:
-    """Compare secrets without an early exit on the first differing character."""
-    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 
 
 def user_principal(user_id: int) -> str:

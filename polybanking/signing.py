@@ -8,6 +8,11 @@ import hmac
 from collections.abc import Mapping
 
 
+def constant_time_equals(a: str, b: str) -> bool:
+    """Compare secrets without an early exit on the first differing character."""
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
 def _escape(text: str) -> str:
     return text.replace(";", "!!").replace("=", "??")
 

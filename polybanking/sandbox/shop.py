@@ -13,8 +13,8 @@ from decimal import Decimal, InvalidOperation
 from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
 
+from ..params import BadParameters, form_dict
 from ..signing import check_sign, compute_sign
-from ..views.params import BadParameters, form_dict
 
 IPN_FIELDS = ("config", "reference", "postfinance_status", "postfinance_status_good", "last_update")
 

@@ -6,9 +6,9 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
 
+from ..params import BadParameters, client_ip, form_items
 from ..services.payments.apply import POSTSALE, RETURN, FeedbackRejected, apply_feedback
 from ..tasks.queue import enqueue_after_commit
-from .params import BadParameters, client_ip, form_items
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ import logging
 from pyramid.httpexceptions import HTTPNotFound, HTTPServiceUnavailable
 from pyramid.view import view_config, view_defaults
 
+from ..params import BadParameters, client_ip, form_dict
 from ..services.payments.start import NotForwardable, StartError, forward, start_payment
 from ..settings import SettingsError
-from .params import BadParameters, client_ip, form_dict
 
 log = logging.getLogger(__name__)
 

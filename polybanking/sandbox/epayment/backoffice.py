@@ -11,10 +11,10 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
 
+from ...params import BadParameters, form_dict
 from ...platforms.epayment.directlink import UNKNOWN_ORDER, answer_xml
 from ...platforms.epayment.report import format_amount, format_date, write_csv
-from ...security import constant_time_equals
-from ...views.params import BadParameters, form_dict
+from ...signing import constant_time_equals
 from .feedback import entry_params
 from .feedback import format_amount as feedback_amount
 from .ledger import ACTIONS, Entry

@@ -8,10 +8,10 @@ import requests
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config, view_defaults
 
+from ...params import BadParameters, client_ip, form_dict
 from ...platforms.epayment.feedback import amount_to_cents
 from ...platforms.epayment.sha import check_sha
 from ...settings import PostFinanceEnvironment, SettingsError
-from ...views.params import BadParameters, client_ip, form_dict
 from . import ENVIRONMENTS
 from .feedback import OUTCOMES, feedback_params, new_pay_id, return_url
 from .ledger import Entry, Ledger, now_iso

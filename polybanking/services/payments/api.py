@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ...models import Config, Transaction, TransactionLog
 from ...models.config import generate_secret
 from ...models.meta import MAX_ROW_ID
-from ...security import constant_time_equals
+from ...signing import constant_time_equals
 from . import fields as transaction_fields
 
 DEFAULT_MAX_TRANSACTIONS = 100

@@ -7,8 +7,8 @@ from pyramid.security import forget, remember
 from pyramid.view import view_config, view_defaults
 
 from ...auth.tequila import TequilaClient, TequilaError, is_valid_key
+from ...params import client_ip
 from ...services.admin.users import SignInRefused, sign_in_local, sign_in_tequila
-from ..params import client_ip
 from .forms import read_form, safe_next
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from pyramid.httpexceptions import (
 )
 from pyramid.view import exception_view_config, forbidden_view_config
 
-from ..params import client_ip
+from ...params import client_ip
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 
-from ..params import BadParameters, form_dict
+from ...params import BadParameters, form_dict
 
 MAX_FIELD = 4096
 
