@@ -1,1 +1,78 @@
-"""The payment platforms PolyBanking speaks: pure protocol code, no Pyramid, no database."""
+"""The payment platforms PolyBanking speaks, and what each offers the services.
+
+Pure protocol code: no Pyramid, no database. Each platform is a folder (``epayment/``, the
+original; PostFinance Checkout beside it) whose ``platform`` module builds an object of the
+:class:`Platform` shape from its settings; the services ask ``services.payments.platforms`` for
+the one a config uses and never branch on which it is.
+
+Whatever the platform, websites are shown e-payment's status codes (PROTOCOL §5, §11): a
+platform reports a payment's state as a :class:`StatusReport` already in those codes, and every
+report goes through the one path of ``services.payments.apply``.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+EPAYMENT = "epayment"
+#: Every platform a config may use; the first is the default.
+PLATFORMS = (EPAYMENT,)
+CURRENCY = "CHF"
+
+
+@dataclass(frozen=True)
+class PaymentOrder:
+    """What a platform needs to begin a payment: our ORDERID, the amount, where the shopper returns."""
+
+    order_id: str
+    amount_cents: int
+    return_url: str
+    language: str | None = None
+    currency: str = CURRENCY
+
+
+@dataclass(frozen=True)
+class PaymentPage:
+    """Where the shopper goes: ``fields`` posted to ``url`` by a self-submitting form, or, without
+    fields, ``url`` itself. ``platform_id`` is the platform's own id of the payment, when beginning
+    it created one."""
+
+    url: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+    platform_id: str = ""
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """A platform's word on one payment, in the status codes websites read (PROTOCOL §5).
+
+    ``pay_id_sub`` numbers the platform's later operations on the same payment (capture,
+    refunds), so that an older report is recognised as stale; ``amount_cents`` is None when the
+    report's amount cannot be read, which never matches a transaction.
+    """
+
+    order_id: str
+    pay_id: str
+    pay_id_sub: int
+    status: str
+    amount_raw: str
+    amount_cents: int | None
+    currency: str
+    brand: str
+    card: str
+
+
+class Platform(Protocol):
+    """What every platform offers the services.
+
+    Beginning a payment is here; reading a platform's notifications stays with its own endpoint
+    (each platform proves authenticity its own way) and ends in a :class:`StatusReport`. Status
+    queries and refunds, captures and cancellations join this shape as the services that use
+    them become platform-neutral.
+    """
+
+    name: str
+
+    def begin_payment(self, order: PaymentOrder) -> PaymentPage:
+        """Where to send the shopper to pay ``order``."""
+        ...

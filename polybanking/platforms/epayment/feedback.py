@@ -5,6 +5,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from .. import StatusReport
 from .sha import check_sha
 from .statuses import is_valid_code
 
@@ -19,16 +20,9 @@ class FeedbackError(ValueError):
 
 
 @dataclass(frozen=True)
-class Feedback:
-    order_id: str
-    pay_id: str
-    pay_id_sub: int
-    status: str
-    amount_raw: str
-    amount_cents: int | None
-    currency: str
-    brand: str
-    card: str
+class Feedback(StatusReport):
+    """PostFinance's feedback: a status report, and NCERROR."""
+
     nc_error: str
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ...models import Transaction, TransactionLog
 from ...models.meta import utcnow
 from ...models.transaction import FEEDBACK
+from ...platforms import CURRENCY, StatusReport
 from ...platforms.epayment import feedback as pf
 from ...platforms.epayment.form import parse_order_id
 from ...platforms.epayment.statuses import AFTER_PAYMENT_STATUSES, is_good, is_pending
@@ -21,7 +22,6 @@ log = logging.getLogger(__name__)
 #: How a report arrived: PostFinance's post-sale request, the shopper's browser, or our own
 #: DirectLink question (issue 6); all three go through ``apply_report``.
 POSTSALE, RETURN, DIRECTLINK = "postsale", "return", "directlink"
-CURRENCY = "CHF"
 
 
 class FeedbackRejected(Exception):
@@ -36,7 +36,7 @@ class FeedbackRejected(Exception):
 @dataclass(frozen=True)
 class FeedbackOutcome:
     transaction: Transaction
-    report: pf.Feedback
+    report: StatusReport
     status_changed: bool
     mismatch: bool
 
@@ -60,7 +60,7 @@ def _progress(status: str) -> int:
     return {"5": 2, "9": 3}.get(status, 1)
 
 
-def classify(transaction: Transaction, report: pf.Feedback) -> str:
+def classify(transaction: Transaction, report: StatusReport) -> str:
     """``new``, ``duplicate`` or ``stale`` for a report about ``transaction``."""
     current = transaction.postfinance_status
     if current is None:
@@ -118,11 +118,11 @@ def apply_feedback(
 def apply_report(
     dbsession: Session,
     transaction: Transaction,
-    report: pf.Feedback,
+    report: StatusReport,
     channel: str,
     client_ip: str = "",
 ) -> FeedbackOutcome:
-    """The one way a PostFinance report changes a transaction, whichever way it arrived.
+    """The one way a platform's report changes a transaction, whichever way it arrived.
 
     ``transaction`` is locked by the caller and ``report`` is already trusted (SHA-OUT for
     feedback; our own authenticated HTTPS question for DirectLink). Idempotent, never backwards,

@@ -1,4 +1,4 @@
-"""Starting a payment (PROTOCOL §2) and forwarding the shopper to PostFinance (§3)."""
+"""Starting a payment (PROTOCOL §2) and forwarding the shopper to the config's platform (§3)."""
 
 import logging
 import re
@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session
 from ...models import Config, Transaction, TransactionLog, mark_changed
 from ...models.meta import MAX_ROW_ID, utcnow
 from ...models.transaction import FEEDBACK, FORWARDED, REFERENCE_MAX_LENGTH
-from ...platforms.epayment.form import format_order_id, payment_form
+from ...platforms import PaymentOrder
+from ...platforms.epayment.form import format_order_id
 from ...settings import Settings
 from ...signing import check_sign
+from .platforms import platform_for
 
 log = logging.getLogger(__name__)
 
@@ -196,17 +198,15 @@ def forward(dbsession: Session, settings: Settings, token: str, client_ip: str) 
         raise NotForwardable("unknown token or disabled config")
     if transaction.internal_status == FEEDBACK:
         raise NotForwardable("PostFinance already answered for this transaction")
-    env = settings.environment(transaction.config.test_mode)
-    fields = payment_form(
-        pspid=env.pspid,
-        order_id=format_order_id(settings.orderid_prefix, transaction.id),
-        amount_cents=transaction.amount,
-        return_url=settings.url("/paiements/return"),
-        sha_in=env.sha_in,
-        algorithm=settings.hash_algorithm,
-        language=settings.language or None,
+    page = platform_for(settings, transaction.config).begin_payment(
+        PaymentOrder(
+            order_id=format_order_id(settings.orderid_prefix, transaction.id),
+            amount_cents=transaction.amount,
+            return_url=settings.url("/paiements/return"),
+            language=settings.language or None,
+        )
     )
     transaction.internal_status = FORWARDED
     transaction.last_userforwarded_date = utcnow()
     dbsession.add(TransactionLog(transaction=transaction, log_type="userForwarded", extra_data=client_ip))
-    return Forward(transaction=transaction, action_url=env.url, fields=fields)
+    return Forward(transaction=transaction, action_url=page.url, fields=dict(page.fields))

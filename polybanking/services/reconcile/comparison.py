@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from ...models import Config, Transaction
 from ...models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_POLYBANKING, ONLY_REPORT
+from ...platforms import CURRENCY
 from ...platforms.epayment.form import MAX_TRANSACTION_ID, format_order_id
 from ...platforms.epayment.report import ReportError, ReportInfo, ReportLine, iter_report
 from ...settings import Settings
-from ..payments.apply import CURRENCY
 
 SAME = "same"
 CATEGORIES = (SAME, DIFFERENT, ONLY_REPORT, ONLY_POLYBANKING, FOREIGN)
