@@ -124,9 +124,6 @@ class PolyBanking:
             raise PaymentRefused(result.status)
         return result
 
-    #: The original library's spelling; websites written for it keep working.
-    new_transation = new_transaction
-
     def check_ipn(self, post_data: Mapping[str, Any]) -> IpnCheck:
         """Check an IPN the gateway posted (the request's form, e.g. Flask's ``request.form``).
 

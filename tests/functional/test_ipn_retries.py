@@ -123,6 +123,7 @@ def test_failures_are_retried_as_scheduled_then_marked_failed(
         assert step * 0.9 <= gap <= step * 1.1
     assert state.failed is True and state.needed is True and state.next_at is None
     assert [kind for kind, _ in ipn_logs(db, transaction_id)] == ["ipnfailled"] * 4
+    assert state.last_ipn_date is None  # the last *successful* IPN (PROTOCOL §7): there is none
 
     # Given up: no scan, however late, sends it again.
     clock.advance(timedelta(days=30))

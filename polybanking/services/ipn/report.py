@@ -31,6 +31,16 @@ class OutboxEntry:
         return values
 
 
+def _last_attempt():
+    """The transaction's latest IPN attempt (``last_ipn_date`` is the latest *successful* one)."""
+    return (
+        select(func.max(IpnAttempt.attempted_at))
+        .where(IpnAttempt.transaction_id == Transaction.id)
+        .correlate(Transaction)
+        .scalar_subquery()
+    )
+
+
 def counts(dbsession: Session) -> dict[str, int]:
     """How many IPNs are pending (still tried) and failed (given up)."""
     rows = dbsession.execute(
@@ -44,7 +54,7 @@ def counts(dbsession: Session) -> dict[str, int]:
 
 def entries(dbsession: Session, failed: bool, limit: int = 50) -> list[OutboxEntry]:
     """Pending IPNs, soonest first, or failed ones, latest first; with each one's last attempt."""
-    order = Transaction.last_ipn_date.desc() if failed else Transaction.ipn_next_attempt_at
+    order = _last_attempt().desc() if failed else Transaction.ipn_next_attempt_at
     rows = dbsession.execute(
         select(Transaction, Config.name)
         .join(Config, Config.id == Transaction.config_id)
@@ -84,7 +94,7 @@ def failed_transactions(dbsession: Session, since: datetime | None = None) -> li
     """IPNs given up, whose last attempt was at or after ``since`` if given."""
     query = select(Transaction).where(Transaction.ipn_needed.is_(True), Transaction.ipn_failed.is_(True))
     if since is not None:
-        query = query.where(Transaction.last_ipn_date >= since)
+        query = query.where(_last_attempt() >= since)
     return list(dbsession.scalars(query.order_by(Transaction.id)))
 
 

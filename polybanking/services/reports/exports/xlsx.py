@@ -55,10 +55,14 @@ class _Sheets:
         return self.sheet, self.row
 
 
+def _no_text(_moment) -> str:
+    return ""
+
+
 def _write_row(sheets: _Sheets, row, spec: ExportSpec) -> None:
     sheet, line = sheets.next_row()
     formats = sheets.formats
-    fields = transaction_detail(row)
+    fields = transaction_detail(row, _no_text)  # the dates are written as dates below
     column = 0
     if spec.all_configs:
         sheet.write_number(line, 0, row.config_id, formats["int"])
