@@ -19,7 +19,7 @@ from ..services.reports.exports import export as export_service
 from ..services.reports.period import Period, PeriodError, resolve
 from ..services.reports.summary.as_csv import summary_csv, summary_filename
 from ..services.reports.summary.summary import build_summary
-from .commands import CommandError, database_errors, read_settings
+from .commands import CommandError, database_errors, find_config, read_settings
 from .progress import ProgressBar
 
 STDOUT = "-"
@@ -74,7 +74,7 @@ def export(
     ini: str,
     *,
     format: str,
-    config_id: int | None,
+    config_id: int | str | None,
     only_good: bool = False,
     period: str | None = None,
     start: str | None = None,
@@ -88,6 +88,8 @@ def export(
         engine = get_engine(raw)
         try:
             with Session(engine) as dbsession:  # closed before the export reads (SQLite's lock)
+                if config_id is not None:  # a number or an exact name, as every command accepts
+                    config_id = find_config(dbsession, str(config_id)).id
                 spec = export_service.build_spec(dbsession, format, chosen, config_id, only_good)
             total = export_service.count(engine, spec)
             target = STDOUT if output == STDOUT else _destination(output, export_service.filename(spec))

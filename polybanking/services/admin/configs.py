@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ...models import Config, ConfigLog, User
 from ...models.config import SECRET_FIELDS, generate_secret
+from ...models.meta import MAX_ROW_ID
 from ...settings import Settings
 from ..payments.start import MAX_AMOUNT
 
@@ -110,6 +111,47 @@ def parse_form(form: dict[str, str], settings: Settings) -> ConfigValues:
     return ConfigValues(name=name, group=group, max_amount=max_amount, test_mode=test_mode, **urls)
 
 
+def named(dbsession: Session, name: str) -> Config | None:
+    """The config with exactly this name, if any (names are unique: see :func:`check_name_free`)."""
+    return dbsession.scalar(select(Config).where(Config.name == name).order_by(Config.id).limit(1))
+
+
+def check_name_free(dbsession: Session, name: str, config: Config | None = None) -> None:
+    """ConfigError unless no other config has this name: people and commands name configs, and
+    two of the same name could not be told apart."""
+    other = named(dbsession, name)
+    if other is not None and other is not config:
+        raise ConfigError({"name": f"config {other.id} already has this name; choose another"})
+
+
+def find(dbsession: Session, text: str) -> Config | None:
+    """The config named by a number (its id) or by its exact name, as commands accept either."""
+    text = text.strip()
+    if text.isascii() and text.isdigit() and len(text) <= 10 and 0 < int(text) <= MAX_ROW_ID:
+        config = dbsession.get(Config, int(text))
+        if config is not None:
+            return config
+    return named(dbsession, text) if text and "\x00" not in text else None
+
+
+def listing(dbsession: Session) -> list[dict]:
+    """Every config, without its keys (``config list``)."""
+    configs = dbsession.scalars(select(Config).order_by(Config.id))
+    return [
+        {
+            "id": c.id,
+            "name": c.name,
+            "group": c.group or "",
+            "test_mode": c.test_mode,
+            "active": c.active,
+            "admin_enable": c.admin_enable,
+            "max_amount": c.max_amount,
+            "url_ipn": c.url_ipn,
+        }
+        for c in configs
+    ]
+
+
 def _shown(field: str, value) -> str:
     if field == "max_amount":
         return "none" if value is None else f"CHF {value / 100:.2f}"
@@ -124,6 +166,7 @@ def add_log(dbsession: Session, config: Config, user: User | None, text: str) ->
 
 def create(dbsession: Session, values: ConfigValues, user: User) -> Config:
     """A new config with fresh keys; its creator is allowed on it (staff see only their configs)."""
+    check_name_free(dbsession, values.name)
     config = Config(**{f.name: getattr(values, f.name) for f in fields(values)})
     if not user.is_superuser:
         config.allowed_users.append(user)
@@ -135,6 +178,8 @@ def create(dbsession: Session, values: ConfigValues, user: User) -> Config:
 
 
 def update(dbsession: Session, config: Config, values: ConfigValues, user: User) -> list[str]:
+    if values.name != config.name:
+        check_name_free(dbsession, values.name, config)
     changes = []
     for field in fields(values):
         new = getattr(values, field.name)

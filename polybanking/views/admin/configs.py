@@ -66,9 +66,9 @@ class ConfigCreateView:
         form = read_form(self.request)
         try:
             values = service.parse_form(form, self.request.registry.pb_settings)
+            config = service.create(self.request.dbsession, values, self.request.identity)
         except service.ConfigError as error:
             return self._page(form, error.errors, 400)
-        config = service.create(self.request.dbsession, values, self.request.identity)
         flash(self.request, f"Config “{config.name}” created with new keys.")
         return see_other(self.request, "admin.config.show", config_id=config.id)
 
@@ -112,12 +112,12 @@ class ConfigEditView:
     @view_config(request_method="POST")
     def post(self):
         form = read_form(self.request)
+        user = self.request.identity
         try:
             values = service.parse_form(form, self.request.registry.pb_settings)
+            changes = service.update(self.request.dbsession, self.config, values, user)
         except service.ConfigError as error:
             return self._page(form, error.errors, 400)
-        user = self.request.identity
-        changes = service.update(self.request.dbsession, self.config, values, user)
         if self.can_admin and service.set_flag(
             self.request.dbsession, self.config, "admin_enable", checked(form, "admin_enable"), user
         ):

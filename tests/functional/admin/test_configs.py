@@ -179,3 +179,24 @@ def test_only_superusers_manage_allowed_users_and_the_admin_switch(admin_as, mak
         f"/admin/configs/{config.id}/edit", {**FORM, "admin_enable": "on", "csrf_token": csrf_token(page)}
     )
     assert not config_named(db, "Ticket shop").admin_enable
+
+
+def test_two_configs_never_get_the_same_name(admin_as, make_config, db):
+    taken = make_config(name="Ticket shop")
+    other = make_config(name="Bar")
+    client = admin_as("root", superuser=True)
+    answer = create(client)  # FORM's name is "Ticket shop"
+    assert answer.status_int == 400 and f"config {taken.id} already has this name" in answer.text
+    page = client.get(f"/admin/configs/{other.id}/edit")
+    renamed = client.post(
+        f"/admin/configs/{other.id}/edit",
+        {**FORM, "csrf_token": csrf_token(page)},
+        expect_errors=True,
+    )
+    assert renamed.status_int == 400 and "already has this name" in renamed.text
+    assert config_named(db, "Bar") is not None
+    same = client.post(  # saving a config under its own name is no clash
+        f"/admin/configs/{taken.id}/edit",
+        {**FORM, "csrf_token": csrf_token(client.get(f"/admin/configs/{taken.id}/edit"))},
+    )
+    assert same.status_int == 303
