@@ -73,6 +73,9 @@ class Summary:
     transactions_mode: str = "none"
     #: List title (a group's label, or ``All``) → its paid transactions, oldest first.
     transactions: dict[str, list[PaidTransaction]] = field(default_factory=dict)
+    #: Cents paid in the period in the test configs left out (a demo's summary is otherwise all
+    #: zeros without saying why).
+    test_left_out: int = 0
 
 
 def _visible(visible: Select | None) -> list:
@@ -175,6 +178,10 @@ def build_summary(
     month_totals = tuple(
         sum(group.months[index] for group in group_summaries) for index in range(len(months))
     )
+    left_out = 0
+    if not include_test:
+        shown_or_live = set(configs)
+        left_out = sum(cents for sums in per_month for id_, cents in sums.items() if id_ not in shown_or_live)
     listed = (
         {} if transactions == "none" else _transactions(dbsession, period, configs, transactions, visible)
     )
@@ -188,4 +195,5 @@ def build_summary(
         generated_at=(now or datetime.now(UTC)).astimezone(period.tz),
         transactions_mode=transactions,
         transactions=listed,
+        test_left_out=left_out,
     )
