@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ...models import Config, IpnAttempt, Transaction
+from ...models import Config, IpnAttempt, Transaction, TransactionLog
 from ...models.meta import MAX_ROW_ID
 from .payload import format_date
+from .words import attempt_in_words
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class OutboxEntry:
     next_attempt_at: datetime | None
     last_attempt_at: datetime | None
     last_result: str
+    #: The same in words, for people (``could not connect: connection refused``).
+    last_result_text: str = ""
 
     def as_json(self) -> dict:
         values = asdict(self)
@@ -85,6 +88,11 @@ def entries(dbsession: Session, failed: bool, limit: int = 50) -> list[OutboxEnt
                 next_attempt_at=transaction.ipn_next_attempt_at,
                 last_attempt_at=attempt.attempted_at if attempt else None,
                 last_result=attempt.result if attempt else "",
+                last_result_text=(
+                    attempt_in_words(attempt.http_status, attempt.error, attempt.answer, attempt.duration_ms)
+                    if attempt
+                    else ""
+                ),
             )
         )
     return result
@@ -108,3 +116,37 @@ def find_transactions(dbsession: Session, config: str, reference: str) -> list[T
         if found:
             return found
     return list(dbsession.scalars(query.where(Config.name == config)))
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    """A line of a transaction's IPN history: an attempt (``accepted`` or ``failed``, in words, with
+    the raw detail) or an operator's resend request (``resend``), which is no attempt."""
+
+    when: datetime
+    kind: str
+    words: str
+    detail: str = ""
+    status: str = ""
+
+
+def attempt_history(dbsession: Session, transaction: Transaction) -> list[AttemptRow]:
+    """The transaction's IPN attempts and resend requests, newest first."""
+    rows = [
+        AttemptRow(
+            a.attempted_at,
+            "accepted" if a.success else "failed",
+            attempt_in_words(a.http_status, a.error, a.answer, a.duration_ms) + f" ({a.duration_ms} ms)",
+            a.error or (a.answer if not a.success else ""),
+            a.postfinance_status,
+        )
+        for a in dbsession.scalars(select(IpnAttempt).where(IpnAttempt.transaction_id == transaction.id))
+    ]
+    resends = dbsession.scalars(
+        select(TransactionLog).where(
+            TransactionLog.transaction_id == transaction.id, TransactionLog.log_type == "ipnResend"
+        )
+    )
+    rows += [AttemptRow(log.when, "resend", log.extra_data or "resend requested") for log in resends]
+    rows.sort(key=lambda row: row.when, reverse=True)
+    return rows

@@ -15,6 +15,7 @@ import requests
 from ...models.ipn_attempt import ANSWER_EXCERPT
 from .payload import encode_body, webhook_headers
 from .schedule import parse_retry_after
+from .words import attempt_in_words
 
 MAX_ANSWER_BYTES = 4 * ANSWER_EXCERPT
 USER_AGENT = "PolyBanking-IPN/2"
@@ -52,10 +53,10 @@ class AttemptResult:
         return self.http_status is not None and 200 <= self.http_status < 300
 
     def describe(self) -> str:
-        """``HTTP 500 (12 ms): the answer…`` or ``ConnectTimeout: … (10003 ms)``, for the log."""
-        if self.http_status is None:
-            return f"{self.error} ({self.duration_ms} ms)"
-        return f"HTTP {self.http_status} ({self.duration_ms} ms): {self.answer}".rstrip(": ")
+        """What happened in words, for the log: ``answered HTTP 500 with "the answer…" (12 ms)`` or
+        ``could not connect: connection refused (3 ms)``; the raw error is kept in ``ipn_attempts``."""
+        words = attempt_in_words(self.http_status, self.error, self.answer, self.duration_ms)
+        return f"{words} ({self.duration_ms} ms)"
 
 
 def clean_text(text: str, limit: int = ANSWER_EXCERPT) -> str:

@@ -19,13 +19,13 @@ from ...services.admin.queries import (
     visible_configs,
 )
 from ...services.ipn import payload as ipn
+from ...services.ipn.report import attempt_history
 from ...tasks.queue import enqueue_after_commit
 from .forms import flash, read_form, see_other
 
 log = logging.getLogger(__name__)
 
 TEMPLATES = "polybanking:templates/admin/transactions/"
-IPN_LOG_TYPES = ("ipnsuccess", "ipnfailled", "ipnResend")
 
 
 def _date(text: str) -> date | None:
@@ -102,12 +102,15 @@ def transaction_show(request):
             .order_by(TransactionLog.when.desc(), TransactionLog.id.desc())
         )
     )
+    history = attempt_history(request.dbsession, transaction)
     return {
         "transaction": transaction,
         # What PostFinance's back office and reports call this payment (ORDERID, PROTOCOL §3).
         "order_id": format_order_id(request.registry.pb_settings.orderid_prefix, transaction.id),
         "logs": logs,
-        "ipn_attempts": [entry for entry in logs if entry.log_type in IPN_LOG_TYPES],
+        "ipn_history": history,
+        "ipn_attempt_count": sum(row.kind != "resend" for row in history),
+        "last_attempt": next((row.when for row in history if row.kind != "resend"), None),
         "can_resend": request.has_permission(TRANSACTION_RESEND),
     }
 

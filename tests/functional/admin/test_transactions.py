@@ -167,6 +167,11 @@ def test_a_sandbox_payment_found_by_reference_its_story_and_a_resent_ipn(
     again = client.get(link)
     assert "will be sent again" in again.text
     assert len(re.findall(r'<span class="status good">accepted</span>', again.text)) == 2
+    # A resend request is listed as what it is, not as a failed attempt, and not counted as one.
+    assert again.text.count('<span class="status">resend requested</span>') == 1
+    assert 'class="status bad"' not in again.text
+    assert "2 attempts (1 since the last status change or resend)" in again.text
+    assert again.html.select_one("#ipn-attempts").get_text().count("answered HTTP 200") == 2
 
 
 def test_a_failing_ipn_shows_on_the_home_page_and_in_the_attempts(
@@ -180,7 +185,25 @@ def test_a_failing_ipn_shows_on_the_home_page_and_in_the_attempts(
     home = client.get("/admin/")
     assert "failing-1" in home.text and "failing (1)" in home.text
     detail = client.get(re.search(r'href="(/admin/transactions/\d+/)"', home.text).group(1))
-    assert '<span class="status bad">failed</span>' in detail.text and "HTTP 500" in detail.text
+    assert '<span class="status bad">failed</span>' in detail.text and "answered HTTP 500" in detail.text
+
+
+def test_a_failed_attempt_says_what_happened_in_words_and_keeps_the_detail(
+    admin_as, make_config, testapp, receiver, db
+):
+    from ...outbox import closed_port_url
+
+    config = make_config(name="Ticket shop", url_ipn=closed_port_url())
+    pay_through_sandbox(testapp, config, "pay", reference="refused-1")
+    client = admin_as("root", superuser=True)
+    transaction_id = db.run(
+        lambda s: s.scalar(select(Transaction.id).where(Transaction.reference == "refused-1"))
+    )
+    page = client.get(f"/admin/transactions/{transaction_id}/").html
+    (row,) = page.select("#ipn-attempts tbody tr")
+    words = row.select("td")[2]
+    assert words.get_text(" ", strip=True).startswith("could not connect: connection refused (")
+    assert words.details.code.get_text().startswith("ConnectionError: ")  # the raw detail, one click away
 
 
 def test_home_shows_todays_takings_and_stuck_payments(admin_as, make_config, make_transaction):
