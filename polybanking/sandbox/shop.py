@@ -7,7 +7,7 @@ Configured by ``sandbox.shop.config_id``, ``sandbox.shop.key_request`` and ``san
 
 import secrets
 from collections import deque
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 
 from pyramid.response import Response
@@ -25,6 +25,15 @@ def includeme(config) -> None:
     config.add_route("sandbox.shop.back", "/sandbox/shop/back/{outcome:ok|err}")
     config.add_route("sandbox.shop.ipn", "/sandbox/shop/ipn")
     config.scan(".shop")
+
+
+def _local(sent: str, zone: tzinfo) -> str:
+    """The IPN's ``last_update`` (UTC, as the protocol sends it) in the organisation's time, for
+    people; what was sent is shown beside it."""
+    try:
+        return datetime.fromisoformat(sent).astimezone(zone).isoformat(" ", "seconds")
+    except ValueError:
+        return sent
 
 
 def _shop_settings(request) -> dict[str, str]:
@@ -87,5 +96,6 @@ class DemoShopView:
             return Response("bad parameters", status=400)
         signed = {name: received.get(name, "") for name in IPN_FIELDS}
         ok = check_sign(self.shop["key_ipn"], signed, received.get("sign")) if self.shop["key_ipn"] else False
-        self.request.registry.sandbox_shop_ipns.append({**signed, "signature_ok": ok})
+        local = _local(signed["last_update"], self.request.registry.pb_settings.tz)
+        self.request.registry.sandbox_shop_ipns.append({**signed, "signature_ok": ok, "local_update": local})
         return Response("OK" if ok else "bad signature", status=200 if ok else 403)

@@ -72,13 +72,13 @@ def parse_chf(text: str) -> int | None:
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        raise ValueError("not an amount") from None
+        raise ValueError("write it in francs, such as 250 or 99.50") from None
     if not amount.is_finite() or amount <= 0:
-        raise ValueError("a positive amount with at most two decimals")
+        raise ValueError("a positive amount in francs, such as 250 or 99.50")
     if amount * 100 > MAX_AMOUNT:  # before quantize, which fails on huge numbers
-        raise ValueError("too large")
+        raise ValueError(f"at most {MAX_AMOUNT // 100:,} francs".replace(",", "'"))
     if amount != amount.quantize(Decimal("0.01")):
-        raise ValueError("a positive amount with at most two decimals")
+        raise ValueError("at most two decimals (centimes), such as 99.50")
     return int(amount * 100)
 
 
@@ -99,7 +99,7 @@ def parse_form(form: dict[str, str], settings: Settings) -> ConfigValues:
     try:
         max_amount = parse_chf(form.get("max_amount", ""))
     except ValueError as error:
-        errors["max_amount"] = f"in CHF, {error}"
+        errors["max_amount"] = f"in francs (CHF): {error}; leave it empty for no maximum"
         max_amount = None
     test_mode = form.get("environment", "test") != "live"
     if not test_mode and settings.prod is None:

@@ -84,7 +84,18 @@ def transaction_list(request):
         "status_groups": STATUS_GROUPS,
         "statuses": STATUS_TEXT,
         "page_url": page_url,
+        "date_problem": _date_problem(filters),
     }
+
+
+def _date_problem(filters: TransactionFilter) -> str:
+    """Why the date range cannot match anything, when it cannot (rather than an empty list)."""
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        return (
+            f"The “from” date ({filters.date_from:%d.%m.%Y}) is after the “to” date "
+            f"({filters.date_to:%d.%m.%Y}): no transaction can match. Swap them?"
+        )
+    return ""
 
 
 @view_config(

@@ -200,3 +200,22 @@ def test_two_configs_never_get_the_same_name(admin_as, make_config, db):
         {**FORM, "csrf_token": csrf_token(client.get(f"/admin/configs/{taken.id}/edit"))},
     )
     assert same.status_int == 303
+
+
+def test_forms_say_their_rules_in_words(admin_as, make_config, db):
+    root = admin_as("root", superuser=True)
+    answer = create(root, max_amount="abc")
+    assert (
+        "in francs (CHF): write it in francs, such as 250 or 99.50; leave it empty for no maximum"
+        in answer.text
+    )
+    assert "not an amount" not in answer.text
+    config = make_config(name="Shop")
+    shown = root.get(f"/admin/configs/{config.id}/").html
+    assert "refuses new payments" in shown.select_one("#h-active").get_text()
+    edit = root.get(f"/admin/configs/{config.id}/edit").html
+    assert "only a superuser" in shown.select_one("#h-active").get_text()
+    assert "cannot switch it back on" in edit.select_one("#h-admin_enable").get_text()
+    password = root.get("/admin/users/new").html
+    assert "At least 8 characters" in password.select_one("#h-password").get_text()
+    assert password.select_one("#f-password")["aria-describedby"] == "h-password"

@@ -102,6 +102,15 @@ def test_filters(admin_as, make_config, make_transaction, db):
     assert found("from=2026-03-02") == ["b-flagged_100%", "b-ipn"]
     assert found("to=2026-03-01") == ["a-none", "a-pending", "a-refused", "a-paid"]
     assert found("from=2026-03-02&to=2026-03-02") == ["b-ipn"]
+    # A range that cannot match says so, rather than an unexplained empty list.
+    reversed_range = client.get("/admin/transactions/?from=2026-03-05&to=2026-03-01").html
+    assert "is after the “to” date (01.03.2026): no transaction can match" in reversed_range.select_one(
+        "#date-problem"
+    ).get_text(" ", strip=True)
+    assert (
+        client.get("/admin/transactions/?from=2026-03-01&to=2026-03-05").html.select_one("#date-problem")
+        is None
+    )
 
 
 def test_dates_are_in_the_organisations_time_zone(admin_as, make_config, make_transaction):
