@@ -71,3 +71,38 @@ def test_the_summary_at_1280_px_shows_every_column(app, live_server, make_user, 
             assert page.evaluate("document.documentElement.scrollWidth") <= 1280
         finally:
             browser.close()
+
+
+def test_the_sandbox_lists_its_operations_newest_first_inside_its_card(
+    app, live_server, testapp, make_config, monkeypatch, tmp_path
+):
+    """PAYIDs are random: a later payment may have a smaller one. The list is by time, and its table
+    stays within the page's card at 1280 px."""
+    from playwright.sync_api import sync_playwright
+
+    from polybanking.sandbox.epayment import views as sandbox_views
+
+    from ..test_payment_flow import pay_through_sandbox
+
+    pay_ids = iter(["3900000000", "3100000000"])  # the second payment gets the smaller PAYID
+    monkeypatch.setattr(sandbox_views, "new_pay_id", lambda: next(pay_ids))
+    config = make_config()
+    pay_through_sandbox(testapp, config, "pay", reference="first")
+    pay_through_sandbox(testapp, config, "pay", reference="second")
+    page_html = testapp.get("/sandbox/ncol/test/transactions").html
+    assert "newest first" in page_html.text
+    ids = [row.td.get_text() for row in page_html.select("#transactions tr") if row.td]
+    assert ids == ["3100000000/0", "3900000000/0"]
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{live_server.url}/sandbox/ncol/test/transactions")
+            page.screenshot(path=tmp_path / "sandbox-1280.png", full_page=True)
+            card = page.locator("main").bounding_box()
+            table = page.locator("#transactions").bounding_box()
+            assert table["x"] + table["width"] <= card["x"] + card["width"]
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+        finally:
+            browser.close()
