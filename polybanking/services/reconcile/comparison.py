@@ -19,19 +19,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...models import Config, Transaction
-from ...models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_POLYBANKING, ONLY_REPORT
+from ...models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_POLYBANKING, ONLY_REPORT, UNANSWERED
 from ...platforms import CURRENCY
 from ...platforms.epayment.form import MAX_TRANSACTION_ID, format_order_id
 from ...platforms.epayment.report import ReportError, ReportInfo, ReportLine, iter_report
 from ...settings import Settings
 
 SAME = "same"
-CATEGORIES = (SAME, DIFFERENT, ONLY_REPORT, ONLY_POLYBANKING, FOREIGN)
+CATEGORIES = (SAME, DIFFERENT, ONLY_REPORT, ONLY_POLYBANKING, UNANSWERED, FOREIGN)
 CATEGORY_TEXT = {
     SAME: "same",
     DIFFERENT: "different",
     ONLY_REPORT: "only in the report",
     ONLY_POLYBANKING: "only in PolyBanking",
+    UNANSWERED: "forwarded, never answered",
     FOREIGN: "other systems' orders",
 }
 #: The compared values, in the order they are listed.
@@ -215,12 +216,13 @@ class _Tally:
             self.pending.append((DIFFERENT, transaction_id, line, side, tuple(differing)))
 
     def only_polybanking(self, transaction_id: int, amount: int, pay_id, status) -> None:
-        totals = self.totals[ONLY_POLYBANKING]
+        """Not in the report: a difference if PostFinance answered about it, else the expected case
+        of a shopper who left PostFinance's page (PostFinance lists no order it never processed)."""
+        category = ONLY_POLYBANKING if status or pay_id else UNANSWERED
+        totals = self.totals[category]
         totals.count += 1
         totals.polybanking_cents += amount
-        self.pending.append(
-            (ONLY_POLYBANKING, transaction_id, None, Side(pay_id, amount, CURRENCY, status), ())
-        )
+        self.pending.append((category, transaction_id, None, Side(pay_id, amount, CURRENCY, status), ()))
 
     def only_report(self, line: ReportLine, category: str = ONLY_REPORT) -> None:
         totals = self.totals[category]

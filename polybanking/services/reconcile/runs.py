@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from ...models import ReconciliationItem, ReconciliationRun
-from ...models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_POLYBANKING, ONLY_REPORT
+from ...models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_POLYBANKING, ONLY_REPORT, UNANSWERED
 from ...settings import Settings
 from ..reports.money import chf_display
 from .comparison import CATEGORY_TEXT, SAME, Comparison, Item, ReportUnreadable, Side, compare, read_report
@@ -64,6 +64,8 @@ def store_run(
     run.only_report_count, run.only_report_cents = totals[ONLY_REPORT].count, totals[ONLY_REPORT].report_cents
     run.only_polybanking_count = totals[ONLY_POLYBANKING].count
     run.only_polybanking_cents = totals[ONLY_POLYBANKING].polybanking_cents
+    run.unanswered_count = totals[UNANSWERED].count
+    run.unanswered_cents = totals[UNANSWERED].polybanking_cents
     run.foreign_count, run.foreign_cents = totals[FOREIGN].count, totals[FOREIGN].report_cents
     dbsession.add(run)
     dbsession.flush()
@@ -243,6 +245,12 @@ def summary_lines(run: ReconciliationRun) -> list[str]:
         ),
         ("only in the report", run.only_report_count, run.only_report_cents, ""),
         ("only in PolyBanking", run.only_polybanking_count, run.only_polybanking_cents, ""),
+        (
+            "forwarded, never answered",
+            run.unanswered_count,
+            run.unanswered_cents,
+            " (expected, listed apart)",
+        ),
         ("other systems' orders", run.foreign_count, run.foreign_cents, " (listed apart)"),
     ]
     lines = [
@@ -254,7 +262,20 @@ def summary_lines(run: ReconciliationRun) -> list[str]:
         ),
         "Everything matches." if run.matches else "There are differences.",
     ]
-    return lines
+    hint = environment_hint(run)
+    return lines + [hint] if hint else lines
+
+
+def environment_hint(run: ReconciliationRun) -> str:
+    """When none of the report's orders is found among the environment's configs, the likely cause
+    is the other environment's report (a test report compared as live, or the reverse)."""
+    if not run.readable or not run.only_report_count or run.same_count or run.different_count:
+        return ""
+    other = "test" if run.live else "live"
+    return (
+        f"None of the report's orders was found among the {run.environment} configs: is it the "
+        f"{other} account's report? Compare it again as {other}."
+    )
 
 
 def _shown(name: str, value: str | int | None) -> str:
