@@ -113,7 +113,7 @@ def test_filters(admin_as, make_config, make_transaction, db):
     )
 
 
-def test_dates_are_in_the_organisations_time_zone(admin_as, make_config, make_transaction):
+def test_dates_are_in_the_organisations_time_zone(admin_as, make_config, make_transaction, db):
     config = make_config()
     # 23:30 UTC on 1 March is 00:30 on 2 March in Zurich (CET, UTC+1); in July it is CEST (UTC+2).
     make_transaction(config.id, "late", created=datetime(2026, 3, 1, 23, 30, tzinfo=UTC))
@@ -121,6 +121,9 @@ def test_dates_are_in_the_organisations_time_zone(admin_as, make_config, make_tr
     client = admin_as("root", superuser=True)
     page = client.get("/admin/transactions/")
     assert "2026-03-02 00:30" in page.text and "2026-07-01 12:00" in page.text
+    late_id = db.run(lambda s: s.scalar(select(Transaction.id).where(Transaction.reference == "late")))
+    detail = client.get(f"/admin/transactions/{late_id}/").text
+    assert "2026-03-02 00:30:00+01:00" in detail  # a person reads the offset too, as the API gives it
     assert references(client.get("/admin/transactions/?from=2026-03-02&to=2026-03-02")) == ["late"]
     assert references(client.get("/admin/transactions/?to=2026-03-01")) == []
 
