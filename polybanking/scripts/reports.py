@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..models import get_engine
 from ..services.reports.exports import export as export_service
+from ..services.reports.money import chf_display
 from ..services.reports.period import Period, PeriodError, resolve
 from ..services.reports.summary.as_csv import summary_csv, summary_filename
 from ..services.reports.summary.summary import build_summary
@@ -132,6 +133,12 @@ def summary(
             raise CommandError(str(error)) from None
         finally:
             engine.dispose()
+    if result.test_left_out:  # on standard error: `--csv -` keeps standard output for the CSV
+        print(
+            f"note: test configs are left out; CHF {chf_display(result.test_left_out)} was paid in them "
+            "in this period (--include-test counts them)",
+            file=sys.stderr,
+        )
     from ..services.reports.summary.as_pdf import render_pdf  # fpdf2 loads only for the command that needs it
 
     written = []

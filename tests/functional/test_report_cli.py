@@ -104,6 +104,8 @@ def test_summary_files(runs):
         "summary written to out/Summary_2026-09-01_2026-11-30.csv",  # as the operator named it
     ]
     assert (place / "report.pdf").read_bytes().startswith(b"%PDF-")
+    # Left out by default, but said (a demo where every config is in test mode would show zeros).
+    assert "test configs are left out; CHF 999.99 was paid in them" in result.stderr
     rows = list(csv.reader(io.StringIO((place / "out" / "Summary_2026-09-01_2026-11-30.csv").read_text())))
     assert ["", "", "(total)", "13.33", "223.45", "41.50", f"{EXPECTED_TOTAL / 100:.2f}"] in rows
 
