@@ -4,11 +4,8 @@
 import os
 import signal
 import subprocess
-import sys
 
-from ..browser import free_port, wait_until_up
-from ..conftest import app_settings_for
-from ..inifile import write_ini
+from ..browser import own_gateway, wait_until_up
 
 
 def test_the_root_links_the_demo_the_sandbox_and_the_admin(testapp):
@@ -29,30 +26,9 @@ def test_the_root_stops_explaining_the_first_user_once_there_is_one(testapp, db)
     assert "No admin user yet" not in text and "user create" not in text
 
 
-def _own_gateway(tmp_path, base_settings) -> tuple[str, list[str]]:
-    """An ini on its own SQLite database and port, logging INFO as development.ini does, initialised;
-    its URL and the ``polybanking --ini …`` command line."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = app_settings_for(
-        base_settings,
-        url,
-        **{
-            "sqlalchemy.url": f"sqlite:///{tmp_path / 'demo.sqlite'}",
-            "huey.backend": "sqlite",
-            "huey.filename": str(tmp_path / "demo-huey.sqlite"),
-            "huey.immediate": "false",
-        },
-    )
-    ini = write_ini(tmp_path / "demo.ini", settings, listen=f"127.0.0.1:{port}")
-    cli = [sys.executable, "-m", "polybanking.scripts.cli", "--ini", ini]
-    subprocess.run([*cli, "initdb"], check=True, capture_output=True)
-    return url, cli
-
-
 def test_demo_says_what_to_do_and_ctrl_c_is_a_normal_end(tmp_path, base_settings):
     """As in a terminal: Ctrl-C reaches the whole process group at once (make, demo, web, worker)."""
-    url, cli = _own_gateway(tmp_path, base_settings)
+    url, cli = own_gateway(tmp_path, base_settings)
     log = tmp_path / "demo.log"
     with open(log, "w") as output:
         demo = subprocess.Popen(
@@ -71,7 +47,7 @@ def test_demo_says_what_to_do_and_ctrl_c_is_a_normal_end(tmp_path, base_settings
 
 
 def test_summary_pdf_prints_no_font_subsetting_chatter(tmp_path, base_settings):
-    _url, cli = _own_gateway(tmp_path, base_settings)
+    _url, cli = own_gateway(tmp_path, base_settings)
     result = subprocess.run(
         [*cli, "summary", "--period", "this-year", "--pdf", str(tmp_path / "s.pdf")],
         capture_output=True,

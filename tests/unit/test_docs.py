@@ -9,38 +9,12 @@ import pytest
 from polybanking.platforms.epayment.statuses import STATUS_TEXT
 from polybanking.signing import compute_sign
 
+from .test_signing import VECTORS  # PROTOCOL's vectors, independently computed
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 USER_PAGES = [ROOT / "README.md", *DOCS, ROOT / "client" / "README.md", ROOT / "deploy" / "README.md"]
 WEBSITES = (ROOT / "docs" / "websites.md").read_text()
-
-#: Signature vectors (independently computed): key, fields, signature.
-VECTORS = [
-    (
-        "s3cret",
-        {"amount": "550", "reference": "order-42", "extra_data": "", "config_id": "1"},
-        "4c770c6e8b539163dd4d774938f137ed329239a490861da72ee78b9503735c9a"
-        "295edaca399a9a6043ded3e5b86b2e168d6197427ae18c1041328c059aa2b103",
-    ),
-    (
-        "k€y=;",
-        {"amount": "1250", "reference": "inv;2026=07", "extra_data": "Café; size=XL", "config_id": "12"},
-        "4cddf160831224579ea5e75daed7e61ed9f544d5244fb0e2dd63cdd7641d9e24"
-        "9d7290480ee1bfc5cab986ce194db1deb2096678e67dade04104a65274a708ec",
-    ),
-    (
-        "ipn-secret",
-        {
-            "config": "3",
-            "reference": "abc",
-            "postfinance_status": "9",
-            "postfinance_status_good": "True",
-            "last_update": "2026-11-27 10:15:00+00:00",
-        },
-        "a1f677efe22440510bca01e6739c88bc4f8d093c2da071267cb8be46851f6ffa"
-        "2f1ebf68296555a159525f8c84644242efb410cdddc1a423dc8b4ec298021c60",
-    ),
-]
 
 
 def test_readme_first_screen_says_what_to_do_after_make_run():
