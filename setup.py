@@ -17,7 +17,6 @@ requires = [
     "redis>=5",
     "argon2-cffi>=23",
     "tzdata",  # IANA zones for polybanking.timezone without relying on the system's database
-    "XlsxWriter>=3.1",  # Excel exports, written row by row (constant memory)
     "fpdf2>=2.8.4",  # summary PDF, pure Python; draws the same SVG charts as the admin page
     "prometheus_client>=0.20",  # /metrics (issue 8)
 ]

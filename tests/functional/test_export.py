@@ -169,6 +169,32 @@ def test_xml_stays_well_formed_with_any_text(db, make_config, run_export):
     assert item.find("extra_data").text == "bell\ufffd nul-free \ufffd end"
 
 
+def test_xlsx_keeps_any_text_as_text(db, make_config, run_export):
+    config = make_config(name="Shop <&>")
+
+    def add(session):
+        session.add(
+            Transaction(
+                config_id=config.id,
+                reference="<&>\"'",
+                extra_data="  tab\tnew\nline, =SUM(A1) ",
+                amount=1,
+                creation_date=utc(2026, 10, 1),
+            )
+        )
+
+    db.run(add)
+    book = openpyxl.load_workbook(io.BytesIO(run_export("xlsx", config_id=config.id)))
+    sheet = book["Transactions"]
+    header = [cell.value for cell in sheet[1]]
+    (values,) = sheet.iter_rows(min_row=2, values_only=True)
+    row = dict(zip(header, values, strict=True))
+    assert row["reference"] == "<&>\"'"
+    assert row["extra_data"] == "  tab\tnew\nline, =SUM(A1) "  # spaces kept, never a formula
+    assert row["last_ipn_date (Europe/Zurich)"] is None
+    assert dict(book["Export"].iter_rows(values_only=True))["Configs"] == f"Shop <&> (config {config.id})"
+
+
 def test_xlsx_cells_are_typed(data, run_export):
     book = openpyxl.load_workbook(io.BytesIO(run_export("xlsx")))
     assert book.sheetnames == ["Transactions", "Export"]
