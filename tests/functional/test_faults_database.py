@@ -1,0 +1,221 @@
+"""The database unavailable (issue 19): every caller gets a 503 in its own language, with
+Retry-After, never an HTML 500; the logs say once that it went and once that it came back.
+
+Two faults made for real: an engine pointing at a port where nothing listens (the server down),
+and, on PostgreSQL, this test database's connections killed with pg_terminate_backend (a restart
+as the web process sees it). The machine's PostgreSQL server itself is never stopped.
+"""
+
+import logging
+import socket
+
+import pytest
+import webtest
+from sqlalchemy import event, make_url, select, text
+
+from polybanking import main
+from polybanking.models import Transaction, database_outage
+
+from ..conftest import app_settings_for
+from ..website import postfinance_sha, start_params
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def down_app(base_settings, live_server):
+    """The app on a PostgreSQL URL whose server is not there (connection refused)."""
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/polybanking"
+    application = main({}, **app_settings_for(base_settings, live_server.url, **{"sqlalchemy.url": url}))
+    yield webtest.TestApp(application, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+    application.registry["dbengine"].dispose()
+
+
+def signed_feedback(sha_out: str, transaction_id: int, status: str = "9") -> dict[str, str]:
+    params = {
+        "orderID": f"polybanking-{transaction_id}",
+        "amount": "5.5",
+        "currency": "CHF",
+        "STATUS": status,
+    }
+    params["SHASIGN"] = postfinance_sha(params, sha_out)
+    return params
+
+
+class FakeConfig:
+    id = 7
+    key_request = "k" * 128
+
+
+def assert_retry_after(answer) -> None:
+    assert answer.status_int == 503
+    assert int(answer.headers["Retry-After"]) > 0
+
+
+def test_start_answers_protocol_json_503(down_app):
+    answer = down_app.post("/paiements/start/", start_params(FakeConfig, "550", "r-1"), status=503)
+    assert answer.content_type == "application/json"
+    assert answer.json == {"status": "ERROR", "url": ""}
+    assert_retry_after(answer)
+
+
+def test_postfinance_feedback_gets_503_so_it_retries(down_app, base_settings):
+    params = signed_feedback(base_settings["postfinance.test.sha_out"], 12)
+    answer = down_app.post("/paiements/ipn", params, status=503)
+    assert answer.content_type == "text/plain"
+    assert_retry_after(answer)
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/transactions/", "/api/transactions/r-1/", "/api/transactions/r-1/logs/"]
+)
+def test_api_answers_its_json_error(down_app, path):
+    answer = down_app.post(path, {"config_id": "7", "secret": "x" * 64}, status=503)
+    assert answer.json["result"] == "error"
+    assert "database" in answer.json["error"]
+    assert_retry_after(answer)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params"),
+    [
+        ("GET", "/paiements/go/abcdefabcdefabcdefabcdef", None),
+        ("GET", "/paiements/return", "feedback"),
+        ("POST", "/admin/login", {"username": "alice", "password": "a long password"}),
+    ],
+)
+def test_pages_say_try_again(down_app, base_settings, method, path, params):
+    if params == "feedback":
+        params = signed_feedback(base_settings["postfinance.test.sha_out"], 12)
+    if method == "GET":
+        answer = down_app.get(path, params, status=503)
+    else:
+        login = down_app.get("/admin/login")  # a page with no database behind it
+        params = {**params, "csrf_token": login.html.find("input", {"name": "csrf_token"})["value"]}
+        answer = down_app.post(path, params, status=503)
+    assert answer.content_type == "text/html"
+    assert "Try again in a moment" in answer.text
+    assert_retry_after(answer)
+
+
+def test_healthz_and_metrics_say_the_database_is_down(down_app):
+    health = down_app.get("/healthz", status=503)
+    assert health.json["status"] == "error"
+    assert health.json["degraded"] == ["database"]
+    down_app.post("/paiements/start/", start_params(FakeConfig, "550", "r-2"), status=503)
+    scrape = down_app.get("/metrics").text
+    assert "polybanking_database_up 0.0" in scrape
+    assert "polybanking_database_unavailable_answers_total 1.0" in scrape
+
+
+def test_one_line_when_it_goes_and_none_per_request(down_app, caplog):
+    caplog.set_level(logging.INFO)
+    for n in range(5):
+        down_app.post("/paiements/start/", start_params(FakeConfig, "550", f"r-{n}"), status=503)
+    down_lines = [r for r in caplog.records if "database unreachable" in r.getMessage()]
+    assert len(down_lines) == 1
+    assert down_lines[0].levelno == logging.WARNING
+    assert "Connection refused" in down_lines[0].getMessage() or "connect" in down_lines[0].getMessage()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no traceback per request
+    assert database_outage(down_app.app.registry["dbengine"]).down
+
+
+# PostgreSQL only: this database's connections killed under the app (a restart, as clients see it).
+
+postgresql_only = pytest.mark.skipif(
+    not make_url(__import__("os").environ.get("PB_TEST_DATABASE_URL") or "sqlite://").drivername.startswith(
+        "postgresql"
+    ),
+    reason="kills PostgreSQL connections (PB_TEST_DATABASE_URL)",
+)
+
+
+APPLICATION_NAME = "pb-test-faults"
+
+
+def faulty_app(base_settings, live_server):
+    """The app on the suite's database, its connections named so that only they are killed."""
+    url = make_url(base_settings["sqlalchemy.url"]).update_query_dict({"application_name": APPLICATION_NAME})
+    overrides = {
+        "sqlalchemy.url": url.render_as_string(hide_password=False),
+        "sqlalchemy.pool_pre_ping": "false",
+    }
+    return main({}, **app_settings_for(base_settings, live_server.url, **overrides))
+
+
+def kill_app_connections(engine) -> int:
+    """pg_terminate_backend on the app's connections to this test database (no one else's)."""
+    with engine.connect() as connection:
+        killed = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = :name"
+            ),
+            {"name": APPLICATION_NAME},
+        ).scalar_one()
+        connection.commit()
+    return int(killed)
+
+
+def kill_during_next_request(application, engine) -> None:
+    """Kill the app's connections once its next request has begun (an idle pooled connection that
+    died is replaced silently at checkout; a restart in the middle of a request is the fault)."""
+
+    def kill(*_args):
+        assert kill_app_connections(engine) >= 1
+
+    event.listen(application.registry["dbengine"], "before_cursor_execute", kill, once=True)
+
+
+@postgresql_only
+def test_connections_killed_give_503_json_then_service_resumes(
+    base_settings, live_server, engine, clean_db, make_config, caplog
+):
+    application = faulty_app(base_settings, live_server)
+    testapp = webtest.TestApp(application, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+    try:
+        config = make_config()
+        assert testapp.post("/paiements/start/", start_params(config, "550", "before")).json["status"] == "OK"
+        caplog.set_level(logging.INFO)
+        kill_during_next_request(application, engine)
+        # The pooled connection is dead: this request's statement fails, answered as PROTOCOL §2 says.
+        answer = testapp.post("/paiements/start/", start_params(config, "550", "during"), status=503)
+        assert answer.json == {"status": "ERROR", "url": ""}
+        assert int(answer.headers["Retry-After"]) > 0
+        # The pool was emptied: the next request connects afresh and succeeds.
+        assert testapp.post("/paiements/start/", start_params(config, "550", "during")).json["status"] == "OK"
+        messages = [r.getMessage() for r in caplog.records]
+        assert len([m for m in messages if m.startswith("database unreachable")]) == 1
+        (back,) = [m for m in messages if m.startswith("database back after")]
+        assert "1 requests answered 503" in back
+        with engine.connect() as connection:
+            references = connection.scalars(select(Transaction.reference).order_by(Transaction.id)).all()
+        assert references == ["before", "during"]
+    finally:
+        application.registry["dbengine"].dispose()
+
+
+@postgresql_only
+def test_feedback_with_connections_killed_gets_503_then_is_applied(
+    base_settings, live_server, engine, clean_db, make_config
+):
+    application = faulty_app(base_settings, live_server)
+    testapp = webtest.TestApp(application, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+    try:
+        config = make_config()
+        testapp.post("/paiements/start/", start_params(config, "550", "fb"))
+        with engine.connect() as connection:
+            transaction_id = connection.scalar(select(Transaction.id))
+        feedback = signed_feedback(base_settings["postfinance.test.sha_out"], transaction_id)
+        kill_during_next_request(application, engine)
+        testapp.post("/paiements/ipn", feedback, status=503)
+        testapp.post("/paiements/ipn", feedback, status=200)  # PostFinance's next try
+        with engine.connect() as connection:
+            assert connection.scalar(select(Transaction.postfinance_status)) == "9"
+    finally:
+        application.registry["dbengine"].dispose()
