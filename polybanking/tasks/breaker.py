@@ -55,10 +55,10 @@ class QueueBreaker:
             with self._lock:
                 self.failures_total += 1
                 self._retry_at = self.clock() + self.open_seconds
-            self.outage.deferred()
             context = f"{what} left to the outbox scan; queueing paused for {self.open_seconds:g} s"
             if not self.outage.failed(error, context):
                 log.warning("%s not queued (%s); left to the outbox scan", what, describe(error))
+            self.outage.deferred()
             return False
         self.outage.recovered()
         return True
