@@ -61,12 +61,15 @@ class Outage:
             self._deferred_now += count
             self.deferred_total += count
 
-    def recovered(self) -> bool:
-        """Note a success; logs the "back" line if it was down. True if it was down."""
+    def recovered(self, started: float | None = None) -> bool:
+        """Note a success; logs the "back" line if it was down. True if it was down.
+
+        ``started`` (on ``clock``): when the work that succeeded began; work begun before the
+        outage was noticed proves nothing (a statement that finished just before the cut)."""
         if self._down_since is None:  # the common case: no lock taken
             return False
         with self._lock:
-            if self._down_since is None:
+            if self._down_since is None or (started is not None and started <= self._down_since):
                 return False
             seconds = self.clock() - self._down_since
             deferred, self._down_since, self._deferred_now = self._deferred_now, None, 0

@@ -113,11 +113,11 @@ def database_outage(engine: Engine) -> Outage:
 
 
 def _watch_outages(engine: Engine) -> None:
-    """A lost or refused connection marks the database down; the next new connection, back up.
+    """A lost or refused connection marks the database down; a statement begun after that and
+    answered marks it back. A failed pre-ping is not an outage: the pool replaces that connection.
 
-    After a lost connection the pool throws away every connection it holds, so the first one
-    made afterwards is the first sign the server answers again. A failed pre-ping is not an
-    outage: the pool simply replaces that one connection.
+    Per statement this costs a clock read and an attribute test; nothing is logged or locked
+    unless the database was down.
     """
     outage = _OUTAGES[engine] = Outage("database", "requests answered 503", logging.getLogger(__name__))
 
@@ -128,9 +128,14 @@ def _watch_outages(engine: Engine) -> None:
         if context.is_disconnect or context.connection is None:  # lost, or could not connect at all
             outage.failed(context.original_exception)
 
-    @event.listens_for(engine, "connect")
-    def _connected(_dbapi_connection, _record):
-        outage.recovered()
+    @event.listens_for(engine, "before_cursor_execute")
+    def _started(conn, _cursor, _statement, _parameters, _context, _executemany):
+        conn.info["pb_statement_started"] = outage.clock()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _answered(conn, _cursor, _statement, _parameters, _context, _executemany):
+        if outage.down:
+            outage.recovered(conn.info.get("pb_statement_started"))
 
 
 def get_engine(settings: dict, prefix: str = "sqlalchemy.") -> Engine:
