@@ -49,9 +49,10 @@ def build_huey(settings: Mapping[str, str], redis_timeout: float | None = None) 
             raise SettingsError("huey.url", "is required with huey.backend = redis")
         if redis_timeout is None:
             return RedisHuey(name, url=url, immediate=immediate)
-        pool = ConnectionPool.from_url(
-            url, socket_timeout=redis_timeout, socket_connect_timeout=redis_timeout
-        )
+        pool = ConnectionPool.from_url(url)
+        # Set after the URL's own options (production.ini's socket_timeout=10 is the worker's),
+        # which from_url would let override these.
+        pool.connection_kwargs.update(socket_timeout=redis_timeout, socket_connect_timeout=redis_timeout)
         return RedisHuey(name, connection_pool=pool, immediate=immediate)
     if backend == "memory":
         return MemoryHuey(name, immediate=immediate)

@@ -79,7 +79,8 @@ def hanging_redis():
 def hung_app(hanging_redis, base_settings, live_server, clean_db):
     queue = {
         "huey.backend": "redis",
-        "huey.url": f"redis://127.0.0.1:{hanging_redis.port}/0",
+        # production.ini's URL options, meant for the worker: the web's bound must still win.
+        "huey.url": f"redis://127.0.0.1:{hanging_redis.port}/0?socket_connect_timeout=5&socket_timeout=10",
         "huey.immediate": "false",
         "huey.enqueue_timeout_ms": str(TIMEOUT_MS),
         "huey.breaker_seconds": "30",
