@@ -224,6 +224,38 @@ def test_feedback_with_connections_killed_gets_503_then_is_applied(
         application.registry["dbengine"].dispose()
 
 
+@postgresql_only
+def test_connections_killed_at_commit_answer_503_and_write_nothing(
+    base_settings, live_server, engine, clean_db, make_config, receiver
+):
+    """The fault after the view, while pyramid_tm commits: still PostFinance's 503, nothing applied,
+    no IPN queued or sent; the next try is applied and its IPN sent once."""
+    application = faulty_app(base_settings, live_server)
+    testapp = webtest.TestApp(application, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+    try:
+        config = make_config()
+        testapp.post("/paiements/start/", start_params(config, "550", "commit"))
+        with engine.connect() as connection:
+            transaction_id = connection.scalar(select(Transaction.id))
+        feedback = signed_feedback(base_settings["postfinance.test.sha_out"], transaction_id)
+
+        def kill(*_args):
+            assert kill_app_connections(engine) >= 1
+
+        event.listen(application.registry["dbengine"], "commit", kill, once=True)
+        answer = testapp.post("/paiements/ipn", feedback, status=503)
+        assert answer.content_type == "text/plain"
+        with engine.connect() as connection:
+            assert connection.scalar(select(Transaction.postfinance_status)) is None
+        assert receiver.received == []
+        testapp.post("/paiements/ipn", feedback, status=200)
+        assert len(receiver.wait_for(1)) == 1
+        with engine.connect() as connection:
+            assert connection.scalar(select(Transaction.postfinance_status)) == "9"
+    finally:
+        application.registry["dbengine"].dispose()
+
+
 class TcpProxy:
     """Loopback TCP proxy to PostgreSQL that can be stopped (listener closed, every connection cut)
     and started again on the same port: the server going away and coming back, as clients see it."""
