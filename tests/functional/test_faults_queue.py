@@ -2,11 +2,11 @@
 SIGSTOPped or its packets are dropped. PostFinance's feedback, payment starts and /healthz must not
 wait for it; the web process stops trying (circuit breaker) and the outbox scan carries the IPNs.
 
-The fake Redis is a socket server thread in the test: it accepts, reads and never writes.
+The fake Redis (tests/fake_redis.py) is a socket server thread: it accepts, reads and never writes;
+to come back, it answers like an empty Redis.
 """
 
 import logging
-import socket
 import threading
 import time
 
@@ -19,6 +19,7 @@ from polybanking import main
 from polybanking.models import Transaction
 
 from ..conftest import app_settings_for
+from ..fake_redis import FakeRedis
 from ..website import postfinance_sha, start_params
 
 #: The web process waits this long for Redis (huey.enqueue_timeout_ms), and each request is
@@ -27,50 +28,9 @@ TIMEOUT_MS = 50
 BOUND = 1.0
 
 
-class HangingRedis:
-    """Accepts every connection, swallows what it is sent, answers nothing."""
-
-    def __init__(self):
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.port = self.listener.getsockname()[1]
-        self.connections = 0
-        self.received = 0
-        self.sockets: list[socket.socket] = []
-        self._stop = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            self.sockets.append(connection)
-            threading.Thread(target=self._swallow, args=(connection,), daemon=True).start()
-
-    def _swallow(self, connection: socket.socket) -> None:
-        while True:
-            try:
-                data = connection.recv(65536)
-            except OSError:
-                return
-            if not data:
-                return
-            self.received += len(data)
-
-    def close(self) -> None:
-        self._stop.set()
-        self.listener.close()
-        for connection in self.sockets:
-            connection.close()
-
-
 @pytest.fixture
 def hanging_redis():
-    server = HangingRedis()
+    server = FakeRedis("hang")
     yield server
     server.close()
 
@@ -126,7 +86,11 @@ def test_hanging_redis_holds_no_request_and_the_outbox_delivers(
     # The first feedback tries Redis once and gives up after the enqueue timeout.
     answer, seconds = timed(lambda: hung_app.post("/paiements/ipn", postsale(sha_out, ids[0])))
     assert answer.status_int == 200 and seconds < BOUND
-    assert hanging_redis.connections == 1 and hanging_redis.received > 0
+    assert hanging_redis.connections == 1
+    deadline = time.monotonic() + 2
+    while hanging_redis.received == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the fake's thread may lag behind the client that gave up
+    assert hanging_redis.received > 0
     received = hanging_redis.received
 
     # The breaker is open: the next ones do not even try.
@@ -135,7 +99,8 @@ def test_hanging_redis_holds_no_request_and_the_outbox_delivers(
             lambda t=transaction_id: hung_app.post("/paiements/ipn", postsale(sha_out, t))
         )
         assert answer.status_int == 200 and seconds < BOUND
-    assert hanging_redis.received == received
+    time.sleep(0.1)  # let the fake's threads catch up before looking
+    assert hanging_redis.connections == 1 and hanging_redis.received == received
 
     messages = [(r.levelno, r.getMessage()) for r in caplog.records]
     down = [m for level, m in messages if m.startswith("task queue unreachable")]
@@ -194,3 +159,68 @@ def test_many_feedbacks_at_once_stay_fast(hung_app, hanging_redis, make_config, 
         assert hanging_redis.connections <= 8  # the second wave finds the breaker open: no new try
     assert len(durations) == 16
     assert max(durations) < 2 * BOUND
+
+
+def test_the_web_process_tries_again_after_the_wait_and_says_the_queue_is_back(
+    hanging_redis, base_settings, live_server, clean_db, make_config, db, caplog
+):
+    queue = {
+        "huey.backend": "redis",
+        "huey.url": hanging_redis.url,
+        "huey.immediate": "false",
+        "huey.breaker_seconds": "0.3",
+    }
+    application = main({}, **app_settings_for(base_settings, live_server.url, **queue))
+    testapp = webtest.TestApp(application, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+    caplog.set_level(logging.INFO, logger="polybanking")
+    try:
+        config = make_config()
+        sha_out = base_settings["postfinance.test.sha_out"]
+        ids = []
+        for n in range(3):
+            testapp.post("/paiements/start/", start_params(config, "550", f"back-{n}"))
+            ids.append(
+                db.run(
+                    lambda s, r=f"back-{n}": s.scalar(
+                        select(Transaction.id).where(Transaction.reference == r)
+                    )
+                )
+            )
+        testapp.post("/paiements/ipn", postsale(sha_out, ids[0]))  # fails: the breaker opens
+        testapp.post("/paiements/ipn", postsale(sha_out, ids[1]))  # deferred
+        hanging_redis.mode = "empty"  # Redis answers again
+        time.sleep(0.4)
+        assert testapp.get("/healthz").json["queue_breaker"] == "open"  # not tried since
+        testapp.post("/paiements/ipn", postsale(sha_out, ids[2]))  # the trial: queued
+        assert hanging_redis.commands.count(b"LPUSH") == 1
+        health = testapp.get("/healthz").json
+        assert (health["status"], health["degraded"], health["queue_breaker"]) == ("ok", [], "closed")
+        (back,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("task queue back")]
+        assert back.endswith("; 2 tasks left to the outbox scan meanwhile")
+        assert scrape(testapp)["polybanking_queue_circuit_open"] == 0
+    finally:
+        application.registry["dbengine"].dispose()
+
+
+def test_worker_logs_the_queue_going_and_coming_back_not_a_traceback_per_poll(hanging_redis, caplog):
+    """The worker's side: Huey's scheduler would log 'Error reading schedule.' with a traceback
+    every second; the consumer says once that the queue went and once that it came back."""
+    from huey import RedisHuey
+
+    from polybanking.tasks.consumer import build_consumer
+
+    huey = RedisHuey("pb-test-consumer", url=hanging_redis.url + "?socket_timeout=0.2")
+    consumer = build_consumer(huey, workers=1, scan_interval=60)
+    worker, scheduler = consumer._create_worker(), consumer._create_scheduler()
+    caplog.set_level(logging.INFO)
+    for _ in range(3):
+        scheduler.loop()
+    worker.loop()  # Huey's blocking read hides the error: says nothing, proves nothing
+    hanging_redis.mode = "empty"
+    scheduler.loop()
+    messages = [r.getMessage() for r in caplog.records]
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    (down,) = [m for m in messages if m.startswith("task queue unreachable")]
+    assert "TimeoutError" in down and "IPNs stay due in the outbox" in down
+    (back,) = [m for m in messages if m.startswith("task queue back")]
+    assert back.endswith("; 2 failed queue reads meanwhile")
