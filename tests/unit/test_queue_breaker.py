@@ -128,3 +128,16 @@ def test_rolled_back_queues_nothing():
 def test_bad_settings_stop_start_up_naming_the_key(app_settings, key, value):
     with pytest.raises(SettingsError, match=key):
         main({}, **{**app_settings, key: value})
+
+
+def test_settings_may_come_from_the_environment(app_settings, monkeypatch):
+    monkeypatch.setenv("POLYBANKING_HUEY_BREAKER_SECONDS", "12.5")
+    monkeypatch.setenv("POLYBANKING_HUEY_ENQUEUE_TIMEOUT_MS", "80")
+    application = main({}, **app_settings)
+    try:
+        assert application.registry.queue_breaker.open_seconds == 12.5
+    finally:
+        application.registry["dbengine"].dispose()
+    monkeypatch.setenv("POLYBANKING_HUEY_ENQUEUE_TIMEOUT_MS", "slow")
+    with pytest.raises(SettingsError, match="huey.enqueue_timeout_ms"):
+        main({}, **app_settings)
