@@ -382,3 +382,23 @@ def test_database_gone_and_back_under_load(base_settings, live_server, engine, c
     kinds = ["down" if m.startswith("database unreachable") else "back" for m in lines]
     assert kinds in (["down", "back"], ["down", "back", "down", "back"]), lines
     assert all("requests answered 503 meanwhile" in m for m in lines if m.startswith("database back"))
+
+
+def test_a_database_error_that_is_no_outage_is_logged_per_request(testapp, make_config, caplog):
+    """SQLite's lock wait running out (or the pool exhausted) is no lost server: no outage line
+    covers it, so each 503 says why."""
+    from sqlalchemy.exc import OperationalError
+
+    config = make_config()
+    engine = testapp.app.registry["dbengine"]
+
+    def locked(*_args):
+        raise OperationalError("INSERT ...", {}, Exception("database is locked"))
+
+    event.listen(engine, "before_cursor_execute", locked, once=True)
+    caplog.set_level(logging.INFO)
+    answer = testapp.post("/paiements/start/", start_params(config, "550", "locked"), status=503)
+    assert answer.json == {"status": "ERROR", "url": ""}
+    (line,) = [r for r in caplog.records if r.getMessage().startswith("503 for POST")]
+    assert line.levelno == logging.WARNING and "database is locked" in line.getMessage()
+    assert not database_outage(engine).down
