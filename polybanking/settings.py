@@ -30,6 +30,8 @@ KNOWN_KEYS = (
     "huey.url",
     "huey.immediate",
     "huey.name",
+    "huey.enqueue_timeout_ms",  # the web process's wait for Redis (tasks/__init__.py checks them)
+    "huey.breaker_seconds",
     "ipn.retry_schedule",
     "ipn.timeout",
     "ipn.scan_interval",

@@ -20,6 +20,7 @@ LOG_TYPE_TEXT = {
     "ipnfailled": "IPN Failled",
     "ipnsuccess": "IPN Success",
     "ipnResend": "IPN resend requested",
+    "ipnClaimExpired": "IPN taken over from a stopped worker",
 }
 
 

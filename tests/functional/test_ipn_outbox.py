@@ -2,6 +2,7 @@
 one sender per transaction at a time (atomic claim; on PostgreSQL too), crashed claims expire,
 operators' resend, and the Standard Webhooks headers a website checks."""
 
+import logging
 import random
 import re
 import threading
@@ -201,6 +202,28 @@ def test_a_crashed_workers_claim_expires(make_config, receiver, db, clock, deliv
     clock.advance(SECOND)
     assert [o.ok for o in deliverer.deliver_due().outcomes] == [True]
     assert len(receiver.received) == 1 and outbox_state(db, transaction_id).needed is False
+
+
+def test_the_claim_of_a_stopped_worker_is_noticed_logged_and_counted(
+    make_config, receiver, db, clock, deliverer, caplog
+):
+    """The other workers notice a dead one by its expired claims: one warning naming them, a line in
+    each transaction's story, a count; an IPN released normally is not mistaken for one."""
+    config = make_config()
+    dead = [add_due(db, config, reference=f"dead-{n}") for n in range(2)]
+    with db.factory.begin() as session:  # a worker claims both, then dies before sending
+        assert len(ipn_outbox.claim(session, clock.now, POLICY.claim_lease, 10)) == 2
+    alive = add_due(db, config, reference="alive", now=clock.now)
+    clock.advance(POLICY.claim_lease)
+    caplog.set_level(logging.INFO, logger="polybanking")
+    assert [o.ok for o in deliverer.deliver_due().outcomes] == [True, True, True]
+    (line,) = [r.getMessage() for r in caplog.records if "took over" in r.getMessage()]
+    assert line.startswith("took over 2 IPN claim(s) left by a worker that stopped mid-delivery")
+    assert f"(transactions {dead[0]}, {dead[1]})" in line
+    assert deliverer.taken_over_total == 2
+    for transaction_id in dead:
+        assert [t for t, _ in ipn_logs(db, transaction_id)].count("ipnClaimExpired") == 1
+    assert "ipnClaimExpired" not in [t for t, _ in ipn_logs(db, alive)]
 
 
 def test_a_batch_behind_a_slow_website_never_posts_on_an_expiring_claim(make_config, receiver, db, clock):

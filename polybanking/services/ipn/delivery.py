@@ -68,10 +68,25 @@ class IpnDeliverer:
         self.rng = rng or random.Random()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        #: Expired claims of stopped workers this deliverer took over (logged each time).
+        self.taken_over_total = 0
 
     def _claim(self, limit: int, transaction_ids=None) -> list[Delivery]:
+        taken_over: list[int] = []
         with self.session_factory.begin() as dbsession:
-            return ipn_outbox.claim(dbsession, self.clock(), self.policy.claim_lease, limit, transaction_ids)
+            deliveries = ipn_outbox.claim(
+                dbsession, self.clock(), self.policy.claim_lease, limit, transaction_ids, taken_over
+            )
+        if taken_over:
+            self.taken_over_total += len(taken_over)
+            log.warning(
+                "took over %d IPN claim(s) left by a worker that stopped mid-delivery (transactions %s);"
+                " sending again with the same webhook-id (%d taken over by this worker so far)",
+                len(taken_over),
+                ", ".join(map(str, taken_over[:20])) + (" …" if len(taken_over) > 20 else ""),
+                self.taken_over_total,
+            )
+        return deliveries
 
     def _send(self, delivery: Delivery) -> AttemptResult | None:
         """Post, unless the claim might expire before the website could answer (a batch waiting

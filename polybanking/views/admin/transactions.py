@@ -117,7 +117,8 @@ def transaction_resend(request):
     read_form(request)
     transaction = request.context.transaction
     ipn.request_resend(request.dbsession, transaction, by=f"admin {request.identity.username}")
-    enqueue_after_commit(request.tm, request.registry.tasks.send_ipn, transaction.id)
+    registry = request.registry
+    enqueue_after_commit(request.tm, registry.tasks.send_ipn, transaction.id, breaker=registry.queue_breaker)
     log.info("user %s asked to resend the IPN of transaction %s", request.identity.username, transaction.id)
     flash(request, "The IPN will be sent again in a moment; its attempt appears below.")
     return see_other(request, "admin.transaction.show", transaction_id=transaction.id)
