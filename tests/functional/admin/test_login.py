@@ -1,6 +1,7 @@
 """Signing in and out: the form, the session cookie, failed attempts slowed down and logged."""
 
 import logging
+import threading
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -156,6 +157,53 @@ def test_after_sign_in_the_visitor_goes_where_they_were_going_on_this_site_only(
         )
         assert answer.location.endswith("/admin/") and "evil" not in answer.location
         page = other.get("/admin/")
+
+
+def test_next_with_control_characters_goes_home(browser, make_user):
+    """A CR/LF (or any control character) in ``next`` would split the Location header: home instead."""
+    make_user("alice")
+    for target in (
+        "/admin/users/\r\nSet-Cookie: x=1",
+        "/admin/\nx",
+        "/admin/\x7f",
+        "/admin/\x01x",
+        "/admin/é",
+    ):
+        client = browser()
+        page = client.get("/admin/login")
+        answer = client.post(
+            "/admin/login",
+            {"username": "alice", "password": PASSWORD, "csrf_token": csrf_token(page), "next": target},
+        )
+        assert answer.status_int == 303
+        assert answer.location.endswith("/admin/") and "Set-Cookie" not in answer.location
+
+
+def test_parallel_wrong_passwords_are_counted_atomically(browser, make_user, db, engine):
+    """16 guesses at once: only the first USERNAME_LIMIT have their password checked, whatever the
+    database (PostgreSQL's READ COMMITTED needs the throttle's lock; SQLite's BEGIN IMMEDIATE queues)."""
+    make_user("alice")
+    clients = [browser(ip=f"10.1.0.{n}") for n in range(16)]
+    tokens = [csrf_token(client.get("/admin/login")) for client in clients]
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def guess(client, token):
+        barrier.wait()
+        form = {"username": "alice", "password": "wrong guess", "csrf_token": token}
+        answer = client.post("/admin/login", form, status="*")
+        statuses.append(answer.status_int)
+
+    threads = [threading.Thread(target=guess, args=pair) for pair in zip(clients, tokens, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    checked = statuses.count(400)
+    # Five, or one more should a slow machine let the first delay (1 s) pass before the last try.
+    assert throttle.USERNAME_LIMIT <= checked <= throttle.USERNAME_LIMIT + 1, statuses
+    assert statuses.count(429) == len(clients) - checked
+    assert db.run(lambda s: s.scalar(select(func.count()).select_from(SignInFailure))) == checked
 
 
 def test_security_headers_on_admin_pages(browser, make_user):
