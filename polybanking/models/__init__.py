@@ -8,6 +8,7 @@ from sqlalchemy import engine_from_config, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
+from .admin_session import AdminSession  # noqa: F401
 from .config import Config, config_allowed_users  # noqa: F401
 from .config_log import ConfigLog  # noqa: F401
 from .ipn_attempt import IpnAttempt  # noqa: F401

@@ -119,6 +119,67 @@ def test_sign_out(browser, make_user):
     assert redirected.status_int == 303 and "/admin/login" in redirected.location
 
 
+def copy_of(browser, client):
+    """Another browser holding a copy of ``client``'s session cookie (a stolen or shared cookie)."""
+    other = browser(ip="10.9.9.9")
+    other.set_cookie("polybanking_session", client.cookies["polybanking_session"])
+    return other
+
+
+def test_sign_out_ends_every_copy_of_the_session(browser, make_user):
+    make_user("alice")
+    client = browser()
+    sign_in(client, "alice")
+    elsewhere = browser()
+    sign_in(elsewhere, "alice")  # alice's other browser: its own session
+    copy = copy_of(browser, client)
+    assert copy.get("/admin/").status_int == 200
+    client.post("/admin/logout", {"csrf_token": csrf_token(client.get("/admin/"))}, status=303)
+    assert copy.get("/admin/").status_int == 303  # the copy is signed out too
+    assert elsewhere.get("/admin/").status_int == 200  # signing out here leaves the others alone
+
+
+def test_sign_out_everywhere_ends_every_session_of_the_user(browser, make_user):
+    make_user("alice")
+    make_user("bob")
+    clients = [browser() for _ in range(3)]
+    for client in clients:
+        sign_in(client, "alice")
+    copy = copy_of(browser, clients[1])
+    bob = browser()
+    sign_in(bob, "bob")
+    home = clients[0].get("/admin/")
+    assert "Sign out everywhere" in home.text
+    answer = clients[0].post("/admin/logout/everywhere", {"csrf_token": csrf_token(home)}, status=303)
+    assert answer.location.endswith("/admin/login")
+    for client in [*clients, copy]:
+        assert client.get("/admin/").status_int == 303
+    assert bob.get("/admin/").status_int == 200
+    sign_in(clients[0], "alice")  # and alice can sign in again
+    assert clients[0].get("/admin/").status_int == 200
+
+
+def test_a_password_change_or_disabling_ends_the_users_sessions(admin_as, browser, make_user, db):
+    root = admin_as("root", superuser=True)
+    alice_id = make_user("alice")
+    alice = browser()
+    sign_in(alice, "alice")
+    copy = copy_of(browser, alice)
+    page = root.get(f"/admin/users/{alice_id}/edit")
+    form = {"csrf_token": csrf_token(page), "is_active": "on", "password": "a brand new password 42"}
+    answer = root.post(f"/admin/users/{alice_id}/edit", form, status=303)
+    assert "signed out everywhere" in root.get(answer.location).text
+    assert alice.get("/admin/").status_int == 303 and copy.get("/admin/").status_int == 303
+    sign_in(alice, "alice", "a brand new password 42")
+    copy = copy_of(browser, alice)
+    form = {"csrf_token": csrf_token(root.get(f"/admin/users/{alice_id}/edit"))}  # active unticked
+    root.post(f"/admin/users/{alice_id}/edit", form, status=303)
+    db.run(lambda s: s.execute(update(User).where(User.id == alice_id).values(is_active=True)))
+    # Enabled again, the sessions from before stay ended: the account must sign in afresh.
+    assert alice.get("/admin/").status_int == 303 and copy.get("/admin/").status_int == 303
+    assert root.get("/admin/").status_int == 200
+
+
 def test_sign_out_without_the_csrf_token_is_refused(browser, make_user):
     make_user("alice")
     client = browser()
