@@ -34,6 +34,7 @@ KNOWN_KEYS = (
     "ipn.timeout",
     "ipn.scan_interval",
     "ipn.concurrency",
+    "ipn.allow_private_destinations",
     "sandbox.enabled",
     "sandbox.postsale_url",
     "sandbox.ledger_file",
@@ -178,6 +179,8 @@ class Settings:
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
     #: The organisation's time zone: where a day or a month of the reports begins and ends.
     timezone: str = DEFAULT_TIMEZONE
+    #: ``ipn.allow_private_destinations``: a config's IPN URL may be a loopback or private address.
+    allow_private_destinations: bool = False
 
     @property
     def tz(self) -> ZoneInfo:
@@ -226,6 +229,15 @@ def _timezone(raw: Mapping[str, str]) -> str:
     return name
 
 
+def allow_private_destinations(raw: Mapping[str, str]) -> bool:
+    """``ipn.allow_private_destinations``: true, or false (the default); anything else stops start-up."""
+    key = "ipn.allow_private_destinations"
+    text = (raw.get(key) or "false").strip().lower()
+    if text not in ("true", "false", "yes", "no", "on", "off", "1", "0"):
+        raise SettingsError(key, f"true or false, not {text!r}")
+    return as_bool(text)
+
+
 def load(raw: Mapping[str, str]) -> Settings:
     """Checked settings from the (environment-merged) ini values."""
     base_url = _url(raw, "polybanking.base_url").rstrip("/")
@@ -249,6 +261,7 @@ def load(raw: Mapping[str, str]) -> Settings:
         language=(raw.get("polybanking.language") or "").strip(),
         reconcile=load_reconcile(raw),
         timezone=_timezone(raw),
+        allow_private_destinations=allow_private_destinations(raw),
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ...models import Config, ConfigLog, User
 from ...models.config import SECRET_FIELDS, generate_secret
 from ...settings import Settings
+from ..ipn.destinations import url_problem
 from ..payments.start import MAX_AMOUNT
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,10 @@ def parse_form(form: dict[str, str], settings: Settings) -> ConfigValues:
         urls[field] = _url(value) or ""
         if not urls[field]:
             errors[field] = "an http(s) URL"
+    # The gateway posts to the IPN URL itself (the return URLs are the shopper's browser's).
+    problem = urls["url_ipn"] and url_problem(urls["url_ipn"], settings.allow_private_destinations)
+    if problem:
+        errors["url_ipn"] = problem
     group = form.get("group", "").strip()
     if len(group) > 255:
         errors["group"] = "at most 255 characters"

@@ -1,6 +1,7 @@
 """Configs in the admin pages: create, edit, switch on/off, allowed users, keys, and the change log."""
 
 import re
+from dataclasses import replace
 
 from sqlalchemy import select
 
@@ -179,3 +180,22 @@ def test_only_superusers_manage_allowed_users_and_the_admin_switch(admin_as, mak
         f"/admin/configs/{config.id}/edit", {**FORM, "admin_enable": "on", "csrf_token": csrf_token(page)}
     )
     assert not config_named(db, "Ticket shop").admin_enable
+
+
+def test_a_private_ipn_url_is_a_form_error_without_the_allowance(admin_as, app, db, monkeypatch):
+    """ipn.allow_private_destinations off (production): the worker would never post there."""
+    settings = app.registry.pb_settings
+    monkeypatch.setattr(app.registry, "pb_settings", replace(settings, allow_private_destinations=False))
+    client = admin_as("root", superuser=True)
+    for url in (
+        "http://127.0.0.1:6543/admin/",
+        "http://169.254.169.254/latest/",
+        "http://[::1]/",
+        "http://0177.0.0.1/",
+    ):
+        answer = create(client, url_ipn=url)
+        assert answer.status_int == 400, url
+        assert "must be a public address" in answer.text
+    assert db.run(lambda s: s.scalar(select(Config.id))) is None
+    monkeypatch.setattr(app.registry, "pb_settings", settings)  # development and the suite allow it
+    assert create(client, url_ipn="http://127.0.0.1:6543/ipn").status_int == 303
