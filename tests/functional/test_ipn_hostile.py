@@ -187,3 +187,32 @@ def test_a_dripping_website_does_not_delay_another_websites_ipn(
         assert attempt.error == "no answer within 5 s"
         assert outbox_state(db, transaction_id).attempts == 1
     assert outbox_state(db, fast_id).needed is False
+
+
+def test_late_results_are_counted_and_the_give_up_holds(make_config, db, clock):
+    """Each worker's answer comes after its claim expired and the next worker took over (a website
+    slower than the lease): the late results still count, so the IPN is given up on schedule
+    instead of being posted again for ever."""
+    from polybanking.services.ipn import outbox as ipn_outbox
+    from polybanking.services.ipn.sender import AttemptResult
+
+    policy = IpnPolicy(allow_private=True, schedule=(timedelta(seconds=5),), jitter=0)  # two attempts
+    transaction_id = add_due(db, make_config())
+    stalled, claims = None, 0
+    for _ in range(10):
+        with db.factory.begin() as session:
+            claimed = ipn_outbox.claim(session, clock.now, policy.claim_lease, 10)
+        claims += len(claimed)
+        if stalled is not None:  # the previous worker's answer, after this one took over
+            with db.factory.begin() as session:
+                late = AttemptResult(clock.now, 40000, error="no answer within 5 s")
+                ipn_outbox.record(session, [(stalled, late)], policy, clock.now)
+        if not claimed:
+            break
+        (stalled,) = claimed
+        clock.advance(policy.claim_lease + timedelta(seconds=1))
+    state = outbox_state(db, transaction_id)
+    assert state.failed is True and state.next_at is None
+    # Every post counted; one more than the schedule's at most: it was claimed before the
+    # answer that reached the limit came in.
+    assert state.attempts == claims <= policy.max_attempts + 1
