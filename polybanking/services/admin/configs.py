@@ -51,7 +51,7 @@ LABELS = {
     "url_back_err": "return URL (error)",
     "group": "group",
     "max_amount": "maximum amount",
-    "test_mode": "test mode",
+    "test_mode": "environment",
     "active": "active",
     "admin_enable": "enabled by the administrators",
 }
@@ -115,7 +115,29 @@ def parse_form(form: dict[str, str], settings: Settings) -> ConfigValues:
     return ConfigValues(name=name, group=group, max_amount=max_amount, test_mode=test_mode, **urls)
 
 
+def environment_problem(
+    current_test_mode: bool | None, values: ConfigValues, may_switch: bool, confirmed: bool
+) -> str:
+    """Why this choice of test or live is refused, or "". Which PostFinance account takes the
+    payments, and whether websites are told they are real, is a superuser's decision, taken
+    knowingly (a confirmation); ``current_test_mode`` is None for a new config."""
+    if current_test_mode is None:
+        if not values.test_mode and not may_switch:
+            return "only a superuser can create a live config; create it in test"
+        return ""
+    if values.test_mode == current_test_mode:
+        return ""
+    if not may_switch:
+        return "only a superuser can switch a config between test and live"
+    if not confirmed:
+        target = "test" if values.test_mode else "live"
+        return f"tick the confirmation to switch this config to {target}"
+    return ""
+
+
 def _shown(field: str, value) -> str:
+    if field == "test_mode":
+        return "test" if value else "live"
     if field == "max_amount":
         return "none" if value is None else f"CHF {value / 100:.2f}"
     if isinstance(value, bool):

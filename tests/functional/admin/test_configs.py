@@ -199,3 +199,34 @@ def test_a_private_ipn_url_is_a_form_error_without_the_allowance(admin_as, app, 
     assert db.run(lambda s: s.scalar(select(Config.id))) is None
     monkeypatch.setattr(app.registry, "pb_settings", settings)  # development and the suite allow it
     assert create(client, url_ipn="http://127.0.0.1:6543/ipn").status_int == 303
+
+
+def test_only_a_superuser_switches_test_and_live_and_confirms_it(admin_as, make_config, db):
+    config = make_config(name="Shop", test_mode=True)
+    edit = f"/admin/configs/{config.id}/edit"
+    member = admin_as("alice", staff=True, configs=[config.id])
+    page = member.get(edit)
+    assert "Only a superuser can switch" in page.text
+    for extra in ({}, {"confirm_environment": "on"}):  # the disabled button, posted anyway
+        form = {**FORM, "name": "Shop", "environment": "live", "csrf_token": csrf_token(page), **extra}
+        answer = member.post(edit, form, expect_errors=True)
+        assert answer.status_int == 400 and "only a superuser can switch" in answer.text
+    assert config_named(db, "Shop").test_mode is True
+    # The member's other changes still save, the environment as it was (its buttons send nothing).
+    form = {**FORM, "name": "Shop", "group": "Bar", "csrf_token": csrf_token(page)}
+    del form["environment"]
+    assert member.post(edit, form).status_int == 303
+    assert config_named(db, "Shop").test_mode is True and config_named(db, "Shop").group == "Bar"
+    assert create(member, name="Live by staff", environment="live").status_int == 400
+    assert config_named(db, "Live by staff") is None
+
+    root = admin_as("root", superuser=True)
+    page = root.get(edit)
+    form = {**FORM, "name": "Shop", "group": "Bar", "environment": "live", "admin_enable": "on"}
+    form["csrf_token"] = csrf_token(page)
+    answer = root.post(edit, form, expect_errors=True)
+    assert answer.status_int == 400 and "tick the confirmation" in answer.text
+    assert config_named(db, "Shop").test_mode is True
+    assert root.post(edit, {**form, "confirm_environment": "on"}).status_int == 303
+    assert config_named(db, "Shop").test_mode is False
+    assert logs_of(db, config.id)[-1] == ("root", "environment: test → live")
