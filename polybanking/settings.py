@@ -45,6 +45,7 @@ KNOWN_KEYS = (
     # Production (issue 8): body limits, trusted reverse proxies, who may read /healthz and /metrics.
     "polybanking.max_body",
     "polybanking.max_upload",
+    "polybanking.max_form",
     "polybanking.trusted_proxies",
     "polybanking.monitoring_from",
     "reconcile.inbox",
