@@ -119,3 +119,34 @@ def test_real_http_body_over_the_default_limit(live_server, app):
     )
     assert answer.status_code == 413
     assert requests.get(f"{live_server.url}/paiements/ipn", timeout=10).status_code == 405
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+
+
+def test_a_32_mb_sign_in_form_over_http_is_refused_and_memory_stays(live_server, app):
+    """Over real HTTP: 8 million form fields (32 MB) to /admin/login get a 413 and are never
+    parsed; the server process (this one) does not grow by more than a few buffers."""
+    import socket
+
+    host, port = live_server.url.split("//")[1].split(":")
+    chunk = b"a=1&" * 16384  # 64 KB
+    length = 512 * len(chunk)
+    before = _rss()
+    with socket.create_connection((host, int(port)), timeout=60) as sock:
+        sock.sendall(
+            b"POST /admin/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n" % (host.encode(), length)
+        )
+        try:
+            for _ in range(512):
+                sock.sendall(chunk)
+        except OSError:
+            pass  # the server may stop reading once it has answered
+        answer = b""
+        while received := sock.recv(65536):
+            answer += received
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert _rss() - before < 24 * 1024 * 1024
