@@ -7,8 +7,8 @@ posts of the batch in flight. The clock and the random generator are injected so
 the retry schedule without sleeping.
 
 One slow website cannot hold up the others: every post runs in the deliverer's pool, where one
-website (scheme, host and port) gets at most half of the threads (the IPNs over that are released
-and tried again shortly), and ``deliver`` (a queue worker's thread) waits at most
+website (scheme, host and port) gets at most three quarters of the threads (the IPNs over that
+are released and tried again shortly), and ``deliver`` (a queue worker's thread) waits at most
 ``HANDOFF_SECONDS`` for a post; a slower one finishes in the pool, which records its result then.
 """
 
@@ -78,9 +78,10 @@ class IpnDeliverer:
         self.rng = rng or random.Random()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
-        #: Posts in flight per website; at most ``site_limit`` each.
+        #: Posts in flight per website; at most ``site_limit`` each, so a quarter of the threads
+        #: (at least one) always remains for the other websites.
         self._in_flight: Counter[str] = Counter()
-        self.site_limit = max(1, policy.concurrency // 2)
+        self.site_limit = max(1, policy.concurrency - max(1, policy.concurrency // 4))
 
     def _claim(self, limit: int, transaction_ids=None) -> list[Delivery]:
         with self.session_factory.begin() as dbsession:
