@@ -175,7 +175,7 @@ def test_a_dripping_website_does_not_delay_another_websites_ipn(
     for worker in workers:
         worker.start()
     receiver.wait_for(1, timeout=20)
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 3  # the drip alone would take 40 s
     for worker in workers:
         worker.join(20)
     # The slow website's attempts end at the deadline, and are recorded and counted.
