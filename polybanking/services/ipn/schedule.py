@@ -81,7 +81,8 @@ class IpnPolicy:
 
     @property
     def attempt_limit(self) -> float:
-        """Seconds one attempt may take: the connect and the read timeouts, each ``timeout``."""
+        """Seconds one attempt is budgeted when checking a claim: the attempt itself ends at
+        ``timeout`` (sender.py), and as much again is margin for a loaded machine."""
         return 2 * self.timeout
 
     @property
