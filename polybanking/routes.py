@@ -176,6 +176,7 @@ def includeme(config) -> None:
     config.add_route("admin.login", "/admin/login", factory=admin)
     config.add_route("admin.login.tequila", "/admin/login/tequila", factory=admin)
     config.add_route("admin.logout", "/admin/logout", factory=admin)
+    config.add_route("admin.logout.everywhere", "/admin/logout/everywhere", factory=admin)
     config.add_route("admin.config.list", "/admin/configs/", factory=admin)
     config.add_route("admin.config.create", "/admin/configs/new", factory=admin)
     config.add_route("admin.config.show", "/admin/configs/{config_id}/", factory=ConfigResource)

@@ -36,6 +36,7 @@ KNOWN_KEYS = (
     "ipn.timeout",
     "ipn.scan_interval",
     "ipn.concurrency",
+    "ipn.allow_private_destinations",
     "sandbox.enabled",
     "sandbox.postsale_url",
     "sandbox.ledger_file",
@@ -46,6 +47,7 @@ KNOWN_KEYS = (
     # Production (issue 8): body limits, trusted reverse proxies, who may read /healthz and /metrics.
     "polybanking.max_body",
     "polybanking.max_upload",
+    "polybanking.max_form",
     "polybanking.trusted_proxies",
     "polybanking.monitoring_from",
     "reconcile.inbox",
@@ -180,6 +182,8 @@ class Settings:
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
     #: The organisation's time zone: where a day or a month of the reports begins and ends.
     timezone: str = DEFAULT_TIMEZONE
+    #: ``ipn.allow_private_destinations``: a config's IPN URL may be a loopback or private address.
+    allow_private_destinations: bool = False
 
     @property
     def tz(self) -> ZoneInfo:
@@ -228,6 +232,15 @@ def _timezone(raw: Mapping[str, str]) -> str:
     return name
 
 
+def allow_private_destinations(raw: Mapping[str, str]) -> bool:
+    """``ipn.allow_private_destinations``: true, or false (the default); anything else stops start-up."""
+    key = "ipn.allow_private_destinations"
+    text = (raw.get(key) or "false").strip().lower()
+    if text not in ("true", "false", "yes", "no", "on", "off", "1", "0"):
+        raise SettingsError(key, f"true or false, not {text!r}")
+    return as_bool(text)
+
+
 def load(raw: Mapping[str, str]) -> Settings:
     """Checked settings from the (environment-merged) ini values."""
     base_url = _url(raw, "polybanking.base_url").rstrip("/")
@@ -251,6 +264,7 @@ def load(raw: Mapping[str, str]) -> Settings:
         language=(raw.get("polybanking.language") or "").strip(),
         reconcile=load_reconcile(raw),
         timezone=_timezone(raw),
+        allow_private_destinations=allow_private_destinations(raw),
     )
 
 

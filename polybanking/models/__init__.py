@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from ..outages import Outage
+from .admin_session import AdminSession  # noqa: F401
 from .config import Config, config_allowed_users  # noqa: F401
 from .config_log import ConfigLog  # noqa: F401
 from .ipn_attempt import IpnAttempt  # noqa: F401

@@ -132,6 +132,11 @@ def _production_problems(raw: Mapping[str, str], report: Report, settings) -> No
             "sandbox.enabled",
             "must be false in production: the sandbox would accept payments that PostFinance never saw",
         )
+    if settings is not None and settings.allow_private_destinations:
+        report.problem(
+            "ipn.allow_private_destinations",
+            "must be false in production: a config's IPN URL could reach this host and its network",
+        )
     if settings is not None and not settings.base_url.startswith("https://"):
         report.problem("polybanking.base_url", "must be an https:// URL in production")
     backend = (raw.get("huey.backend") or "sqlite").strip()

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from ..models import Config, ConfigLog, get_engine, get_session_factory, get_tm_session
 from ..models.meta import MAX_ROW_ID
 from ..models.reconciliation_run import COMMAND
+from ..services.ipn.destinations import url_problem
 from ..settings import Settings, SettingsError, load, with_environment
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,9 @@ def create_config(
         raise CommandError("--name must be 1 to 255 characters")
     for option, value in (("url-ipn", url_ipn), ("url-back-ok", url_back_ok), ("url-back-err", url_back_err)):
         _check_url(option, value)
+    problem = url_problem(url_ipn, settings.allow_private_destinations)
+    if problem:
+        raise CommandError(f"--url-ipn {problem}: {url_ipn!r} (ipn.allow_private_destinations)")
     if max_amount is not None and max_amount <= 0:
         raise CommandError("--max-amount must be a positive number of cents")
     if live and settings.prod is None:

@@ -59,6 +59,14 @@ def test_shipped_production_ini_with_its_environment_is_fine_offline():
     ("variable", "value", "key", "words"),
     [
         ("POLYBANKING_SANDBOX_ENABLED", "true", "sandbox.enabled", "must be false in production"),
+        (
+            "POLYBANKING_IPN_ALLOW_PRIVATE_DESTINATIONS",
+            "true",
+            "ipn.allow_private_destinations",
+            "must be false in production",
+        ),
+        ("POLYBANKING_IPN_ALLOW_PRIVATE_DESTINATIONS", "maybe", "ipn.allow_private_destinations", "'maybe'"),
+        ("POLYBANKING_POLYBANKING_MAX_FORM", "2MB", "polybanking.max_form", "max_body"),
         ("POLYBANKING_POLYBANKING_BASE_URL", "http://pay.example.org", "polybanking.base_url", "https://"),
         ("POLYBANKING_POSTFINANCE_HASH", "md5", "postfinance.hash", "sha1, sha256, sha512"),
         ("POLYBANKING_POLYBANKING_MAX_BODY", "lots", "polybanking.max_body", "'lots'"),

@@ -188,3 +188,28 @@ def test_database_error_shows_no_sql(error_runs):
 
 def test_refused_configs_are_not_stored(error_runs, folder):
     assert "Bad" not in config_names(folder)
+
+
+def test_a_private_ipn_url_is_refused_unless_the_ini_allows_it(ini, folder):
+    """Production (no allowance): the IPN URL must be a public address, spelled any way."""
+    production = {"POLYBANKING_IPN_ALLOW_PRIVATE_DESTINATIONS": "false"}
+    for url in (
+        "http://127.0.0.1:8080/ipn",
+        "http://0x7f000001/ipn",
+        "http://[::1]/ipn",
+        "http://localhost/",
+    ):
+        result = run(*create_args("Inside", urls={**URLS, "--url-ipn": url}), ini=ini, env=production)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.startswith("polybanking: --url-ipn must be a public address"), result.stderr
+        assert "ipn.allow_private_destinations" in result.stderr
+    assert "Inside" not in config_names(folder)
+    # The return URLs are the shopper's browser's business, and the suite's ini allows loopback.
+    created(
+        run(
+            *create_args("Local", urls={**URLS, "--url-back-ok": "http://127.0.0.1/ok"}),
+            ini=ini,
+            env=production,
+        )
+    )
+    created(run(*create_args("Dev", urls={**URLS, "--url-ipn": "http://127.0.0.1:8080/ipn"}), ini=ini))

@@ -26,7 +26,7 @@ from ..outbox import FakeClock, add_due, attempts_of, ipn_logs, outbox_state, se
 from ..website import check_ipn_headers, postfinance_sha, start_params
 
 SECOND = timedelta(seconds=1)
-POLICY = IpnPolicy(jitter=0, timeout=5)
+POLICY = IpnPolicy(allow_private=True, jitter=0, timeout=5)
 
 
 @pytest.fixture
@@ -171,7 +171,9 @@ def test_concurrent_workers_never_send_one_transaction_twice_at_once(make_config
     receiver.delays = [0.02]
     config = make_config()
     ids = [add_due(db, config, reference=f"ref-{n}") for n in range(40)]
-    workers = [IpnDeliverer(db.factory, IpnPolicy(concurrency=4), clock=clock) for _ in range(3)]
+    workers = [
+        IpnDeliverer(db.factory, IpnPolicy(allow_private=True, concurrency=4), clock=clock) for _ in range(3)
+    ]
     barrier = threading.Barrier(len(workers) * 2)
 
     def scan(worker):
@@ -229,7 +231,9 @@ def test_the_claim_of_a_stopped_worker_is_noticed_logged_and_counted(
 def test_a_batch_behind_a_slow_website_never_posts_on_an_expiring_claim(make_config, receiver, db, clock):
     """Each post 'takes' 3 s of the fake clock: IPNs whose claim is too old to fit an attempt are
     released and claimed afresh, so a claim never expires while its IPN is being posted."""
-    policy = IpnPolicy(timeout=1, concurrency=1)  # a lease of 8 s; an attempt may take 2 s
+    policy = IpnPolicy(
+        allow_private=True, timeout=1, concurrency=1
+    )  # a lease of 8 s; an attempt may take 2 s
     posts: list[tuple] = []
 
     class SlowWebsite(Sender):
@@ -240,7 +244,9 @@ def test_a_batch_behind_a_slow_website_never_posts_on_an_expiring_claim(make_con
 
     config = make_config()
     ids = [add_due(db, config, reference=f"slow-{n}") for n in range(6)]
-    deliverer = IpnDeliverer(db.factory, policy, sender=SlowWebsite(policy.timeout), clock=clock)
+    deliverer = IpnDeliverer(
+        db.factory, policy, sender=SlowWebsite(policy.timeout, allow_private=True), clock=clock
+    )
     summary = deliverer.deliver_due(batch_size=6)
     deliverer.close()
 
@@ -268,7 +274,9 @@ def test_a_late_result_after_takeover_does_not_undo_the_delivery(make_config, re
 def test_resend_makes_a_failed_ipn_due_again_and_logs_who_asked(make_config, receiver, db, clock):
     receiver.statuses = [404, 404, 200]
     transaction_id = add_due(db, make_config())
-    deliverer = IpnDeliverer(db.factory, IpnPolicy(schedule=(5 * SECOND,), jitter=0), clock=clock)
+    deliverer = IpnDeliverer(
+        db.factory, IpnPolicy(allow_private=True, schedule=(5 * SECOND,), jitter=0), clock=clock
+    )
     deliverer.deliver(transaction_id)
     clock.advance(5 * SECOND)
     deliverer.deliver_due()

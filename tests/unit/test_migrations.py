@@ -23,6 +23,7 @@ TABLES = {
     "reconciliation_items",
     "sign_in_failures",
     "ipn_attempts",
+    "admin_sessions",
 }
 
 

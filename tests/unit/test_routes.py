@@ -18,6 +18,7 @@ ROUTES = {
     "admin.login": "/admin/login",
     "admin.login.tequila": "/admin/login/tequila",
     "admin.logout": "/admin/logout",
+    "admin.logout.everywhere": "/admin/logout/everywhere",
     "admin.config.list": "/admin/configs/",
     "admin.config.create": "/admin/configs/new",
     "admin.config.show": "/admin/configs/{config_id}/",

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ...models import Config, ConfigLog, User
 from ...models.config import SECRET_FIELDS, generate_secret
 from ...settings import Settings
+from ..ipn.destinations import url_problem
 from ..payments.start import MAX_AMOUNT
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ LABELS = {
     "url_back_err": "return URL (error)",
     "group": "group",
     "max_amount": "maximum amount",
-    "test_mode": "test mode",
+    "test_mode": "environment",
     "active": "active",
     "admin_enable": "enabled by the administrators",
 }
@@ -92,6 +93,10 @@ def parse_form(form: dict[str, str], settings: Settings) -> ConfigValues:
         urls[field] = _url(value) or ""
         if not urls[field]:
             errors[field] = "an http(s) URL"
+    # The gateway posts to the IPN URL itself (the return URLs are the shopper's browser's).
+    problem = urls["url_ipn"] and url_problem(urls["url_ipn"], settings.allow_private_destinations)
+    if problem:
+        errors["url_ipn"] = problem
     group = form.get("group", "").strip()
     if len(group) > 255:
         errors["group"] = "at most 255 characters"
@@ -110,7 +115,29 @@ def parse_form(form: dict[str, str], settings: Settings) -> ConfigValues:
     return ConfigValues(name=name, group=group, max_amount=max_amount, test_mode=test_mode, **urls)
 
 
+def environment_problem(
+    current_test_mode: bool | None, values: ConfigValues, may_switch: bool, confirmed: bool
+) -> str:
+    """Why this choice of test or live is refused, or "". Which PostFinance account takes the
+    payments, and whether websites are told they are real, is a superuser's decision, taken
+    knowingly (a confirmation); ``current_test_mode`` is None for a new config."""
+    if current_test_mode is None:
+        if not values.test_mode and not may_switch:
+            return "only a superuser can create a live config; create it in test"
+        return ""
+    if values.test_mode == current_test_mode:
+        return ""
+    if not may_switch:
+        return "only a superuser can switch a config between test and live"
+    if not confirmed:
+        target = "test" if values.test_mode else "live"
+        return f"tick the confirmation to switch this config to {target}"
+    return ""
+
+
 def _shown(field: str, value) -> str:
+    if field == "test_mode":
+        return "test" if value else "live"
     if field == "max_amount":
         return "none" if value is None else f"CHF {value / 100:.2f}"
     if isinstance(value, bool):

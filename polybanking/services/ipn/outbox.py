@@ -134,7 +134,18 @@ def _apply(transaction: Transaction, delivery: Delivery, result: AttemptResult, 
         # An attempt only counts for the status it carried; the newer one was made due with it.
         return Recorded(transaction.id, result.ok, transaction.ipn_next_attempt_at, superseded=True)
     if not ours:
-        # Our claim expired and another worker took over: it decides; we only report the facts.
+        # Our claim expired (a stalled worker, a late answer), perhaps another worker took over.
+        # A delivery stays delivered; otherwise the attempt still counts, so a website whose
+        # answers always come late is given up on schedule instead of being posted for ever.
+        if transaction.ipn_needed and not transaction.ipn_failed:
+            transaction.ipn_attempts += 1
+            if result.ok:
+                transaction.ipn_needed = False
+                transaction.ipn_next_attempt_at = None
+            elif transaction.ipn_attempts >= policy.max_attempts:
+                transaction.ipn_failed = True
+                transaction.ipn_next_attempt_at = None
+                return Recorded(transaction.id, False, failed=True)
         return Recorded(transaction.id, result.ok, transaction.ipn_next_attempt_at)
     transaction.ipn_attempts += 1
     if result.ok:

@@ -54,8 +54,13 @@ class ConfigCreateView:
             "form": form,
             "errors": errors or {},
             "can_admin": False,
+            "can_switch": self.can_switch,
             "has_prod": self.request.registry.pb_settings.prod is not None,
         }
+
+    @property
+    def can_switch(self) -> bool:
+        return bool(self.request.has_permission(CONFIG_ADMIN))
 
     @view_config(request_method="GET")
     def get(self):
@@ -68,6 +73,9 @@ class ConfigCreateView:
             values = service.parse_form(form, self.request.registry.pb_settings)
         except service.ConfigError as error:
             return self._page(form, error.errors, 400)
+        problem = service.environment_problem(None, values, self.can_switch, confirmed=True)
+        if problem:
+            return self._page(form, {"environment": problem}, 400)
         config = service.create(self.request.dbsession, values, self.request.identity)
         flash(self.request, f"Config “{config.name}” created with new keys.")
         return see_other(self.request, "admin.config.show", config_id=config.id)
@@ -102,6 +110,7 @@ class ConfigEditView:
             "form": form,
             "errors": errors or {},
             "can_admin": self.can_admin,
+            "can_switch": self.can_admin,
             "has_prod": self.request.registry.pb_settings.prod is not None,
         }
 
@@ -112,10 +121,17 @@ class ConfigEditView:
     @view_config(request_method="POST")
     def post(self):
         form = read_form(self.request)
+        if not self.can_admin:  # the environment's buttons are disabled for them: not sent
+            form.setdefault("environment", "test" if self.config.test_mode else "live")
         try:
             values = service.parse_form(form, self.request.registry.pb_settings)
         except service.ConfigError as error:
             return self._page(form, error.errors, 400)
+        problem = service.environment_problem(
+            self.config.test_mode, values, self.can_admin, checked(form, "confirm_environment")
+        )
+        if problem:
+            return self._page(form, {"environment": problem}, 400)
         user = self.request.identity
         changes = service.update(self.request.dbsession, self.config, values, user)
         if self.can_admin and service.set_flag(

@@ -126,10 +126,12 @@ def requests_for(w) -> dict[str, list[tuple[str, str, dict]]]:
         ],
         "admin.login.tequila": [("POST", "/admin/login/tequila", {})],
         "admin.logout": [("POST", "/admin/logout", {})],
+        # Any signed-in user's own sessions (test_login); here, only its CSRF protection is tried.
+        "admin.logout.everywhere": [("POST", "/admin/logout/everywhere", {})],
     }
 
 
-PUBLIC = {"admin.login", "admin.login.tequila", "admin.logout"}
+PUBLIC = {"admin.login", "admin.login.tequila", "admin.logout", "admin.logout.everywhere"}
 #: Pages every signed-in user opens, showing only what their configs allow.
 SHARED = {
     "admin.home",

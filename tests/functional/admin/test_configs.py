@@ -1,6 +1,7 @@
 """Configs in the admin pages: create, edit, switch on/off, allowed users, keys, and the change log."""
 
 import re
+from dataclasses import replace
 
 from sqlalchemy import select
 
@@ -179,3 +180,53 @@ def test_only_superusers_manage_allowed_users_and_the_admin_switch(admin_as, mak
         f"/admin/configs/{config.id}/edit", {**FORM, "admin_enable": "on", "csrf_token": csrf_token(page)}
     )
     assert not config_named(db, "Ticket shop").admin_enable
+
+
+def test_a_private_ipn_url_is_a_form_error_without_the_allowance(admin_as, app, db, monkeypatch):
+    """ipn.allow_private_destinations off (production): the worker would never post there."""
+    settings = app.registry.pb_settings
+    monkeypatch.setattr(app.registry, "pb_settings", replace(settings, allow_private_destinations=False))
+    client = admin_as("root", superuser=True)
+    for url in (
+        "http://127.0.0.1:6543/admin/",
+        "http://169.254.169.254/latest/",
+        "http://[::1]/",
+        "http://0177.0.0.1/",
+    ):
+        answer = create(client, url_ipn=url)
+        assert answer.status_int == 400, url
+        assert "must be a public address" in answer.text
+    assert db.run(lambda s: s.scalar(select(Config.id))) is None
+    monkeypatch.setattr(app.registry, "pb_settings", settings)  # development and the suite allow it
+    assert create(client, url_ipn="http://127.0.0.1:6543/ipn").status_int == 303
+
+
+def test_only_a_superuser_switches_test_and_live_and_confirms_it(admin_as, make_config, db):
+    config = make_config(name="Shop", test_mode=True)
+    edit = f"/admin/configs/{config.id}/edit"
+    member = admin_as("alice", staff=True, configs=[config.id])
+    page = member.get(edit)
+    assert "Only a superuser can switch" in page.text
+    for extra in ({}, {"confirm_environment": "on"}):  # the disabled button, posted anyway
+        form = {**FORM, "name": "Shop", "environment": "live", "csrf_token": csrf_token(page), **extra}
+        answer = member.post(edit, form, expect_errors=True)
+        assert answer.status_int == 400 and "only a superuser can switch" in answer.text
+    assert config_named(db, "Shop").test_mode is True
+    # The member's other changes still save, the environment as it was (its buttons send nothing).
+    form = {**FORM, "name": "Shop", "group": "Bar", "csrf_token": csrf_token(page)}
+    del form["environment"]
+    assert member.post(edit, form).status_int == 303
+    assert config_named(db, "Shop").test_mode is True and config_named(db, "Shop").group == "Bar"
+    assert create(member, name="Live by staff", environment="live").status_int == 400
+    assert config_named(db, "Live by staff") is None
+
+    root = admin_as("root", superuser=True)
+    page = root.get(edit)
+    form = {**FORM, "name": "Shop", "group": "Bar", "environment": "live", "admin_enable": "on"}
+    form["csrf_token"] = csrf_token(page)
+    answer = root.post(edit, form, expect_errors=True)
+    assert answer.status_int == 400 and "tick the confirmation" in answer.text
+    assert config_named(db, "Shop").test_mode is True
+    assert root.post(edit, {**form, "confirm_environment": "on"}).status_int == 303
+    assert config_named(db, "Shop").test_mode is False
+    assert logs_of(db, config.id)[-1] == ("root", "environment: test → live")
