@@ -20,6 +20,12 @@ LOG_TYPE_TEXT = {
     "ipnfailled": "IPN Failled",
     "ipnsuccess": "IPN Success",
     "ipnResend": "IPN resend requested",
+    "operationRequested": "Refund, capture or cancellation requested",
+    "operationSent": "Operation sent to the platform",
+    "operationPending": "Operation pending at the platform",
+    "operationDone": "Operation done",
+    "operationRefused": "Operation refused",
+    "operationError": "Operation: no answer from the platform",
 }
 
 

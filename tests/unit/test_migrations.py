@@ -23,6 +23,8 @@ TABLES = {
     "reconciliation_items",
     "sign_in_failures",
     "ipn_attempts",
+    "operations",
+    "config_operators",
 }
 
 

@@ -56,6 +56,7 @@ ROUTES = {
     "sandbox.hosted": "/sandbox/ncol/{env}/orderstandard_utf8.asp",
     "sandbox.decide": "/sandbox/ncol/{env}/decide",
     "sandbox.query": "/sandbox/ncol/{env}/querydirect.asp",
+    "sandbox.maintenance": "/sandbox/ncol/{env}/maintenancedirect.asp",
     "sandbox.transactions": "/sandbox/ncol/{env}/transactions",
     "sandbox.report": "/sandbox/ncol/{env}/report.csv",
     "sandbox.shop": "/sandbox/shop/",
