@@ -351,5 +351,5 @@ def test_csv_is_exactly_what_csv_writer_writes(db, make_config, run_export):
         content = run_export("csv", config_id=None if several else config.id).decode()
         assert content == expected.getvalue()
         parsed = list(csv.reader(io.StringIO(content, newline="")))[1:]
-        extra_data = [row[-16] for row in parsed]
+        extra_data = [row[-17] for row in parsed]
         assert extra_data == [("'" + text if text.startswith(RISKY) else text) for text in TRICKY]

@@ -47,6 +47,7 @@ ROUTES = {
     "api.openapi": "/api/openapi.yaml",
     "api.transactions": "/api/transactions/",
     "api.transaction.logs": "/api/transactions/{reference:(?s:.+)}/logs/",
+    "api.transaction.refunds": "/api/transactions/{reference:(?s:.+)}/refunds/",
     "api.transaction": "/api/transactions/{reference:(?s:.+)}/",
     # Operators (issue 8): health probe and Prometheus metrics
     "monitoring.health": "/healthz",
@@ -91,6 +92,7 @@ def test_routes_match_the_protocol_urls(app):
         "/api/transactions/a/b/": "api.transaction",
         "/api/transactions/order-1/logs/": "api.transaction.logs",
         "/api/transactions/a/b/logs/": "api.transaction.logs",
+        "/api/transactions/order-1/refunds/": "api.transaction.refunds",
         "/api/transactions/line\nbreak/": "api.transaction",
         "/sandbox/ncol/test/orderstandard_utf8.asp": "sandbox.hosted",
         "/sandbox/ncol/prod/decide": "sandbox.decide",

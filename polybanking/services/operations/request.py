@@ -155,3 +155,13 @@ def request_operation(
         )
     )
     return Requested(operation, created=True)
+
+
+def operation_json(operation: Operation) -> dict[str, int | str]:
+    """An operation as the API answers it (PROTOCOL §10): cents as a string, as amounts are there."""
+    return {
+        "id": operation.id,
+        "amount": str(operation.amount),
+        "state": operation.state,
+        "idempotency_key": operation.idempotency_key,
+    }
