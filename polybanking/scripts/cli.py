@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--max-amount", type=int, help="largest accepted amount, in cents")
     create.add_argument("--live", action="store_true", help="use PostFinance's production environment")
     create.add_argument(
+        "--api-refunds", action="store_true", help="let the website refund through the API (PROTOCOL §10)"
+    )
+    create.add_argument(
         "--reuse", action="store_true", help="if a config of that name exists, print it instead"
     )
     create.add_argument("--json", action="store_true", help="print one JSON object")
@@ -169,6 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 group=args.group,
                 live=args.live,
                 max_amount=args.max_amount,
+                api_refunds=args.api_refunds,
                 reuse=args.reuse,
             )
             if args.json:

@@ -53,6 +53,7 @@ LABELS = {
     "test_mode": "test mode",
     "active": "active",
     "admin_enable": "enabled by the administrators",
+    "api_refunds": "refunds through the API",
 }
 
 
@@ -148,8 +149,8 @@ def update(dbsession: Session, config: Config, values: ConfigValues, user: User)
 
 
 def set_flag(dbsession: Session, config: Config, flag: str, value: bool, user: User) -> bool:
-    """``active`` (the site's own switch) or ``admin_enable`` (the administrators')."""
-    if flag not in ("active", "admin_enable"):
+    """``active`` (the site's own switch), ``admin_enable`` or ``api_refunds`` (the administrators')."""
+    if flag not in ("active", "admin_enable", "api_refunds"):
         raise ValueError(flag)
     if getattr(config, flag) == value:
         return False

@@ -107,7 +107,8 @@ class ConfigEditView:
 
     @view_config(request_method="GET")
     def get(self):
-        return self._page({**_form_of(self.config), "admin_enable": "on" if self.config.admin_enable else ""})
+        flags = {flag: "on" if getattr(self.config, flag) else "" for flag in ("admin_enable", "api_refunds")}
+        return self._page({**_form_of(self.config), **flags})
 
     @view_config(request_method="POST")
     def post(self):
@@ -118,10 +119,9 @@ class ConfigEditView:
             return self._page(form, error.errors, 400)
         user = self.request.identity
         changes = service.update(self.request.dbsession, self.config, values, user)
-        if self.can_admin and service.set_flag(
-            self.request.dbsession, self.config, "admin_enable", checked(form, "admin_enable"), user
-        ):
-            changes.append("admin_enable")
+        for flag in ("admin_enable", "api_refunds") if self.can_admin else ():
+            if service.set_flag(self.request.dbsession, self.config, flag, checked(form, flag), user):
+                changes.append(flag)
         flash(self.request, "Config saved." if changes else "Nothing changed.")
         return see_other(self.request, "admin.config.show", config_id=self.config.id)
 

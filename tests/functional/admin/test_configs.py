@@ -179,3 +179,22 @@ def test_only_superusers_manage_allowed_users_and_the_admin_switch(admin_as, mak
         f"/admin/configs/{config.id}/edit", {**FORM, "admin_enable": "on", "csrf_token": csrf_token(page)}
     )
     assert not config_named(db, "Ticket shop").admin_enable
+
+
+def test_only_superusers_let_a_website_refund_through_the_api(admin_as, make_config, db):
+    config = make_config(name="Ticket shop")
+    alice = admin_as("alice", configs=[config.id])
+    assert 'name="api_refunds"' not in alice.get(f"/admin/configs/{config.id}/edit").text
+    page = alice.get(f"/admin/configs/{config.id}/edit")
+    alice.post(f"/admin/configs/{config.id}/edit", {**FORM, "api_refunds": "on", "csrf_token": csrf_token(page)})
+    assert not config_named(db, "Ticket shop").api_refunds
+
+    root = admin_as("root", superuser=True)
+    page = root.get(f"/admin/configs/{config.id}/edit")
+    root.post(
+        f"/admin/configs/{config.id}/edit",
+        {**FORM, "admin_enable": "on", "api_refunds": "on", "csrf_token": csrf_token(page)},
+    )
+    assert config_named(db, "Ticket shop").api_refunds
+    assert logs_of(db, config.id)[-1] == ("root", "refunds through the API: no → yes")
+    assert "Refunds through the API</dt><dd>allowed" in root.get(f"/admin/configs/{config.id}/").text
