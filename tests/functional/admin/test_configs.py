@@ -186,7 +186,9 @@ def test_only_superusers_let_a_website_refund_through_the_api(admin_as, make_con
     alice = admin_as("alice", configs=[config.id])
     assert 'name="api_refunds"' not in alice.get(f"/admin/configs/{config.id}/edit").text
     page = alice.get(f"/admin/configs/{config.id}/edit")
-    alice.post(f"/admin/configs/{config.id}/edit", {**FORM, "api_refunds": "on", "csrf_token": csrf_token(page)})
+    alice.post(
+        f"/admin/configs/{config.id}/edit", {**FORM, "api_refunds": "on", "csrf_token": csrf_token(page)}
+    )
     assert not config_named(db, "Ticket shop").api_refunds
 
     root = admin_as("root", superuser=True)
