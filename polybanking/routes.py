@@ -59,6 +59,7 @@ def config_acl(config: Config) -> list:
             (Allow, perm.user_principal(user.id), perm.CONFIG_MEMBER_PERMISSIONS)
             for user in config.allowed_users
         ),
+        *((Allow, perm.user_principal(user.id), perm.TRANSACTION_OPERATE) for user in config.operators),
         DENY_ALL,
     ]
 
@@ -191,6 +192,11 @@ def includeme(config) -> None:
     config.add_route(
         "admin.transaction.resend",
         "/admin/transactions/{transaction_id}/resend-ipn",
+        factory=TransactionResource,
+    )
+    config.add_route(
+        "admin.transaction.operate",
+        "/admin/transactions/{transaction_id}/operations",
         factory=TransactionResource,
     )
     config.add_route("admin.user.list", "/admin/users/", factory=UsersRoot)

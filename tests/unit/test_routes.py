@@ -29,6 +29,7 @@ ROUTES = {
     "admin.transaction.list": "/admin/transactions/",
     "admin.transaction.show": "/admin/transactions/{transaction_id}/",
     "admin.transaction.resend": "/admin/transactions/{transaction_id}/resend-ipn",
+    "admin.transaction.operate": "/admin/transactions/{transaction_id}/operations",
     "admin.user.list": "/admin/users/",
     "admin.user.create": "/admin/users/new",
     "admin.user.edit": "/admin/users/{user_id}/edit",

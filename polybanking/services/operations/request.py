@@ -84,6 +84,13 @@ def _amount_for(transaction: Transaction, kind: str, amount: int | None) -> int:
     return left if amount is None else amount
 
 
+def preview(transaction: Transaction, kind: str, amount: int | None) -> int:
+    """The amount ``kind`` would move now (for a confirmation); OperationRefused when it may not."""
+    if kind not in KINDS:
+        raise OperationRefused(400, f"unknown operation {kind!r}")
+    return _amount_for(transaction, kind, amount)
+
+
 def request_operation(
     dbsession: Session,
     transaction: Transaction,

@@ -146,16 +146,23 @@ class AllowedUsersView:
     def get(self):
         users = list(self.request.dbsession.scalars(select(User).order_by(User.username)))
         allowed = {user.id for user in self.config.allowed_users}
-        return {"config": self.config, "users": users, "allowed": allowed}
+        operators = {user.id for user in self.config.operators}
+        return {"config": self.config, "users": users, "allowed": allowed, "operators": operators}
 
     @view_config(request_method="POST")
     def post(self):
-        try:
-            values = self.request.POST.getall("user")
-        except (UnicodeDecodeError, ValueError):
-            values = []
-        ids = {int(v) for v in values if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) < 10}
-        changes = service.set_allowed_users(self.request.dbsession, self.config, ids, self.request.identity)
+        changes = []
+        for field, relation in (("user", "allowed_users"), ("operator", "operators")):
+            try:
+                values = self.request.POST.getall(field)
+            except (UnicodeDecodeError, ValueError):
+                values = []
+            ids = {
+                int(v) for v in values if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) < 10
+            }
+            changes += service.set_allowed_users(
+                self.request.dbsession, self.config, ids, self.request.identity, relation
+            )
         flash(self.request, "Allowed users saved." if changes else "Nothing changed.")
         return see_other(self.request, "admin.config.show", config_id=self.config.id)
 
