@@ -136,6 +136,16 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--failed", action="store_true", help="every IPN given up (see --since)")
     resend.add_argument("--config", help="the config's number or name (with --reference)")
     resend.add_argument("--since", help="with --failed: only those last tried from this date (UTC)")
+    for kind, verb in (("refund", "refund a paid transaction, wholly or in part"),
+                       ("capture", "capture an authorised transaction (status 5)"),
+                       ("cancel", "cancel an authorised transaction (status 5)")):  # fmt: skip
+        operation = sub.add_parser(kind, help=verb + "; asks for confirmation unless --yes")
+        operation.add_argument("--config", required=True, help="the config's number or name")
+        operation.add_argument("--reference", required=True, help="the transaction's reference")
+        if kind == "refund":
+            operation.add_argument("--amount", type=int, metavar="CENTS", help="default: all that is left")
+        operation.add_argument("--reason", required=True, help="why (kept in the transaction's log)")
+        operation.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     _report_parsers(sub)
     return parser
 
@@ -211,6 +221,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             commands.run_worker(args.ini, workers=args.workers)
         elif args.command == "ipn":
             print(_ipn(args))
+        elif args.command in ("refund", "capture", "cancel"):
+            from .operations import operate
+
+            print(
+                operate(
+                    args.ini,
+                    args.command,
+                    config=args.config,
+                    reference=args.reference,
+                    amount=getattr(args, "amount", None),
+                    reason=args.reason,
+                    yes=args.yes,
+                )
+            )
         elif args.command == "export":
             where, rows = reports.export(
                 args.ini,
