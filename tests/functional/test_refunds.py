@@ -229,3 +229,32 @@ def test_a_task_run_twice_asks_the_platform_once(testapp, app, make_config, db, 
     operation_id = db.run(lambda s: s.scalar(select(Operation.id)))
     assert app.registry.tasks.run_operation.call_local(operation_id) is False
     assert len(ledger.entries("test")) == 2 and state(db, tid).refunded == 100
+
+
+def test_a_pending_refund_whose_post_sale_was_lost_is_settled_by_a_status_query(
+    testapp, app, make_config, db, receiver, ledger
+):
+    from datetime import timedelta
+
+    from polybanking.models.meta import utcnow
+
+    config = make_config(api_refunds=True)
+    tid = paid(testapp, config, amount="581")
+    refund(testapp, config, idempotency_key="all")
+    payid = state(db, tid).payid
+    testapp.post(
+        "/sandbox/ncol/test/transactions", {"pay_id": payid, "action": "refund-done"}
+    )  # no post-sale
+    tasks = app.registry.tasks
+    assert tasks.directlink_sweep.call_local() == []  # sent just now: not yet
+
+    def age(session):
+        session.scalar(select(Operation)).updated_at = utcnow() - timedelta(minutes=31)
+
+    db.run(age)
+    assert tasks.directlink_sweep.call_local() == [tid]
+    after = state(db, tid)
+    assert after.operations == [("refund", 581, "done", "8")]
+    assert (after.status, after.refunded) == ("8", 581)
+    assert [i["postfinance_status"] for i in receiver.wait_for(2)] == ["9", "8"]
+    assert tasks.directlink_sweep.call_local() == []
