@@ -3,8 +3,9 @@
 Which ones: forwarded to PostFinance more than ``reconcile.stale_after`` ago without any feedback,
 those left in an uncertain status (52, 92) as long, and those with a refund, capture or
 cancellation still pending that long after it was sent (its answer was pending or never came).
-Each is asked at most ``reconcile.max_queries`` times per status, with growing pauses, and not once it is older than
-``reconcile.give_up_after``. The answer is applied like a feedback (``feedback.apply_report``).
+Each is asked at most ``reconcile.max_queries`` times per status, with growing pauses, and not
+once it is older than ``reconcile.give_up_after``. The answer is applied like a feedback
+(``feedback.apply_report``).
 
 The HTTP call happens in a task between two short transactions: ``claim_due`` (which counts the
 question before it is asked, so two workers never ask twice) and ``apply_answer``.
