@@ -18,7 +18,8 @@ from .rows import batches
 from .spec import ExportSpec, Progress, filename
 
 MAX_DATA_ROWS = 1_048_575  # Excel's 1 048 576 rows, less the header
-TEXT_FIELDS = frozenset(DETAIL_FIELDS) - frozenset(DATE_FIELDS) - {"amount", "amount_chf", "ipn_needed"}
+NUMBER_FIELDS = {"amount", "amount_chf", "ipn_needed", "refunded_amount"}
+TEXT_FIELDS = frozenset(DETAIL_FIELDS) - frozenset(DATE_FIELDS) - NUMBER_FIELDS
 
 
 class _Sheets:
@@ -68,8 +69,8 @@ def _write_row(sheets: _Sheets, row, spec: ExportSpec) -> None:
     for name in DETAIL_FIELDS:
         if name in TEXT_FIELDS:
             sheet.write_string(line, column, fields[name])
-        elif name == "amount":
-            sheet.write_number(line, column, row.amount, formats["int"])
+        elif name in ("amount", "refunded_amount"):
+            sheet.write_number(line, column, getattr(row, name) or 0, formats["int"])
         elif name == "amount_chf":
             sheet.write_number(line, column, row.amount / 100, formats["chf"])
         elif name == "ipn_needed":
