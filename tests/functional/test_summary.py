@@ -229,7 +229,8 @@ def test_refunds_show_as_refunded_and_net_per_group_and_month(db, make_config):
             session.add(
                 Transaction(
                     config_id=shop.id, reference=reference, amount=amount, postfinance_status=status,
-                    refunded_amount=refunded, refund_reserved=refunded, creation_date=utc(2026, 10, day, 12, 0, 0),
+                    refunded_amount=refunded, refund_reserved=refunded,
+                    creation_date=utc(2026, 10, day, 12, 0, 0),
                 )
             )  # fmt: skip
 
