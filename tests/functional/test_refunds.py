@@ -258,3 +258,25 @@ def test_a_pending_refund_whose_post_sale_was_lost_is_settled_by_a_status_query(
     assert (after.status, after.refunded) == ("8", 581)
     assert [i["postfinance_status"] for i in receiver.wait_for(2)] == ["9", "8"]
     assert tasks.directlink_sweep.call_local() == []
+
+
+def test_the_sandbox_report_after_refunds_reconciles(testapp, make_config, db, settings, ledger):
+    import io
+
+    from polybanking.services.reconcile.runs import reconcile_file
+
+    config = make_config(api_refunds=True)
+    part, whole = paid(testapp, config, reference="part"), paid(testapp, config, reference="whole")
+    refund(testapp, config, reference="part", idempotency_key="a", amount="300")
+    refund(testapp, config, reference="whole", idempotency_key="b", amount="400")
+    refund(testapp, config, reference="whole", idempotency_key="c")
+    assert (state(db, part).status, state(db, whole).status) == ("9", "8")
+    report = testapp.get("/sandbox/ncol/test/report.csv").body
+
+    def compare(session):
+        outcome = reconcile_file(
+            session, settings, io.BytesIO(report), "sandbox.csv", live=False, actor="t", source="upload"
+        )
+        return outcome.run.same_count, outcome.run.different_count, outcome.run.report_lines
+
+    assert db.run(compare) == (2, 0, 5)

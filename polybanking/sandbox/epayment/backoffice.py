@@ -97,7 +97,7 @@ def report_row(entry: Entry, pspid: str, zone: ZoneInfo) -> dict[str, str]:
         "NCSTER": "0/0",
         "PAYDATE": format_date(changed),
         "COUNTRY": "CH",
-        "TOTAL": format_amount(entry.amount),
+        "TOTAL": format_amount(entry.line_amount),  # a partial refund or capture line: its own amount
         "CUR": entry.currency,
         "METHOD": "CreditCard",
         "BRAND": entry.brand,
