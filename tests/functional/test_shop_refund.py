@@ -21,8 +21,9 @@ def shop_app(live_server, app, make_config):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     settings = {
-        "POLYBANKING_SERVER": live_server.url, "CONFIG_ID": str(config.id), "KEY_REQUESTS": config.key_request,
-        "KEY_IPN": config.key_ipn, "KEY_API": config.key_api, "SECRET_KEY": "test-only",
+        "POLYBANKING_SERVER": live_server.url, "CONFIG_ID": str(config.id),
+        "KEY_REQUESTS": config.key_request, "KEY_IPN": config.key_ipn, "KEY_API": config.key_api,
+        "SECRET_KEY": "test-only",
     }  # fmt: skip
     return module.create_app(settings)
 
