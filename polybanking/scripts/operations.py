@@ -10,12 +10,11 @@ import sys
 from collections.abc import Callable
 
 from ..models.operation import REFUND
-from ..services.ipn import report as ipn_report
 from ..services.operations.errors import OperationRefused
 from ..services.operations.request import preview, request_operation
 from ..tasks.queue import enqueue_after_commit
 from .commands import CommandError, _os_user
-from .ipn import _session
+from .ipn import _session, find_one
 
 VERBS = {"refund": "Refund", "capture": "Capture", "cancel": "Cancel"}
 
@@ -42,12 +41,7 @@ def operate(
     if not reason.strip():
         raise CommandError("--reason must say why")
     with _session(ini, with_tasks=True) as (dbsession, manager, tasks):
-        found = ipn_report.find_transactions(dbsession, config, reference)
-        if not found:
-            raise CommandError(f"no transaction {reference!r} in config {config!r}")
-        if len(found) > 1:
-            raise CommandError(f"several configs are named {config!r}: give the config's number")
-        (transaction,) = found
+        transaction = find_one(dbsession, config, reference)
         try:
             cents = preview(transaction, kind, amount)
             question = (

@@ -10,7 +10,7 @@ from polybanking.scripts import operations
 from polybanking.scripts.cli import main
 
 from ..inifile import write_ini
-from ..website import hidden_fields, path_of, start_params
+from .test_refunds import paid as paid_on_the_sandbox
 
 
 @pytest.fixture
@@ -25,10 +25,7 @@ def ledger(app):
 
 
 def paid(testapp, config, reference="r-1", amount="1200", outcome="pay"):
-    answer = testapp.post("/paiements/start/", start_params(config, amount, reference))
-    form = hidden_fields(testapp.get(path_of(answer.json["url"])).text)
-    testapp.post("/sandbox/ncol/test/decide", dict(form, outcome=outcome))
-    return int(form["ORDERID"].rsplit("-", 1)[1])
+    return paid_on_the_sandbox(testapp, config, reference, amount, outcome)
 
 
 def test_refund_with_yes(testapp, make_config, db, ledger, ini, capsys):

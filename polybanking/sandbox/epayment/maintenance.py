@@ -16,25 +16,20 @@ from pyramid.view import view_config, view_defaults
 
 from ...params import BadParameters, form_dict
 from ...platforms import CANCEL, CAPTURE, REFUND
-from ...platforms.epayment.directlink import UNKNOWN_ORDER, answer_xml
+from ...platforms.epayment.directlink import UNKNOWN_ORDER
 from ...platforms.epayment.maintenance import kind_of
 from ...platforms.epayment.sha import check_sha
-from ...signing import constant_time_equals
+from .backoffice import BAD_CREDENTIALS, api_user_allowed, xml_answer
 from .feedback import format_amount
 from .views import _environment
 
 log = logging.getLogger(__name__)
 
-BAD_CREDENTIALS = "50001119"
 BAD_SIGNATURE = "50001111"
 NOT_ALLOWED = "50001127"
 AMOUNT_TOO_HIGH = "50001048"
 #: Per kind: (done, pending, refused by the acquirer).
 OUTCOMES = {REFUND: ("8", "81", "83"), CAPTURE: ("9", "91", "93"), CANCEL: ("6", "61", "63")}
-
-
-def _xml(values: dict[str, str]) -> Response:
-    return Response(answer_xml(values), content_type="text/xml", charset="utf-8")
 
 
 @view_defaults(require_csrf=False)
@@ -55,17 +50,10 @@ class MaintenanceView:
 
         def refuse(code: str, why: str) -> Response:
             log.info("sandbox maintenance refused: %s", why)
-            return _xml(base | {"NCERROR": code, "NCERRORPLUS": why})
+            return xml_answer(base | {"NCERROR": code, "NCERRORPLUS": why})
 
         env = self.env
-        allowed = (
-            env.userid
-            and env.password
-            and constant_time_equals(received.get("PSPID", ""), env.pspid)
-            and constant_time_equals(received.get("USERID", ""), env.userid)
-            and constant_time_equals(received.get("PSWD", ""), env.password)
-        )
-        if not allowed:
+        if not api_user_allowed(received, env):
             return refuse(BAD_CREDENTIALS, "Invalid PSPID, USERID or password")
         signed = {name: value for name, value in received.items() if name != "SHASIGN"}
         if not check_sha(
@@ -100,7 +88,7 @@ class MaintenanceView:
         done, pending, refused = OUTCOMES[kind]
         status = {81: pending, 83: refused}.get(amount % 100, done)
         line = self.ledger.add_operation(entry, status, amount)
-        return _xml(
+        return xml_answer(
             {
                 "orderID": line.order_id,
                 "PAYID": line.pay_id,
