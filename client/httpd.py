@@ -12,6 +12,7 @@ Settings: ``config.py`` beside this file (copy ``config.py.dist``), or the file 
 and its back URLs at ``/back/ok`` and ``/back/err``.
 """
 
+import hmac
 import os
 import runpy
 import secrets
@@ -112,7 +113,11 @@ def create_app(settings: dict) -> Flask:
     def refund():
         """Refund all that is left of the shopper's own order; the key makes a double click one refund."""
         reference = request.form.get("reference", "")
-        if request.form.get("csrf") != session.get("csrf") or reference not in session.get("orders", []):
+        expected = session.get("csrf", "")
+        given = request.form.get("csrf", "")
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            abort(403)
+        if reference not in session.get("orders", []):
             abort(403)
         result = api.refund(
             reference, idempotency_key=f"shop-refund-{reference}", reason="asked by the shopper"
