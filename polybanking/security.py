@@ -39,6 +39,8 @@ CONFIG_ADMIN = "admin.config.admin"  # admin_enable and allowed users: superuser
 TRANSACTION_LIST = "admin.transaction.list"
 TRANSACTION_VIEW = "admin.transaction.view"
 TRANSACTION_RESEND = "admin.transaction.resend"
+#: Refund, capture, cancel (issue 15): granted per config, never implied by being allowed on it.
+TRANSACTION_OPERATE = "admin.transaction.operate"
 USER_MANAGE = "admin.user.manage"
 # Reconciliation (issue 6): superusers only, as a report holds every config's payments.
 RECONCILIATION_VIEW = "admin.reconciliation.view"  # the runs, their results and CSV

@@ -11,6 +11,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .platforms.epayment.maintenance import default_maintenance_url
 from .platforms.epayment.sha import ALGORITHMS, DEFAULT_SHA_OUT_KEYS
 
 KNOWN_KEYS = (
@@ -23,7 +24,16 @@ KNOWN_KEYS = (
     *(
         f"postfinance.{env}.{name}"
         for env in ("test", "prod")
-        for name in ("pspid", "sha_in", "sha_out", "url", "userid", "password", "query_url")
+        for name in (
+            "pspid",
+            "sha_in",
+            "sha_out",
+            "url",
+            "userid",
+            "password",
+            "query_url",
+            "maintenance_url",
+        )
     ),
     "huey.backend",
     "huey.filename",
@@ -121,6 +131,8 @@ class PostFinanceEnvironment:
     userid: str = ""
     password: str = ""
     query_url: str = ""
+    #: DirectLink maintenance (PROTOCOL §10); default: ``querydirect.asp`` → ``maintenancedirect.asp``.
+    maintenance_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -211,12 +223,15 @@ def _environment(settings: Mapping[str, str], env: str, required: bool) -> PostF
         if not value:
             raise SettingsError(prefix + name, "is required")
         values[name] = value
+    query_url = _url(settings, prefix + "query_url", required=False)
     return PostFinanceEnvironment(
         name=env,
         url=_url(settings, prefix + "url"),
         userid=(settings.get(prefix + "userid") or "").strip(),
         password=(settings.get(prefix + "password") or "").strip(),
-        query_url=_url(settings, prefix + "query_url", required=False),
+        query_url=query_url,
+        maintenance_url=_url(settings, prefix + "maintenance_url", required=False)
+        or default_maintenance_url(query_url),
         **values,
     )
 

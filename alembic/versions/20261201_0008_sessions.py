@@ -1,7 +1,7 @@
 """revocable admin sessions
 
 Revision ID: 0008_sessions
-Revises: 0005_reconcile
+Revises: 0007_operations
 Create Date: 2026-12-01
 
 Written by hand (issue 16): one row per signed-in admin session, keyed by the SHA-256 of the
@@ -14,7 +14,7 @@ import polybanking.models.meta
 
 
 revision = '0008_sessions'
-down_revision = '0005_reconcile'
+down_revision = '0007_operations'
 branch_labels = None
 depends_on = None
 

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from ..outages import Outage
 from .admin_session import AdminSession  # noqa: F401
-from .config import Config, config_allowed_users  # noqa: F401
+from .config import Config, config_allowed_users, config_operators  # noqa: F401
 from .config_log import ConfigLog  # noqa: F401
 from .ipn_attempt import IpnAttempt  # noqa: F401
 from .meta import Base  # noqa: F401
+from .operation import Operation  # noqa: F401
 from .reconciliation_item import ReconciliationItem  # noqa: F401
 from .reconciliation_run import ReconciliationRun  # noqa: F401
 from .sign_in_failure import SignInFailure  # noqa: F401

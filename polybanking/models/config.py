@@ -3,7 +3,7 @@
 import secrets
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, String, Table
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .meta import Base, utcnow
@@ -11,6 +11,15 @@ from .user import User
 
 config_allowed_users = Table(
     "config_allowed_users",
+    Base.metadata,
+    Column("config_id", ForeignKey("configs.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+#: Users who may refund, capture and cancel the config's payments: a right of its own, not implied
+#: by being allowed on the config (superusers always may).
+config_operators = Table(
+    "config_operators",
     Base.metadata,
     Column("config_id", ForeignKey("configs.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
@@ -42,8 +51,11 @@ class Config(Base):
     group: Mapped[str] = mapped_column(String(255), default="")
     max_amount: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Whether the website may refund through the API (PROTOCOL §10); off unless an admin says so.
+    api_refunds: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     allowed_users: Mapped[list[User]] = relationship(secondary=config_allowed_users)
+    operators: Mapped[list[User]] = relationship(secondary=config_operators)
 
     @property
     def usable(self) -> bool:

@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--max-amount", type=int, help="largest accepted amount, in cents")
     create.add_argument("--live", action="store_true", help="use PostFinance's production environment")
     create.add_argument(
+        "--api-refunds", action="store_true", help="let the website refund through the API (PROTOCOL §10)"
+    )
+    create.add_argument(
         "--reuse", action="store_true", help="if a config of that name exists, print it instead"
     )
     create.add_argument("--json", action="store_true", help="print one JSON object")
@@ -133,6 +136,16 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--failed", action="store_true", help="every IPN given up (see --since)")
     resend.add_argument("--config", help="the config's number or name (with --reference)")
     resend.add_argument("--since", help="with --failed: only those last tried from this date (UTC)")
+    for kind, verb in (("refund", "refund a paid transaction, wholly or in part"),
+                       ("capture", "capture an authorised transaction (status 5)"),
+                       ("cancel", "cancel an authorised transaction (status 5)")):  # fmt: skip
+        operation = sub.add_parser(kind, help=verb + "; asks for confirmation unless --yes")
+        operation.add_argument("--config", required=True, help="the config's number or name")
+        operation.add_argument("--reference", required=True, help="the transaction's reference")
+        if kind == "refund":
+            operation.add_argument("--amount", type=int, metavar="CENTS", help="default: all that is left")
+        operation.add_argument("--reason", required=True, help="why (kept in the transaction's log)")
+        operation.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     _report_parsers(sub)
     return parser
 
@@ -169,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 group=args.group,
                 live=args.live,
                 max_amount=args.max_amount,
+                api_refunds=args.api_refunds,
                 reuse=args.reuse,
             )
             if args.json:
@@ -207,6 +221,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             commands.run_worker(args.ini, workers=args.workers)
         elif args.command == "ipn":
             print(_ipn(args))
+        elif args.command in ("refund", "capture", "cancel"):
+            from .operations import operate
+
+            print(
+                operate(
+                    args.ini,
+                    args.command,
+                    config=args.config,
+                    reference=args.reference,
+                    amount=getattr(args, "amount", None),
+                    reason=args.reason,
+                    yes=args.yes,
+                )
+            )
         elif args.command == "export":
             where, rows = reports.export(
                 args.ini,

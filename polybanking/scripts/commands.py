@@ -80,6 +80,7 @@ def _describe(config: Config) -> dict:
         "key_ipn": config.key_ipn,
         "key_api": config.key_api,
         "test_mode": config.test_mode,
+        "api_refunds": config.api_refunds,
     }
 
 
@@ -94,6 +95,7 @@ def create_config(
     live: bool = False,
     max_amount: int | None = None,
     reuse: bool = False,
+    api_refunds: bool = False,
 ) -> dict:
     raw, settings = read_settings(ini)
     name = name.strip()
@@ -117,6 +119,7 @@ def create_config(
         "group": group,
         "test_mode": not live,
         "max_amount": max_amount,
+        "api_refunds": api_refunds,
     }
     with database_errors(" (has `polybanking initdb` been run?)"):
         engine = get_engine(raw)

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from ..outages import describe
 from ..services.ipn.schedule import load_policy
 from ..settings import SettingsError, as_bool
-from . import ipn, reconcile
+from . import ipn, operations, reconcile
 from .breaker import QueueBreaker
 from .context import TaskContext
 
@@ -93,10 +93,12 @@ def register_tasks(huey: Huey, context: TaskContext) -> SimpleNamespace:
     policy = load_policy(context.raw_settings)  # a bad ipn.* key stops start-up, naming the key
     send_ipn, deliver_due_ipns, deliverer = ipn.register(huey, context, policy)
     reconciliation = reconcile.register(huey, context, send_ipn)
+    operation_tasks = operations.register(huey, context, send_ipn)
     return SimpleNamespace(
         send_ipn=send_ipn,
         deliver_due_ipns=deliver_due_ipns,
         ipn_deliverer=deliverer,
         ipn_policy=policy,
         **vars(reconciliation),
+        **vars(operation_tasks),
     )

@@ -16,6 +16,7 @@ from .test_payment_flow import pay_through_sandbox
 LIST = "/api/transactions/"
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+00:00$")
 DETAIL_FIELDS = {
+    "refunded_amount",  # PROTOCOL §10, added beside the original's fields
     "reference",
     "extra_data",
     "amount",
@@ -173,6 +174,7 @@ def test_detail_of_a_new_transaction(testapp, make_config):
         "last_user_back_from_postfinance_date": "",
         "last_postfinance_ipn_date": "",
         "last_ipn_date": "",
+        "refunded_amount": "0",
         "postfinance_status_text": "",
         "internal_status_text": "Transaction created",
     }

@@ -113,7 +113,8 @@ def test_initdb_creates_the_schema_and_can_run_twice(tmp_path):
 
 
 def test_config_create_prints_one_json_object(shop):
-    assert set(shop) == {"id", "name", "key_request", "key_ipn", "key_api", "test_mode"}
+    assert set(shop) == {"id", "name", "key_request", "key_ipn", "key_api", "test_mode", "api_refunds"}
+    assert shop["api_refunds"] is False
     assert isinstance(shop["id"], int)
     assert shop["name"] == "Shop one"
     assert shop["test_mode"] is True
@@ -122,6 +123,11 @@ def test_config_create_prints_one_json_object(shop):
         assert len(key) >= 128
         assert all(c in "0123456789abcdef" for c in key)
     assert len(set(keys)) == 3
+
+
+def test_api_refunds_are_switched_on_only_when_asked(ini, shop):
+    refunding = created(run(*create_args("Refunding shop", "--api-refunds"), ini=ini))
+    assert refunding["api_refunds"] is True
 
 
 def test_live_config_has_new_secrets(ini, shop):

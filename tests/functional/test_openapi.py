@@ -79,6 +79,7 @@ DETAIL = {
     "last_ipn_date": "",
     "postfinance_status_text": "",
     "internal_status_text": "Transaction created",
+    "refunded_amount": "0",
 }
 
 

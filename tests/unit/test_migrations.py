@@ -24,6 +24,8 @@ TABLES = {
     "sign_in_failures",
     "ipn_attempts",
     "admin_sessions",
+    "operations",
+    "config_operators",
 }
 
 

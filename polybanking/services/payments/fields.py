@@ -38,6 +38,7 @@ DETAIL_FIELDS = (
     "last_ipn_date",
     "postfinance_status_text",
     "internal_status_text",
+    "refunded_amount",
 )
 
 DATE_FIELDS = (
@@ -60,6 +61,7 @@ TRANSACTION_COLUMNS = (
     "brand",
     "card",
     *DATE_FIELDS,
+    "refunded_amount",
 )
 
 LOG_FIELDS = ("when", "extra_data", "log_type", "log_type_text")
@@ -105,6 +107,7 @@ def transaction_detail(transaction: Any, date: DateWriter = format_date) -> dict
         "last_ipn_date": date(t.last_ipn_date),
         "postfinance_status_text": status_text(t.postfinance_status),
         "internal_status_text": INTERNAL_STATUS_TEXT.get(t.internal_status, t.internal_status),
+        "refunded_amount": str(t.refunded_amount or 0),
     }
 
 

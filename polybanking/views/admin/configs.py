@@ -116,7 +116,8 @@ class ConfigEditView:
 
     @view_config(request_method="GET")
     def get(self):
-        return self._page({**_form_of(self.config), "admin_enable": "on" if self.config.admin_enable else ""})
+        flags = {flag: "on" if getattr(self.config, flag) else "" for flag in ("admin_enable", "api_refunds")}
+        return self._page({**_form_of(self.config), **flags})
 
     @view_config(request_method="POST")
     def post(self):
@@ -134,10 +135,9 @@ class ConfigEditView:
             return self._page(form, {"environment": problem}, 400)
         user = self.request.identity
         changes = service.update(self.request.dbsession, self.config, values, user)
-        if self.can_admin and service.set_flag(
-            self.request.dbsession, self.config, "admin_enable", checked(form, "admin_enable"), user
-        ):
-            changes.append("admin_enable")
+        for flag in ("admin_enable", "api_refunds") if self.can_admin else ():
+            if service.set_flag(self.request.dbsession, self.config, flag, checked(form, flag), user):
+                changes.append(flag)
         flash(self.request, "Config saved." if changes else "Nothing changed.")
         return see_other(self.request, "admin.config.show", config_id=self.config.id)
 
@@ -162,16 +162,23 @@ class AllowedUsersView:
     def get(self):
         users = list(self.request.dbsession.scalars(select(User).order_by(User.username)))
         allowed = {user.id for user in self.config.allowed_users}
-        return {"config": self.config, "users": users, "allowed": allowed}
+        operators = {user.id for user in self.config.operators}
+        return {"config": self.config, "users": users, "allowed": allowed, "operators": operators}
 
     @view_config(request_method="POST")
     def post(self):
-        try:
-            values = self.request.POST.getall("user")
-        except (UnicodeDecodeError, ValueError):
-            values = []
-        ids = {int(v) for v in values if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) < 10}
-        changes = service.set_allowed_users(self.request.dbsession, self.config, ids, self.request.identity)
+        changes = []
+        for field, relation in (("user", "allowed_users"), ("operator", "operators")):
+            try:
+                values = self.request.POST.getall(field)
+            except (UnicodeDecodeError, ValueError):
+                values = []
+            ids = {
+                int(v) for v in values if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) < 10
+            }
+            changes += service.set_allowed_users(
+                self.request.dbsession, self.config, ids, self.request.identity, relation
+            )
         flash(self.request, "Allowed users saved." if changes else "Nothing changed.")
         return see_other(self.request, "admin.config.show", config_id=self.config.id)
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ...models import TransactionLog
 from ...platforms.epayment.form import format_order_id
 from ...platforms.epayment.statuses import STATUS_TEXT
-from ...security import TRANSACTION_LIST, TRANSACTION_RESEND, TRANSACTION_VIEW
+from ...security import TRANSACTION_LIST, TRANSACTION_OPERATE, TRANSACTION_RESEND, TRANSACTION_VIEW
 from ...services.admin.queries import (
     MAX_PAGE,
     SEARCH_MAX_LENGTH,
@@ -19,8 +19,10 @@ from ...services.admin.queries import (
     visible_configs,
 )
 from ...services.ipn import payload as ipn
+from ...services.operations.money import money_of
 from ...tasks.queue import enqueue_after_commit
 from .forms import flash, read_form, see_other
+from .operations import new_key
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,9 @@ def transaction_show(request):
         "logs": logs,
         "ipn_attempts": [entry for entry in logs if entry.log_type in IPN_LOG_TYPES],
         "can_resend": request.has_permission(TRANSACTION_RESEND),
+        "money": money_of(request.dbsession, transaction),
+        "can_operate": request.has_permission(TRANSACTION_OPERATE),
+        "operation_key": new_key(),
     }
 
 

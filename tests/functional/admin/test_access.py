@@ -86,6 +86,13 @@ def requests_for(w) -> dict[str, list[tuple[str, str, dict]]]:
         "admin.transaction.list": [("GET", "/admin/transactions/", {})],
         "admin.transaction.show": [("GET", f"/admin/transactions/{ta}/", {})],
         "admin.transaction.resend": [("POST", f"/admin/transactions/{ta}/resend-ipn", {})],
+        "admin.transaction.operate": [
+            (
+                "POST",
+                f"/admin/transactions/{ta}/operations",
+                {"kind": "refund", "key": "access-test", "amount": "1.00", "confirm": "yes"},
+            )
+        ],
         "admin.user.list": [("GET", "/admin/users/", {})],
         "admin.user.create": [
             ("GET", "/admin/users/new", {}),

@@ -230,3 +230,24 @@ def test_only_a_superuser_switches_test_and_live_and_confirms_it(admin_as, make_
     assert root.post(edit, {**form, "confirm_environment": "on"}).status_int == 303
     assert config_named(db, "Shop").test_mode is False
     assert logs_of(db, config.id)[-1] == ("root", "environment: test → live")
+
+
+def test_only_superusers_let_a_website_refund_through_the_api(admin_as, make_config, db):
+    config = make_config(name="Ticket shop")
+    alice = admin_as("alice", configs=[config.id])
+    assert 'name="api_refunds"' not in alice.get(f"/admin/configs/{config.id}/edit").text
+    page = alice.get(f"/admin/configs/{config.id}/edit")
+    alice.post(
+        f"/admin/configs/{config.id}/edit", {**FORM, "api_refunds": "on", "csrf_token": csrf_token(page)}
+    )
+    assert not config_named(db, "Ticket shop").api_refunds
+
+    root = admin_as("root", superuser=True)
+    page = root.get(f"/admin/configs/{config.id}/edit")
+    root.post(
+        f"/admin/configs/{config.id}/edit",
+        {**FORM, "admin_enable": "on", "api_refunds": "on", "csrf_token": csrf_token(page)},
+    )
+    assert config_named(db, "Ticket shop").api_refunds
+    assert logs_of(db, config.id)[-1] == ("root", "refunds through the API: no → yes")
+    assert "Refunds through the API</dt><dd>allowed" in root.get(f"/admin/configs/{config.id}/").text

@@ -24,7 +24,8 @@ from .rows import batches
 from .spec import ExportSpec, Progress, filename
 
 MAX_DATA_ROWS = 1_048_575  # Excel's 1 048 576 rows, less the header
-TEXT_FIELDS = frozenset(DETAIL_FIELDS) - frozenset(DATE_FIELDS) - {"amount", "amount_chf", "ipn_needed"}
+NUMBER_FIELDS = {"amount", "amount_chf", "ipn_needed", "refunded_amount"}
+TEXT_FIELDS = frozenset(DETAIL_FIELDS) - frozenset(DATE_FIELDS) - NUMBER_FIELDS
 #: Deflate's fastest level: the XML is repetitive enough that it still shrinks about tenfold.
 COMPRESS_LEVEL = 1
 
@@ -90,7 +91,7 @@ _CELL = {
     _BOOL: '<c t="b"><v>%s</v></c>',
     _DATE: f'<c s="{parts.DATE}">%s</c>',
 }
-_KIND = {"amount": _AMOUNT, "amount_chf": _CHF, "ipn_needed": _BOOL}
+_KIND = {"amount": _AMOUNT, "refunded_amount": _AMOUNT, "amount_chf": _CHF, "ipn_needed": _BOOL}
 #: Each field's kind, in DETAIL_FIELDS' order.
 _PLAN = [(_TEXT if name in TEXT_FIELDS else _KIND.get(name, _DATE), name) for name in DETAIL_FIELDS]
 
@@ -117,7 +118,7 @@ def _row_values(row, line: int, spec: ExportSpec, as_moment) -> tuple:
             moment: datetime | None = as_moment(getattr(row, name))
             values.append("" if moment is None else f"<v>{excel_date(moment.astimezone(tz))!r}</v>")
         elif kind == _AMOUNT:
-            values.append(row.amount)
+            values.append(getattr(row, name) or 0)
         elif kind == _CHF:
             values.append(repr(row.amount / 100))
         else:
