@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 EPAYMENT = "epayment"
+CHECKOUT = "checkout"
 #: Every platform a config may use; the first is the default.
-PLATFORMS = (EPAYMENT,)
+PLATFORMS = (EPAYMENT, CHECKOUT)
 CURRENCY = "CHF"
 
 

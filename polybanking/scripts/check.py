@@ -36,7 +36,7 @@ _STAND_IN = {
     "huey.backend": "redis",
     "huey.filename": ":memory:",  # never a file: checking must not create one
 }
-SENSITIVE = ("sha_in", "sha_out", "password")
+SENSITIVE = ("sha_in", "sha_out", "password", "authentication_key")
 #: The checks of each part's settings, besides the gateway's own (settings.load).
 LOADERS = (
     load_reconcile,

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ..platforms import EPAYMENT, PLATFORMS
 from ..services.reports.exports.export import FORMATS
 from ..services.reports.period import PERIODS
 from ..services.reports.summary.summary import TRANSACTION_LISTS
@@ -85,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--group", default="")
     create.add_argument("--max-amount", type=int, help="largest accepted amount, in cents")
     create.add_argument("--live", action="store_true", help="use PostFinance's production environment")
+    create.add_argument(
+        "--platform",
+        choices=PLATFORMS,
+        default=EPAYMENT,
+        help="the PostFinance platform taking its payments (default: epayment)",
+    )
     create.add_argument(
         "--reuse", action="store_true", help="if a config of that name exists, print it instead"
     )
@@ -168,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 url_back_err=args.url_back_err,
                 group=args.group,
                 live=args.live,
+                platform=args.platform,
                 max_amount=args.max_amount,
                 reuse=args.reuse,
             )

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from ..models import Config, ConfigLog, get_engine, get_session_factory, get_tm_session
 from ..models.meta import MAX_ROW_ID
 from ..models.reconciliation_run import COMMAND
+from ..platforms import CHECKOUT, EPAYMENT, PLATFORMS
 from ..settings import Settings, SettingsError, load, with_environment
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ def _describe(config: Config) -> dict:
         "key_ipn": config.key_ipn,
         "key_api": config.key_api,
         "test_mode": config.test_mode,
+        "platform": config.platform,
     }
 
 
@@ -91,6 +93,7 @@ def create_config(
     url_back_err: str,
     group: str = "",
     live: bool = False,
+    platform: str = EPAYMENT,
     max_amount: int | None = None,
     reuse: bool = False,
 ) -> dict:
@@ -104,6 +107,10 @@ def create_config(
         raise CommandError("--max-amount must be a positive number of cents")
     if live and settings.prod is None:
         raise CommandError("--live needs the postfinance.prod.* settings")
+    if platform not in PLATFORMS:
+        raise CommandError(f"--platform must be one of {', '.join(PLATFORMS)}")
+    if platform == CHECKOUT and (settings.checkout_live if live else settings.checkout_test) is None:
+        raise CommandError(f"--platform checkout needs the checkout.{'live' if live else 'test'}.* settings")
 
     fields = {
         "name": name,
@@ -112,6 +119,7 @@ def create_config(
         "url_back_err": url_back_err,
         "group": group,
         "test_mode": not live,
+        "platform": platform,
         "max_amount": max_amount,
     }
     with database_errors(" (has `polybanking initdb` been run?)"):

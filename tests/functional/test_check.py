@@ -69,6 +69,7 @@ def test_shipped_production_ini_with_its_environment_is_fine_offline():
         ("POLYBANKING_HUEY_URL", "http://redis", "huey.url", "redis://"),
         ("POLYBANKING_POLYBANKING_ORDERID_PREFIX", "a-b", "polybanking.orderid_prefix", "letters, digits"),
         ("POLYBANKING_POSTFINANCE_PROD_URL", "nope", "postfinance.prod.url", "http(s) URL"),
+        ("POLYBANKING_CHECKOUT_LIVE_SPACE_ID", "main", "checkout.live.space_id", "whole number"),
     ],
 )
 def test_one_bad_value_is_named_with_where_it_came_from(variable, value, key, words):
@@ -76,6 +77,19 @@ def test_one_bad_value_is_named_with_where_it_came_from(variable, value, key, wo
     [line] = report.problems
     assert line.startswith(key + ":") and words in line
     assert f"from {variable}" in line
+
+
+def test_a_checkout_key_that_is_not_base64_is_named_and_never_printed():
+    environ = {
+        **COMPLETE,
+        "POLYBANKING_CHECKOUT_LIVE_SPACE_ID": "12345",
+        "POLYBANKING_CHECKOUT_LIVE_USER_ID": "678",
+        "POLYBANKING_CHECKOUT_LIVE_AUTHENTICATION_KEY": SECRET,
+    }
+    report = check_configuration(PRODUCTION_INI, environ=environ, offline=True)
+    [line] = report.problems
+    assert line.startswith("checkout.live.authentication_key:") and "base64" in line
+    assert SECRET not in text(report)
 
 
 def test_several_problems_are_all_listed():

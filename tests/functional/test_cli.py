@@ -113,7 +113,8 @@ def test_initdb_creates_the_schema_and_can_run_twice(tmp_path):
 
 
 def test_config_create_prints_one_json_object(shop):
-    assert set(shop) == {"id", "name", "key_request", "key_ipn", "key_api", "test_mode"}
+    assert set(shop) == {"id", "name", "key_request", "key_ipn", "key_api", "test_mode", "platform"}
+    assert shop["platform"] == "epayment"
     assert isinstance(shop["id"], int)
     assert shop["name"] == "Shop one"
     assert shop["test_mode"] is True
@@ -130,6 +131,11 @@ def test_live_config_has_new_secrets(ini, shop):
     assert live["id"] != shop["id"]
     secrets = ("key_request", "key_ipn", "key_api")
     assert {shop[k] for k in secrets}.isdisjoint(live[k] for k in secrets)
+
+
+def test_checkout_config(ini):
+    checkout = created(run(*create_args("Checkout shop", "--platform", "checkout"), ini=ini))
+    assert checkout["platform"] == "checkout" and checkout["test_mode"] is True
 
 
 def test_reuse_returns_the_existing_config(ini, shop, folder):
