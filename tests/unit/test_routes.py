@@ -13,6 +13,9 @@ ROUTES = {
     "payment.go": "/paiements/go/{token}",
     "payment.ipn": "/paiements/ipn",
     "payment.return": "/paiements/return",
+    # PROTOCOL §11
+    "payment.checkout.webhook": "/paiements/checkout/webhook",
+    "payment.checkout.return": "/paiements/checkout/return/{token}",
     # The admin web interface (issue 5)
     "admin.home": "/admin/",
     "admin.login": "/admin/login",
@@ -58,6 +61,15 @@ ROUTES = {
     "sandbox.query": "/sandbox/ncol/{env}/querydirect.asp",
     "sandbox.transactions": "/sandbox/ncol/{env}/transactions",
     "sandbox.report": "/sandbox/ncol/{env}/report.csv",
+    # The Checkout sandbox: Checkout's API paths under /sandbox/checkout/api/v2.0 (PROTOCOL §11)
+    "sandbox.checkout.create": "/sandbox/checkout/api/v2.0/payment/transactions",
+    "sandbox.checkout.search": "/sandbox/checkout/api/v2.0/payment/transactions/search",
+    "sandbox.checkout.read": "/sandbox/checkout/api/v2.0/payment/transactions/{id:\\d+}",
+    "sandbox.checkout.page_url": "/sandbox/checkout/api/v2.0/payment/transactions/{id:\\d+}/payment-page-url",
+    "sandbox.checkout.key": "/sandbox/checkout/api/v2.0/webhooks/encryption-keys/{id}",
+    "sandbox.checkout.space": "/sandbox/checkout/api/v2.0/spaces/{id:\\d+}",
+    "sandbox.checkout.pay": "/sandbox/checkout/pay/{id:\\d+}",
+    "sandbox.checkout.transactions": "/sandbox/checkout/transactions",
     "sandbox.shop": "/sandbox/shop/",
     "sandbox.shop.back": "/sandbox/shop/back/{outcome:ok|err}",
     "sandbox.shop.ipn": "/sandbox/shop/ipn",
@@ -95,6 +107,11 @@ def test_routes_match_the_protocol_urls(app):
         "/sandbox/ncol/prod/decide": "sandbox.decide",
         "/sandbox/ncol/test/querydirect.asp": "sandbox.query",
         "/sandbox/ncol/prod/report.csv": "sandbox.report",
+        "/paiements/checkout/webhook": "payment.checkout.webhook",
+        "/paiements/checkout/return/AbC-123_xyz": "payment.checkout.return",
+        "/sandbox/checkout/api/v2.0/payment/transactions/search": "sandbox.checkout.search",
+        "/sandbox/checkout/api/v2.0/payment/transactions/42": "sandbox.checkout.read",
+        "/sandbox/checkout/api/v2.0/payment/transactions/42/payment-page-url": "sandbox.checkout.page_url",
         "/healthz": "monitoring.health",
         "/metrics": "monitoring.metrics",
     }

@@ -1,0 +1,111 @@
+"""The Checkout sandbox's pages: the hosted payment page and the back office.
+
+Each state a payment goes through is followed by its signed webhook (unless the tester loses
+them), sent before the browser moves on, so a test sees every state the gateway was told of.
+"""
+
+import logging
+
+from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
+from pyramid.view import view_config, view_defaults
+
+from ..epayment.views import HOSTED_PAGE_CSP
+from . import signer as webhooks
+from .store import METHODS, OPERATIONS, OUTCOMES, WAITING, SandboxTransaction
+
+log = logging.getLogger(__name__)
+
+#: After these, the shopper is sent to ``successUrl``; after any other, to ``failedUrl``.
+SUCCESS_STATES = ("AUTHORIZED", "COMPLETED", "FULFILL")
+
+
+def play(registry, transaction: SandboxTransaction, states, lose: bool = False) -> list[int | None]:
+    """Move ``transaction`` through ``states``, sending each state's signed webhook in turn."""
+    store, signer = registry.checkout_sandbox_store, registry.checkout_sandbox_signer
+    answers = []
+    for state in states:
+        store.move(transaction, state)
+        if not lose:
+            body = webhooks.webhook_body(store.next_event_id(), transaction.space_id, transaction.id, state)
+            answers.append(webhooks.send(registry.checkout_sandbox_webhook_url, signer, body))
+    return answers
+
+
+def _found(request) -> SandboxTransaction:
+    transaction = request.registry.checkout_sandbox_store.find(int(request.matchdict["id"]))
+    if transaction is None:
+        raise HTTPNotFound()
+    return transaction
+
+
+@view_defaults(
+    route_name="sandbox.checkout.pay",
+    renderer="polybanking:templates/sandbox/checkout/pay.jinja2",
+    require_csrf=False,
+)
+class HostedPage:
+    def __init__(self, request):
+        self.request = request
+        request.response.headers["Content-Security-Policy"] = HOSTED_PAGE_CSP
+
+    @view_config(request_method="GET")
+    def get(self):
+        transaction = _found(self.request)
+        return {"transaction": transaction, "methods": METHODS, "payable": transaction.state in WAITING}
+
+    @view_config(request_method="POST")
+    def post(self):
+        transaction = _found(self.request)
+        outcome = self.request.POST.get("outcome", "")
+        method = self.request.POST.get("method", METHODS[0])
+        if outcome not in OUTCOMES or method not in METHODS:
+            raise HTTPBadRequest("choose a payment method and an outcome")
+        if transaction.state not in WAITING:
+            return {"transaction": transaction, "methods": METHODS, "payable": False}
+        transaction.method = method
+        self.request.registry.checkout_sandbox_store.move(transaction, "CONFIRMED")
+        play(self.request.registry, transaction, OUTCOMES[outcome], lose=bool(self.request.POST.get("lose")))
+        url = transaction.success_url if transaction.state in SUCCESS_STATES else transaction.failed_url
+        return HTTPSeeOther(location=url)
+
+
+@view_defaults(
+    route_name="sandbox.checkout.transactions",
+    renderer="polybanking:templates/sandbox/checkout/transactions.jinja2",
+    require_csrf=False,
+)
+class BackOffice:
+    """Later operations (complete, fulfil, decline, void), a webhook sent again, or one lost."""
+
+    def __init__(self, request):
+        self.request = request
+
+    def _page(self, message: str = ""):
+        return {
+            "transactions": self.request.registry.checkout_sandbox_store.recent(),
+            "operations": OPERATIONS,
+            "message": message,
+        }
+
+    @view_config(request_method="GET")
+    def get(self):
+        return self._page()
+
+    @view_config(request_method="POST")
+    def post(self):
+        raw_id = self.request.POST.get("id", "")
+        operation = self.request.POST.get("operation", "")
+        transaction = (
+            self.request.registry.checkout_sandbox_store.find(int(raw_id)) if raw_id.isdigit() else None
+        )
+        if transaction is None:
+            raise HTTPNotFound()
+        lose = bool(self.request.POST.get("lose"))
+        if operation == "resend":
+            play(self.request.registry, transaction, (transaction.state,), lose)
+        elif operation in OPERATIONS and transaction.state in OPERATIONS[operation][0]:
+            play(self.request.registry, transaction, OPERATIONS[operation][1], lose)
+        else:
+            self.request.response.status_int = 409
+            return self._page(f"{operation or 'nothing'} is not possible in state {transaction.state}")
+        return HTTPSeeOther(location=self.request.route_path("sandbox.checkout.transactions"))
