@@ -33,3 +33,30 @@ def new_transaction(settings, amount: float = 12.5, reference: str = "polybankin
     )
     service = TransactionsService(sdk_configuration(settings, test))
     return service.post_payment_transactions(settings.checkout(test).space_id, create)
+
+
+def pay_with_checkout(
+    testapp, config, outcome, method="TWINT", lose=False, reference="order-1", amount="550"
+):
+    """Website start → go (a Checkout transaction) → the sandbox's page → outcome → return.
+
+    Returns (the shop's redirect, the go answer, the Checkout transaction id). The sandbox sends
+    each state's webhook before it redirects, so every IPN they cause has been sent by then.
+    """
+    from .website import path_of, start_params
+
+    answer = testapp.post("/paiements/start/", start_params(config, amount, reference))
+    assert answer.json["status"] == "OK"
+    go = testapp.get(path_of(answer.json["url"]))
+    assert go.status_int == 303, go.text
+    page = testapp.get(path_of(go.location))
+    assert all(name in page.text for name in ("TWINT", "PostFinance Pay", "Visa", "Mastercard"))
+    form = {"method": method, "outcome": outcome, **({"lose": "1"} if lose else {})}
+    decided = testapp.post(path_of(go.location), form)
+    assert decided.status_int == 303
+    settings = testapp.app.registry.pb_settings
+    token = path_of(answer.json["url"]).rsplit("/", 1)[1]
+    assert decided.location == settings.url(f"/paiements/checkout/return/{token}")
+    back = testapp.get(path_of(decided.location))
+    assert back.status_int == 303
+    return back, go, int(path_of(go.location).rsplit("/", 1)[1])

@@ -20,6 +20,8 @@ LOG_TYPE_TEXT = {
     "ipnfailled": "IPN Failled",
     "ipnsuccess": "IPN Success",
     "ipnResend": "IPN resend requested",
+    "platformError": "Payment platform error",
+    "checkoutWebhook": "Checkout webhook received",
 }
 
 

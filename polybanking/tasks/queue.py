@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 
 from ..services.ipn.schedule import load_policy
 from ..settings import SettingsError, as_bool
-from . import ipn, reconcile
+from . import checkout, ipn, reconcile
 from .context import TaskContext
 
 BACKENDS = ("sqlite", "redis", "memory")
@@ -60,10 +60,12 @@ def register_tasks(huey: Huey, context: TaskContext) -> SimpleNamespace:
     policy = load_policy(context.raw_settings)  # a bad ipn.* key stops start-up, naming the key
     send_ipn, deliver_due_ipns, deliverer = ipn.register(huey, context, policy)
     reconciliation = reconcile.register(huey, context, send_ipn)
+    checkout_refresh = checkout.register(huey, context, send_ipn)
     return SimpleNamespace(
         send_ipn=send_ipn,
         deliver_due_ipns=deliver_due_ipns,
         ipn_deliverer=deliverer,
         ipn_policy=policy,
+        checkout_refresh=checkout_refresh,
         **vars(reconciliation),
     )

@@ -1,0 +1,125 @@
+"""Checkout's webhooks (PROTOCOL §11): read, and their ``X-Signature`` verified with the SDK.
+
+A webhook only says "look again": once its signature is verified, the gateway reads the entity
+through the API and trusts only that answer. The public keys are cached: a key id names one key
+for good, and fetching it for every webhook would double Checkout's calls.
+"""
+
+import json
+import re
+import threading
+from dataclasses import dataclass
+
+from postfinancecheckout.service import WebhookEncryptionKeysService
+from postfinancecheckout.utils.encryption_util import EncryptionUtil
+
+from .. import PlatformError
+from .platform import SDK_ERRORS, CheckoutPlatform, describe
+
+#: The SDK's own pattern for the header (``WebhookEncryptionKeysService.is_content_valid``).
+SIGNATURE_HEADER = re.compile(
+    r"^algorithm=([a-zA-Z0-9]+),\skeyId=([a-z0-9\-]+),\s{1}signature=([a-zA-Z0-9+\/=]+)$"
+)
+MAX_BODY = 64 * 1024
+ENTITIES = ("Transaction", "Refund")
+
+
+class WebhookRejected(Exception):
+    """A webhook we do not act on; ``http_status`` is the answer's."""
+
+    def __init__(self, http_status: int, reason: str):
+        super().__init__(reason)
+        self.http_status = http_status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """What a webhook names (untrusted until verified; even then, only a reason to look again)."""
+
+    entity: str
+    entity_id: int
+    space_id: int
+    state: str
+    event_id: int | None
+
+
+def parse(body: bytes) -> Webhook:
+    if len(body) > MAX_BODY:
+        raise WebhookRejected(413, "webhook body too large")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise WebhookRejected(400, "webhook body is not JSON") from None
+    if not isinstance(data, dict):
+        raise WebhookRejected(400, "webhook body is not an object")
+    entity_id, space_id = data.get("entityId"), data.get("spaceId")
+    if not all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**63 for v in (entity_id, space_id)
+    ):
+        raise WebhookRejected(400, "webhook without entityId or spaceId")
+    entity = data.get("listenerEntityTechnicalName")
+    if entity not in ENTITIES:
+        raise WebhookRejected(400, f"webhook for an entity we do not listen to: {str(entity)[:40]!r}")
+    state = data.get("state")
+    event_id = data.get("eventId")
+    return Webhook(
+        entity=entity,
+        entity_id=entity_id,
+        space_id=space_id,
+        state=state[:32] if isinstance(state, str) else "",
+        event_id=event_id if isinstance(event_id, int) and not isinstance(event_id, bool) else None,
+    )
+
+
+class PublicKeys:
+    """Checkout's webhook public keys, by API and key id (bounded: ids change rarely)."""
+
+    def __init__(self, limit: int = 32):
+        self._keys: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+        self._limit = limit
+
+    def get(self, platform: CheckoutPlatform, key_id: str) -> str:
+        cache_key = (platform.api_url, key_id)
+        with self._lock:
+            known = self._keys.get(cache_key)
+        if known is not None:
+            return known
+        service = WebhookEncryptionKeysService(platform.configuration())
+        try:
+            key = service.get_webhooks_encryption_keys_id(key_id)
+        except SDK_ERRORS as error:
+            if getattr(error, "status", None) == 404:
+                raise WebhookRejected(401, f"unknown signing key {key_id}") from None
+            raise PlatformError(describe(error)) from error
+        if not isinstance(key, str) or not key:
+            raise WebhookRejected(401, f"unknown signing key {key_id}")
+        with self._lock:
+            if len(self._keys) >= self._limit:
+                self._keys.pop(next(iter(self._keys)))
+            self._keys[cache_key] = key
+        return key
+
+
+#: The process's cache (each worker and web process asks at most once per key).
+PUBLIC_KEYS = PublicKeys()
+
+
+def verify(
+    platform: CheckoutPlatform, signature_header: str, body: bytes, keys: PublicKeys = PUBLIC_KEYS
+) -> None:
+    """Raise WebhookRejected unless ``body`` carries a valid signature of Checkout's (the SDK checks)."""
+    if not signature_header:
+        raise WebhookRejected(401, "webhook without X-Signature")
+    match = SIGNATURE_HEADER.match(signature_header)
+    if match is None:
+        raise WebhookRejected(401, "malformed X-Signature")
+    algorithm, key_id, signature = match.groups()
+    public_key = keys.get(platform, key_id)
+    try:
+        valid = EncryptionUtil.is_content_valid(body.decode("utf-8"), signature, public_key, algorithm)
+    except SDK_ERRORS + (UnicodeDecodeError,) as error:
+        raise WebhookRejected(401, f"signature not verifiable: {str(error)[:100]}") from None
+    if not valid:
+        raise WebhookRejected(401, "X-Signature does not match the body")
