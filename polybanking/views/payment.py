@@ -4,7 +4,6 @@ import logging
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther, HTTPServiceUnavailable
 from pyramid.renderers import render_to_response
-from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
 
 from ..params import BadParameters, client_ip, form_dict
@@ -71,11 +70,14 @@ class GoView:
             log.info("go: %s", error)
             return HTTPSeeOther(location=self.request.path, headers={"Cache-Control": "no-store"})
         except PlatformError:  # logged by the service, with the platform's own words
+            response = self.request.response
+            response.status_int = 503
+            response.headers.update({"Cache-Control": "no-store", "Retry-After": "10"})
             return render_to_response(
                 "polybanking:templates/payment/try_again.jinja2",
                 {"retry_url": self.request.path},
                 request=self.request,
-                response=Response(status=503, headers={"Cache-Control": "no-store", "Retry-After": "10"}),
+                response=response,
             )
         if not step.fields:  # a platform page reached by its URL alone (Checkout)
             return HTTPSeeOther(location=step.action_url, headers={"Cache-Control": "no-store"})

@@ -104,3 +104,45 @@ def test_leaving_checkouts_page_unpaid_sends_the_shopper_to_the_error_page(
 
 def test_an_unknown_return_is_404(testapp):
     assert testapp.get("/paiements/checkout/return/nothing-here", expect_errors=True).status_int == 404
+
+
+@pytest.fixture
+def refused_by_checkout(base_settings, live_server, app):
+    """A gateway whose Checkout key is wrong: Checkout (the suite's sandbox) refuses its calls."""
+    import base64
+
+    import webtest
+
+    from polybanking import main
+
+    from ..conftest import app_settings_for
+
+    wrong = base64.b64encode(b"a key Checkout never issued to this user").decode()
+    gateway = main(
+        {}, **app_settings_for(base_settings, live_server.url, **{"checkout.test.authentication_key": wrong})
+    )
+    host = live_server.url.split("://", 1)[1]
+    yield webtest.TestApp(gateway, extra_environ={"REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": host})
+    gateway.registry["dbengine"].dispose()
+
+
+def test_a_checkout_error_gives_the_shopper_a_try_again_page(
+    refused_by_checkout, checkout_config, db, caplog
+):
+    answer = refused_by_checkout.post("/paiements/start/", start_params(checkout_config))
+    page = refused_by_checkout.get(path_of(answer.json["url"]), expect_errors=True)
+    assert page.status_int == 503 and "try again" in page.text and page.headers["Cache-Control"] == "no-store"
+    transaction, logs = story(db)
+    assert transaction.postfinance_id is None and transaction.internal_status == "cr"
+    assert logs == ["created", "platformError"]
+    error = db.run(
+        lambda s: s.scalar(
+            select(TransactionLog.extra_data).where(TransactionLog.log_type == "platformError")
+        )
+    )
+    assert "HTTP 401" in error and "UNAUTHORIZED" in error  # Checkout's own words
+    assert any("HTTP 401" in record.getMessage() for record in caplog.records)
+    token = path_of(answer.json["url"]).rsplit("/", 1)[1]
+    db.run(lambda s: setattr(s.scalar(select(Transaction)), "postfinance_id", "100000"))
+    back = refused_by_checkout.get(f"/paiements/checkout/return/{token}", expect_errors=True)
+    assert back.status_int == 503 and "reload" in back.text
