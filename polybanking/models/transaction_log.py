@@ -22,6 +22,7 @@ LOG_TYPE_TEXT = {
     "ipnResend": "IPN resend requested",
     "platformError": "Payment platform error",
     "checkoutWebhook": "Checkout webhook received",
+    "checkoutQuery": "Status asked of Checkout",
 }
 
 

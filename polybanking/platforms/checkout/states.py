@@ -29,6 +29,8 @@ REFUNDED = Shown("8", 5)
 #: States after which the shopper is sent to ``url_back_ok``.
 SHOPPER_OK = frozenset({"AUTHORIZED", "COMPLETED", "FULFILL"})
 SHOPPER_OK_STATUSES = frozenset(STATES[state].status for state in SHOPPER_OK)
+#: Codes of states Checkout settles later (a lost webhook would leave them so): asked again.
+UNSETTLED_STATUSES = frozenset({STATES["PROCESSING"].status, STATES["COMPLETED"].status})
 #: States with which the payment page can still be used.
 WAITING = frozenset({"CREATE", "PENDING", "CONFIRMED"})
 

@@ -19,7 +19,7 @@ from ...platforms.checkout import webhooks
 from ...platforms.checkout.platform import CheckoutPlatform
 from ...platforms.checkout.states import SHOPPER_OK_STATUSES
 from ...settings import CheckoutEnvironment, Settings
-from .apply import FeedbackOutcome, apply_report
+from .apply import DIRECTLINK, FeedbackOutcome, apply_report
 from .platforms import checkout_platform
 from .start import TOKEN_PATTERN
 
@@ -100,6 +100,26 @@ def apply_answer(
         log.error("Checkout answered for %s, not %s", report.pay_id, transaction.postfinance_id)
         return None
     return apply_report(dbsession, transaction, report, channel, client_ip)
+
+
+def apply_check(
+    dbsession: Session, settings: Settings, question: Question, report: StatusReport | None, error: str = ""
+) -> FeedbackOutcome | None:
+    """The status janitor's question answered (or not): logged, and applied like any report."""
+    if error:
+        text = f"no answer: {error}"
+    elif report is None:
+        text = "no answer yet (the shopper has not paid)"
+    else:
+        text = f"status {report.status}, Checkout transaction {report.pay_id}"
+    transaction = dbsession.get(Transaction, question.transaction_id)
+    if transaction is not None:
+        if transaction.directlink_attempts >= settings.reconcile.max_queries:
+            text += " (last check)"
+        dbsession.add(TransactionLog(transaction=transaction, log_type="checkoutQuery", extra_data=text))
+    if error:
+        return None
+    return apply_answer(dbsession, question, report, DIRECTLINK)
 
 
 def returning(dbsession: Session, settings: Settings, token: str) -> Question | None:
