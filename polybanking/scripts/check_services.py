@@ -9,7 +9,9 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError as AlembicCommandError
 
 from ..models import get_engine
-from ..settings import SettingsError
+from ..platforms import PlatformError
+from ..platforms.checkout.platform import CheckoutPlatform
+from ..settings import Settings, SettingsError
 from ..tasks.queue import build_huey
 
 
@@ -62,3 +64,22 @@ def reach_services(raw: dict, scripts: ScriptDirectory | None, report) -> None:
         pass  # already reported
     except Exception as error:
         report.problems.append(f"huey.url: cannot reach the queue: {_first_line(error)}")
+
+
+def reach_checkout(settings: Settings, report) -> None:
+    """Each configured Checkout space answers its application user (PROTOCOL §11)."""
+    for env in (settings.checkout_test, settings.checkout_live):
+        if env is None:
+            continue
+        platform = CheckoutPlatform(
+            space_id=env.space_id,
+            user_id=env.user_id,
+            authentication_key=env.authentication_key,
+            api_url=env.api_url,
+            timeout=settings.checkout_timeout,
+        )
+        try:
+            platform.check_access()
+            report.facts.append(f"Checkout {env.name} space reachable")
+        except PlatformError as error:
+            report.problems.append(f"checkout.{env.name}.*: space {env.space_id} does not answer: {error}")

@@ -195,6 +195,31 @@ def test_online_check_reaches_the_suite_database_and_queue(base_settings, engine
         assert report.facts[:2] == ["database reachable", f"schema at {HEAD}"]
 
 
+def test_online_check_asks_each_checkout_space_with_its_credentials(app, live_server, tmp_path):
+    """Against the suite's Checkout sandbox: the test space answers, a wrong live key is named."""
+    ini = tmp_path / "checkout.ini"
+    ini.write_text(Path(PRODUCTION_INI).read_text().replace("%(here)s", str(ROOT)))
+    api = f"{live_server.url}/sandbox/checkout/api/v2.0"
+    settings = app.registry.pb_settings
+    environ = {
+        **COMPLETE,
+        "POLYBANKING_SQLALCHEMY_URL": f"sqlite:///{tmp_path / 'empty.sqlite'}",
+        "POLYBANKING_HUEY_BACKEND": "memory",
+        "POLYBANKING_CHECKOUT_TEST_SPACE_ID": str(settings.checkout_test.space_id),
+        "POLYBANKING_CHECKOUT_TEST_USER_ID": str(settings.checkout_test.user_id),
+        "POLYBANKING_CHECKOUT_TEST_AUTHENTICATION_KEY": settings.checkout_test.authentication_key,
+        "POLYBANKING_CHECKOUT_TEST_API_URL": api,
+        "POLYBANKING_CHECKOUT_LIVE_SPACE_ID": str(settings.checkout_live.space_id),
+        "POLYBANKING_CHECKOUT_LIVE_USER_ID": str(settings.checkout_live.user_id),
+        "POLYBANKING_CHECKOUT_LIVE_AUTHENTICATION_KEY": settings.checkout_test.authentication_key,
+        "POLYBANKING_CHECKOUT_LIVE_API_URL": api,
+    }
+    report = check_configuration(str(ini), environ=environ)
+    assert "Checkout test space reachable" in report.facts
+    [live] = [p for p in report.problems if p.startswith("checkout.live.*")]
+    assert "HTTP 401" in live and settings.checkout_test.authentication_key not in text(report)
+
+
 def test_online_check_names_unreachable_services_and_empty_schema(tmp_path):
     environ = {
         **COMPLETE,

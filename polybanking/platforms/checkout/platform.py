@@ -9,28 +9,33 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import urllib3
-from postfinancecheckout import Configuration
-from postfinancecheckout.exceptions import ApiException, OpenApiException
-from postfinancecheckout.models import LineItemCreate, LineItemType, TransactionCreate
-from postfinancecheckout.postfinancecheckout_sdk_exception import PostFinanceCheckoutSdkException
-from postfinancecheckout.service import TransactionsService
-from pydantic import ValidationError
 
 from .. import CHECKOUT, PaymentOrder, PaymentPage, PlatformError, StatusReport
 from .states import shown
 
-#: The errors of an SDK call: Checkout's answer, the network, or an answer the SDK cannot read.
-SDK_ERRORS = (
-    OpenApiException,
-    PostFinanceCheckoutSdkException,
-    urllib3.exceptions.HTTPError,
-    ValidationError,
-    ValueError,
-)
+# The SDK is imported where it is used: importing it loads its hundreds of models (seconds of
+# CPU), which every command and worker start would pay for, Checkout or not.
+
+
+def sdk_errors() -> tuple[type[Exception], ...]:
+    """The errors of an SDK call: Checkout's answer, the network, or an answer the SDK cannot read."""
+    from postfinancecheckout.exceptions import OpenApiException
+    from postfinancecheckout.postfinancecheckout_sdk_exception import PostFinanceCheckoutSdkException
+    from pydantic import ValidationError
+
+    return (
+        OpenApiException,
+        PostFinanceCheckoutSdkException,
+        urllib3.exceptions.HTTPError,
+        ValidationError,
+        ValueError,
+    )
 
 
 def describe(error: Exception) -> str:
     """Checkout's own words for a failed call (its error body's code and message), for the logs."""
+    from postfinancecheckout.exceptions import ApiException
+
     if isinstance(error, ApiException):
         try:
             body = json.loads(error.body or "")
@@ -66,7 +71,10 @@ class CheckoutPlatform:
     def __repr__(self) -> str:  # never show the key
         return f"<CheckoutPlatform space {self.space_id} at {self.api_url}>"
 
-    def configuration(self) -> Configuration:
+    def configuration(self):
+        """The SDK's ``Configuration`` for this space's application user."""
+        from postfinancecheckout import Configuration
+
         return Configuration(
             host=self.api_url,
             user_id=self.user_id,
@@ -79,14 +87,18 @@ class CheckoutPlatform:
         service = service_class(self.configuration())
         try:
             return getattr(service, method)(*args, **kwargs)
-        except SDK_ERRORS as error:
+        except sdk_errors() as error:
             raise PlatformError(describe(error)) from error
 
     def _transactions(self, method: str, *args, **kwargs):
+        from postfinancecheckout.service import TransactionsService
+
         return self.call(TransactionsService, method, *args, **kwargs)
 
     def begin_payment(self, order: PaymentOrder) -> PaymentPage:
         """Create the transaction (one line item of the whole amount), then ask for its page."""
+        from postfinancecheckout.models import LineItemCreate, LineItemType, TransactionCreate
+
         create = TransactionCreate(
             currency=order.currency,
             merchant_reference=order.order_id,
@@ -123,6 +135,14 @@ class CheckoutPlatform:
     def read_status(self, platform_id: str) -> StatusReport | None:
         transaction = self.read(platform_id)
         return report_of(transaction)
+
+    def check_access(self) -> None:
+        """Read the space: the credentials work and the user may see it (``polybanking check``)."""
+        from postfinancecheckout.service import SpacesService
+
+        space = self.call(SpacesService, "get_spaces_id", self.space_id)
+        if space is None or space.id != self.space_id:
+            raise PlatformError(f"Checkout did not show space {self.space_id}")
 
     def search(self, reference: str, limit: int = 10) -> list:
         """Checkout's transactions whose merchantReference is ``reference`` (reconciliation)."""

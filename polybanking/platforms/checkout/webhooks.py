@@ -10,11 +10,8 @@ import re
 import threading
 from dataclasses import dataclass
 
-from postfinancecheckout.service import WebhookEncryptionKeysService
-from postfinancecheckout.utils.encryption_util import EncryptionUtil
-
 from .. import PlatformError
-from .platform import SDK_ERRORS, CheckoutPlatform, describe
+from .platform import CheckoutPlatform, describe, sdk_errors
 
 #: The SDK's own pattern for the header (``WebhookEncryptionKeysService.is_content_valid``).
 SIGNATURE_HEADER = re.compile(
@@ -86,10 +83,12 @@ class PublicKeys:
             known = self._keys.get(cache_key)
         if known is not None:
             return known
+        from postfinancecheckout.service import WebhookEncryptionKeysService
+
         service = WebhookEncryptionKeysService(platform.configuration())
         try:
             key = service.get_webhooks_encryption_keys_id(key_id)
-        except SDK_ERRORS as error:
+        except sdk_errors() as error:
             if getattr(error, "status", None) == 404:
                 raise WebhookRejected(401, f"unknown signing key {key_id}") from None
             raise PlatformError(describe(error)) from error
@@ -117,9 +116,11 @@ def verify(
         raise WebhookRejected(401, "malformed X-Signature")
     algorithm, key_id, signature = match.groups()
     public_key = keys.get(platform, key_id)
+    from postfinancecheckout.utils.encryption_util import EncryptionUtil
+
     try:
         valid = EncryptionUtil.is_content_valid(body.decode("utf-8"), signature, public_key, algorithm)
-    except SDK_ERRORS + (UnicodeDecodeError,) as error:
+    except (*sdk_errors(), UnicodeDecodeError, TypeError) as error:
         raise WebhookRejected(401, f"signature not verifiable: {str(error)[:100]}") from None
     if not valid:
         raise WebhookRejected(401, "X-Signature does not match the body")
