@@ -49,6 +49,9 @@ KNOWN_KEYS = (
     "sandbox.shop.config_id",
     "sandbox.shop.key_request",
     "sandbox.shop.key_ipn",
+    "sandbox.shop.checkout.config_id",
+    "sandbox.shop.checkout.key_request",
+    "sandbox.shop.checkout.key_ipn",
     "polybanking.language",
     # Production (issue 8): body limits, trusted reverse proxies, who may read /healthz and /metrics.
     "polybanking.max_body",
