@@ -10,7 +10,7 @@ from alembic.util.exc import CommandError as AlembicCommandError
 
 from ..models import get_engine
 from ..platforms import PlatformError
-from ..platforms.checkout.platform import CheckoutPlatform
+from ..services.payments.platforms import checkout_platform
 from ..settings import Settings, SettingsError
 from ..tasks.queue import build_huey
 
@@ -71,15 +71,8 @@ def reach_checkout(settings: Settings, report) -> None:
     for env in (settings.checkout_test, settings.checkout_live):
         if env is None:
             continue
-        platform = CheckoutPlatform(
-            space_id=env.space_id,
-            user_id=env.user_id,
-            authentication_key=env.authentication_key,
-            api_url=env.api_url,
-            timeout=settings.checkout_timeout,
-        )
         try:
-            platform.check_access()
+            checkout_platform(settings, env).check_access()
             report.facts.append(f"Checkout {env.name} space reachable")
         except PlatformError as error:
             report.problems.append(f"checkout.{env.name}.*: space {env.space_id} does not answer: {error}")
