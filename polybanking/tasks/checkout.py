@@ -37,4 +37,19 @@ def register(huey: Huey, context: TaskContext, send_ipn):
             send_ipn(transaction_id)
         return changed
 
-    return checkout_refresh
+    @huey.task(name="checkout_refund_refresh", retries=5, retry_delay=60)
+    def checkout_refund_refresh(test_mode: bool, refund_id: int) -> bool:
+        """A refund's webhook: find its transaction at Checkout, then refresh that transaction."""
+        try:
+            checkout_id = checkout.refund_owner(settings, test_mode, refund_id)
+        except PlatformError as error:
+            log.warning("refund %s: %s", refund_id, error)
+            raise
+        with task_transaction(context) as dbsession:
+            transaction_id = checkout.find_transaction(dbsession, checkout_id, test_mode)
+        if transaction_id is None:
+            log.info("refund %s belongs to Checkout transaction %s, not one of ours", refund_id, checkout_id)
+            return False
+        return checkout_refresh.call_local(transaction_id)
+
+    return checkout_refresh, checkout_refund_refresh

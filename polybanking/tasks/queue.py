@@ -60,12 +60,13 @@ def register_tasks(huey: Huey, context: TaskContext) -> SimpleNamespace:
     policy = load_policy(context.raw_settings)  # a bad ipn.* key stops start-up, naming the key
     send_ipn, deliver_due_ipns, deliverer = ipn.register(huey, context, policy)
     reconciliation = reconcile.register(huey, context, send_ipn)
-    checkout_refresh = checkout.register(huey, context, send_ipn)
+    checkout_refresh, checkout_refund_refresh = checkout.register(huey, context, send_ipn)
     return SimpleNamespace(
         send_ipn=send_ipn,
         deliver_due_ipns=deliver_due_ipns,
         ipn_deliverer=deliverer,
         ipn_policy=policy,
         checkout_refresh=checkout_refresh,
+        checkout_refund_refresh=checkout_refund_refresh,
         **vars(reconciliation),
     )

@@ -30,7 +30,7 @@ class WebhookView:
         """Verify, queue the refresh after commit, and answer at once (Checkout retries non-2xx)."""
         request = self.request
         try:
-            transaction_id = checkout.accept_webhook(
+            work = checkout.accept_webhook(
                 request.dbsession,
                 request.registry.pb_settings,
                 request.headers.get("X-Signature", ""),
@@ -42,8 +42,11 @@ class WebhookView:
         except PlatformError as error:
             log.error("Checkout webhook not verifiable now: %s", error)
             return _text("try again later", 503)
-        if transaction_id is not None:
-            enqueue_after_commit(request.tm, request.registry.tasks.checkout_refresh, transaction_id)
+        tasks = request.registry.tasks
+        if work.transaction_id is not None:
+            enqueue_after_commit(request.tm, tasks.checkout_refresh, work.transaction_id)
+        elif work.refund_id is not None:
+            enqueue_after_commit(request.tm, tasks.checkout_refund_refresh, work.test_mode, work.refund_id)
         return _text("", 200)
 
     @view_config()

@@ -104,5 +104,19 @@ def test_the_encryption_key_is_a_p256_key_that_verifies_the_webhooks(app, settin
     assert service.is_content_valid(signer.header(body), body.decode().replace("1", "2")) is False
 
 
+def test_a_refund_is_read_with_its_transaction(app, settings):
+    from postfinancecheckout.models import RefundState
+    from postfinancecheckout.service import RefundsService
+
+    created = new_transaction(settings, 8.0)
+    store = app.registry.checkout_sandbox_store
+    transaction = store.find(created.id)
+    store.move(transaction, "FULFILL")
+    refund = store.refund(transaction, transaction.amount)
+    read = RefundsService(sdk_configuration(settings)).get_payment_refunds_id(refund["id"], SPACE)
+    assert read.state == RefundState.SUCCESSFUL and read.amount == 8.0
+    assert read.transaction.id == created.id and read.transaction.refunded_amount == 8.0
+
+
 def test_the_api_answers_the_online_check(settings):
     assert SpacesService(sdk_configuration(settings)).get_spaces_id(SPACE).id == SPACE

@@ -179,3 +179,26 @@ def test_a_different_amount_at_checkout_is_flagged_not_accepted(app, make_config
 
     assert db.run(apply) == (True, True, None)
     assert receiver.received == []
+
+
+def test_a_refund_of_the_whole_amount_reaches_the_website_as_8(testapp, make_config, receiver, db, app):
+    config = make_config(platform="checkout")
+    _back, _go, checkout_id = pay_with_checkout(testapp, config, "fulfill")
+    assert len(receiver.wait_for(4)) == 4
+    office = "/sandbox/checkout/transactions"
+    testapp.post(office, {"id": str(checkout_id), "operation": "refund-failed"})  # a refund that failed
+    assert receiver.wait_idle() and len(receiver.received) == 4
+    testapp.post(office, {"id": str(checkout_id), "operation": "refund-successful"})
+    ipn = receiver.wait_for(5)[-1]
+    assert (ipn["postfinance_status"], ipn["postfinance_status_good"]) == ("8", "False")
+    logs = db.run(
+        lambda s: s.scalars(
+            select(TransactionLog.extra_data).where(TransactionLog.log_type == "checkoutWebhook")
+        ).all()
+    )
+    assert logs.count("refund") == 2
+    # A Refund webhook of a space we do not know, or not signed, is refused like any other.
+    signer = app.registry.checkout_sandbox_signer
+    body = body_of(123, state="SUCCESSFUL", entity="Refund", space_id=999)
+    assert post(testapp, body, signer.header(body)).status_int == 403
+    assert post(testapp, body_of(123, entity="Refund"), None).status_int == 401

@@ -66,6 +66,7 @@ ROUTES = {
     "sandbox.checkout.search": "/sandbox/checkout/api/v2.0/payment/transactions/search",
     "sandbox.checkout.read": "/sandbox/checkout/api/v2.0/payment/transactions/{id:\\d+}",
     "sandbox.checkout.page_url": "/sandbox/checkout/api/v2.0/payment/transactions/{id:\\d+}/payment-page-url",
+    "sandbox.checkout.refund": "/sandbox/checkout/api/v2.0/payment/refunds/{id:\\d+}",
     "sandbox.checkout.key": "/sandbox/checkout/api/v2.0/webhooks/encryption-keys/{id}",
     "sandbox.checkout.space": "/sandbox/checkout/api/v2.0/spaces/{id:\\d+}",
     "sandbox.checkout.pay": "/sandbox/checkout/pay/{id:\\d+}",

@@ -136,6 +136,15 @@ class CheckoutPlatform:
         transaction = self.read(platform_id)
         return report_of(transaction)
 
+    def refund_transaction_id(self, refund_id: int) -> str:
+        """The id of the transaction a refund belongs to (a Refund webhook names only the refund)."""
+        from postfinancecheckout.service import RefundsService
+
+        refund = self.call(RefundsService, "get_payment_refunds_id", refund_id, self.space_id)
+        if refund is None or refund.transaction is None or refund.transaction.id is None:
+            raise PlatformError(f"Checkout named no transaction for refund {refund_id}")
+        return str(refund.transaction.id)
+
     def check_access(self) -> None:
         """Read the space: the credentials work and the user may see it (``polybanking check``)."""
         from postfinancecheckout.service import SpacesService

@@ -35,6 +35,7 @@ def includeme(config) -> None:
     config.add_route("sandbox.checkout.search", API + "/payment/transactions/search")
     config.add_route("sandbox.checkout.read", API + "/payment/transactions/{id:\\d+}")
     config.add_route("sandbox.checkout.page_url", API + "/payment/transactions/{id:\\d+}/payment-page-url")
+    config.add_route("sandbox.checkout.refund", API + "/payment/refunds/{id:\\d+}")
     config.add_route("sandbox.checkout.key", API + "/webhooks/encryption-keys/{id}")
     config.add_route("sandbox.checkout.space", API + "/spaces/{id:\\d+}")
     config.add_route("sandbox.checkout.pay", "/sandbox/checkout/pay/{id:\\d+}")

@@ -180,6 +180,17 @@ def search_transactions(request, account: Account):
     )
 
 
+@api_view("sandbox.checkout.refund", "GET")
+def read_refund(request, account: Account):
+    found = request.registry.checkout_sandbox_store.find_refund(
+        account.space_id, int(request.matchdict["id"])
+    )
+    if found is None:
+        return error(404, "NOT_FOUND", "no refund with this id in this space")
+    transaction, refund = found
+    return _json(transaction.refund_json(refund))
+
+
 @api_view("sandbox.checkout.key", "GET", space=False)
 def encryption_key(request, account: Account):
     signer = request.registry.checkout_sandbox_signer

@@ -11,24 +11,39 @@ from pyramid.view import view_config, view_defaults
 
 from ..epayment.views import HOSTED_PAGE_CSP
 from . import signer as webhooks
-from .store import METHODS, OPERATIONS, OUTCOMES, WAITING, SandboxTransaction
+from .store import METHODS, OPERATIONS, OUTCOMES, REFUND_STATES, WAITING, SandboxTransaction
 
 log = logging.getLogger(__name__)
 
 #: After these, the shopper is sent to ``successUrl``; after any other, to ``failedUrl``.
 SUCCESS_STATES = ("AUTHORIZED", "COMPLETED", "FULFILL")
+#: A refund needs a captured payment.
+REFUNDABLE = ("COMPLETED", "FULFILL")
+
+
+def _send(registry, transaction: SandboxTransaction, entity_id: int, state: str, entity: str) -> int | None:
+    store, signer = registry.checkout_sandbox_store, registry.checkout_sandbox_signer
+    body = webhooks.webhook_body(store.next_event_id(), transaction.space_id, entity_id, state, entity)
+    return webhooks.send(registry.checkout_sandbox_webhook_url, signer, body)
 
 
 def play(registry, transaction: SandboxTransaction, states, lose: bool = False) -> list[int | None]:
     """Move ``transaction`` through ``states``, sending each state's signed webhook in turn."""
-    store, signer = registry.checkout_sandbox_store, registry.checkout_sandbox_signer
     answers = []
     for state in states:
-        store.move(transaction, state)
+        registry.checkout_sandbox_store.move(transaction, state)
         if not lose:
-            body = webhooks.webhook_body(store.next_event_id(), transaction.space_id, transaction.id, state)
-            answers.append(webhooks.send(registry.checkout_sandbox_webhook_url, signer, body))
+            answers.append(_send(registry, transaction, transaction.id, state, "Transaction"))
     return answers
+
+
+def refund(registry, transaction: SandboxTransaction, state: str, lose: bool = False) -> None:
+    """Refund what is left of a paid transaction, the refund ending in ``state``; its webhook."""
+    refund = registry.checkout_sandbox_store.refund(
+        transaction, transaction.amount - transaction.refunded, state
+    )
+    if not lose:
+        _send(registry, transaction, refund["id"], state, "Refund")
 
 
 def _found(request) -> SandboxTransaction:
@@ -75,7 +90,8 @@ class HostedPage:
     require_csrf=False,
 )
 class BackOffice:
-    """Later operations (complete, fulfil, decline, void), a webhook sent again, or one lost."""
+    """Later operations (complete, fulfil, decline, void, a refund and its outcome), a webhook
+    sent again, or one lost."""
 
     def __init__(self, request):
         self.request = request
@@ -103,6 +119,15 @@ class BackOffice:
         lose = bool(self.request.POST.get("lose"))
         if operation == "resend":
             play(self.request.registry, transaction, (transaction.state,), lose)
+        elif (
+            operation.startswith("refund-")
+            and transaction.state in REFUNDABLE
+            and transaction.refunded < transaction.amount
+        ):
+            state = operation.removeprefix("refund-").upper()
+            if state not in REFUND_STATES:
+                raise HTTPNotFound()
+            refund(self.request.registry, transaction, state, lose)
         elif operation in OPERATIONS and transaction.state in OPERATIONS[operation][0]:
             play(self.request.registry, transaction, OPERATIONS[operation][1], lose)
         else:

@@ -25,6 +25,8 @@ OPERATIONS = {
     "decline": (("COMPLETED",), ("DECLINE",)),
     "void": (("AUTHORIZED",), ("VOIDED",)),
 }
+#: Refunds the back office can play: the whole amount left, with this outcome.
+REFUND_STATES = ("SUCCESSFUL", "FAILED")
 #: The payment methods the hosted page offers (Checkout's names).
 METHODS = ("TWINT", "PostFinance Pay", "Visa", "Mastercard")
 WAITING = ("CREATE", "PENDING", "CONFIRMED")
@@ -51,6 +53,17 @@ class SandboxTransaction:
     method: str = ""
     version: int = 1
     refunds: list[dict] = field(default_factory=list)
+
+    def refund_json(self, refund: dict) -> dict:
+        """The API's ``Refund`` object, with its transaction as Checkout embeds it."""
+        return {
+            "id": refund["id"],
+            "state": refund["state"],
+            "amount": float(refund["amount"]),
+            "linkedSpaceId": self.space_id,
+            "createdOn": refund["created_on"],
+            "transaction": self.as_json(),
+        }
 
     @property
     def refunded(self) -> Decimal:
@@ -91,6 +104,7 @@ class Store:
         self._lock = threading.Lock()
         self._ids = itertools.count(first_id)
         self._transactions: dict[int, SandboxTransaction] = {}
+        self._refunds: dict[int, SandboxTransaction] = {}
         self._events = itertools.count(first_id * 10)
 
     def next_event_id(self) -> int:
@@ -113,6 +127,21 @@ class Store:
         with self._lock:
             transaction.state = state
             transaction.version += 1
+
+    def refund(self, transaction: SandboxTransaction, amount: Decimal, state: str = "SUCCESSFUL") -> dict:
+        """A refund of ``amount`` on ``transaction``, already in ``state`` (the back office plays it)."""
+        with self._lock:
+            refund = {"id": next(self._ids), "amount": amount, "state": state, "created_on": timestamp()}
+            transaction.refunds.append(refund)
+            self._refunds[refund["id"]] = transaction
+            transaction.version += 1
+            return refund
+
+    def find_refund(self, space_id: int, refund_id: int) -> tuple[SandboxTransaction, dict] | None:
+        transaction = self._refunds.get(refund_id)
+        if transaction is None or transaction.space_id != space_id:
+            return None
+        return transaction, next(r for r in transaction.refunds if r["id"] == refund_id)
 
     def search(self, space_id: int, reference: str | None) -> list[SandboxTransaction]:
         with self._lock:

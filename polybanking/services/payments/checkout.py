@@ -34,33 +34,60 @@ def _environment(settings: Settings, space_id: int) -> tuple[CheckoutEnvironment
     return None
 
 
-def accept_webhook(dbsession: Session, settings: Settings, signature: str, body: bytes) -> int | None:
-    """The id of the transaction to refresh, or None for an entity another part handles (refunds,
-    issue 15). Raises WebhookRejected (nothing changed) for anything unsigned, forged, for another
-    space or for a transaction we do not know; PlatformError when Checkout's key cannot be had."""
+@dataclass(frozen=True)
+class Work:
+    """What a verified webhook asks for: refresh one of our transactions, or first find which one a
+    refund belongs to (its webhook names only the refund)."""
+
+    transaction_id: int | None = None
+    refund_id: int | None = None
+    test_mode: bool = True
+
+
+def _ours(dbsession: Session, checkout_id: str, test_mode: bool) -> Transaction | None:
+    return dbsession.scalar(
+        select(Transaction)
+        .join(Config, Config.id == Transaction.config_id)
+        .where(
+            Transaction.postfinance_id == checkout_id,
+            Config.platform == CHECKOUT,
+            Config.test_mode == test_mode,
+        )
+    )
+
+
+def accept_webhook(dbsession: Session, settings: Settings, signature: str, body: bytes) -> Work:
+    """What to do for a verified webhook. Raises WebhookRejected (nothing changed) for anything
+    unsigned, forged, for another space or for a transaction we do not know; PlatformError when
+    Checkout's key cannot be had."""
     hook = webhooks.parse(body)
     found = _environment(settings, hook.space_id)
     if found is None:
         raise webhooks.WebhookRejected(403, f"webhook for space {hook.space_id}, not ours")
     env, test_mode = found
     webhooks.verify(checkout_platform(settings, env), signature, body)
-    if hook.entity != "Transaction":
-        log.info("Checkout %s webhook %s ignored (not a transaction)", hook.entity, hook.entity_id)
-        return None
-    transaction = dbsession.scalar(
-        select(Transaction)
-        .join(Config, Config.id == Transaction.config_id)
-        .where(
-            Transaction.postfinance_id == str(hook.entity_id),
-            Config.platform == CHECKOUT,
-            Config.test_mode == test_mode,
-        )
-    )
+    if hook.entity == "Refund":
+        return Work(refund_id=hook.entity_id, test_mode=test_mode)
+    transaction = _ours(dbsession, str(hook.entity_id), test_mode)
     if transaction is None:
         raise webhooks.WebhookRejected(404, f"unknown Checkout transaction {hook.entity_id}")
     dbsession.add(
         TransactionLog(transaction=transaction, log_type="checkoutWebhook", extra_data=f"state {hook.state}")
     )
+    return Work(transaction_id=transaction.id, test_mode=test_mode)
+
+
+def refund_owner(settings: Settings, test_mode: bool, refund_id: int) -> str:
+    """The Checkout id of the transaction a refund belongs to, asked of Checkout (PlatformError)."""
+    return checkout_platform(settings, settings.checkout(test_mode)).refund_transaction_id(refund_id)
+
+
+def find_transaction(dbsession: Session, checkout_id: str, test_mode: bool) -> int | None:
+    """Our transaction with this Checkout id, noting the refund's webhook in its story."""
+    transaction = _ours(dbsession, checkout_id, test_mode)
+    if transaction is None:
+        return None
+    dbsession.add(TransactionLog(transaction=transaction, log_type="checkoutWebhook", extra_data="refund"))
     return transaction.id
 
 
