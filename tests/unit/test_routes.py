@@ -64,6 +64,7 @@ ROUTES = {
     # The Checkout sandbox: Checkout's API paths under /sandbox/checkout/api/v2.0 (PROTOCOL §11)
     "sandbox.checkout.create": "/sandbox/checkout/api/v2.0/payment/transactions",
     "sandbox.checkout.search": "/sandbox/checkout/api/v2.0/payment/transactions/search",
+    "sandbox.checkout.export": "/sandbox/checkout/api/v2.0/payment/transactions/export",
     "sandbox.checkout.read": "/sandbox/checkout/api/v2.0/payment/transactions/{id:\\d+}",
     "sandbox.checkout.page_url": "/sandbox/checkout/api/v2.0/payment/transactions/{id:\\d+}/payment-page-url",
     "sandbox.checkout.refund": "/sandbox/checkout/api/v2.0/payment/refunds/{id:\\d+}",
@@ -71,6 +72,7 @@ ROUTES = {
     "sandbox.checkout.space": "/sandbox/checkout/api/v2.0/spaces/{id:\\d+}",
     "sandbox.checkout.pay": "/sandbox/checkout/pay/{id:\\d+}",
     "sandbox.checkout.transactions": "/sandbox/checkout/transactions",
+    "sandbox.checkout.download": "/sandbox/checkout/export.csv",
     "sandbox.shop": "/sandbox/shop/",
     "sandbox.shop.back": "/sandbox/shop/back/{outcome:ok|err}",
     "sandbox.shop.ipn": "/sandbox/shop/ipn",

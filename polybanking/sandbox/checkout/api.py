@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from pyramid.response import Response
 from pyramid.view import view_config
 
+from ...platforms.checkout import export
 from . import API, accounts
 from .auth import Account, Refused, authenticate
 from .store import WAITING, timestamp
@@ -189,6 +190,25 @@ def read_refund(request, account: Account):
         return error(404, "NOT_FOUND", "no refund with this id in this space")
     transaction, refund = found
     return _json(transaction.refund_json(refund))
+
+
+@api_view("sandbox.checkout.export", "GET")
+def export_transactions(request, account: Account):
+    """The export as CSV, with the ``fields`` asked for (the API's names), newest first."""
+    fields = request.GET.getall("fields") or None
+    if fields and any(not re.fullmatch(r"[A-Za-z]{1,40}", name) for name in fields):
+        return error(400, "BAD_REQUEST", "unknown field")
+    found = request.registry.checkout_sandbox_store.search(account.space_id, None)
+    return csv_response(export.write_export([t.as_json() for t in found], fields))
+
+
+def csv_response(text: str) -> Response:
+    return Response(
+        text.encode("utf-8"),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": 'attachment; filename="transactions.csv"'},
+    )
 
 
 @api_view("sandbox.checkout.key", "GET", space=False)

@@ -9,8 +9,11 @@ import logging
 from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config, view_defaults
 
+from ...platforms.checkout import export
 from ..epayment.views import HOSTED_PAGE_CSP
+from . import accounts
 from . import signer as webhooks
+from .api import csv_response
 from .store import METHODS, OPERATIONS, OUTCOMES, REFUND_STATES, WAITING, SandboxTransaction
 
 log = logging.getLogger(__name__)
@@ -134,3 +137,15 @@ class BackOffice:
             self.request.response.status_int = 409
             return self._page(f"{operation or 'nothing'} is not possible in state {transaction.state}")
         return HTTPSeeOther(location=self.request.route_path("sandbox.checkout.transactions"))
+
+
+@view_config(route_name="sandbox.checkout.download", request_method="GET", require_csrf=False)
+def download(request):
+    """The back office's export of a space's transactions (``?space=``, default the test one)."""
+    raw = request.GET.get("space", "")
+    spaces = {account.space_id for account in accounts(request.registry.pb_settings)}
+    space = int(raw) if raw.isdigit() else min(spaces, default=0)
+    if space not in spaces:
+        raise HTTPNotFound()
+    found = request.registry.checkout_sandbox_store.search(space, None)
+    return csv_response(export.write_export([t.as_json() for t in found]))
