@@ -160,6 +160,7 @@ ERROR_CASES = {
     "empty name": (create_args(""), "--name"),
     "missing ini": (["initdb"], "nowhere.ini"),
     "database without schema": (create_args("Shop"), "initdb"),
+    "checkout without its settings": (create_args("Shop", "--platform", "checkout"), "checkout.test.*"),
 }
 
 
@@ -167,9 +168,13 @@ ERROR_CASES = {
 def error_runs(ini, tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
     """Every error case, run side by side."""
     empty = tmp_path_factory.mktemp("empty")
+    without_checkout = write_ini(tmp_path_factory.mktemp("without-checkout"))
+    lines = without_checkout.read_text().splitlines()
+    without_checkout.write_text("\n".join(line for line in lines if not line.startswith("checkout.")) + "\n")
     inis = {
         "missing ini": empty / "nowhere.ini",
         "database without schema": write_ini(empty),
+        "checkout without its settings": without_checkout,
     }
     processes = {case: start(*args, ini=inis.get(case, ini)) for case, (args, _word) in ERROR_CASES.items()}
     return {case: finish(process) for case, process in processes.items()}
