@@ -121,7 +121,12 @@ def _parser() -> argparse.ArgumentParser:
         help="compare a PostFinance transaction report (CSV or XML) with the database; "
         "exit 0 when everything matches, 1 on differences, 2 when the file cannot be read",
     )
-    compare.add_argument("file", help="the report downloaded from PostFinance's back office")
+    compare.add_argument(
+        "file", nargs="?", help="the report (or Checkout export) downloaded from PostFinance's back office"
+    )
+    compare.add_argument(
+        "--checkout-api", action="store_true", help="ask Checkout's API for the export instead of a file"
+    )
     compare.add_argument("--live", action="store_true", help="compare with the live configs (default: test)")
     compare.add_argument("--csv", metavar="OUT", help="also write the differences to this CSV file")
 
@@ -210,7 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return print_report(check_configuration(args.ini, offline=args.offline, configure_logging=True))
         elif args.command == "compare":
-            return commands.compare(args.ini, args.file, live=args.live, csv_path=args.csv)
+            return commands.compare(
+                args.ini, args.file, live=args.live, csv_path=args.csv, checkout_api=args.checkout_api
+            )
         elif args.command == "worker":
             commands.run_worker(args.ini, workers=args.workers)
         elif args.command == "ipn":

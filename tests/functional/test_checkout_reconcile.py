@@ -112,3 +112,31 @@ def test_back_office_labels_and_semicolons_are_read_too():
         2000,
         "2026-03-29",
     )
+
+
+def test_the_compare_command_asks_checkouts_api_for_the_export(
+    testapp, make_config, settings, store, base_settings, live_server, tmp_path, capsys
+):
+    from polybanking.scripts import commands
+
+    from .test_cli import write_ini
+
+    checkout = make_config(platform="checkout")
+    pay_with_checkout(testapp, checkout, "fulfill", reference="paid")
+    new_transaction(settings, 4.0, "another-shop-18")
+    ini = write_ini(tmp_path)
+    lines = []
+    for line in ini.read_text().splitlines():
+        if line.startswith("sqlalchemy.url"):
+            line = f"sqlalchemy.url = {base_settings['sqlalchemy.url']}"
+        elif line.startswith("checkout.test.api_url"):
+            line = f"checkout.test.api_url = {live_server.url}/sandbox/checkout/api/v2.0"
+        lines.append(line)
+    ini.write_text("\n".join(lines) + "\n")
+    assert (
+        commands.compare(str(ini), None, live=False, checkout_api=True) == 0
+    )  # a foreign order is no difference
+    out = capsys.readouterr().out
+    assert out.startswith("checkout-test-export.csv: test environment, CHECKOUT UTF-8, 2 lines")
+    assert "Everything matches." in out and "Stored as run" in out
+    assert "another-shop-18" in out

@@ -145,6 +145,32 @@ class CheckoutPlatform:
             raise PlatformError(f"Checkout named no transaction for refund {refund_id}")
         return str(refund.transaction.id)
 
+    def export(self, fields: list[str], page: int = 2000, most: int = 100_000) -> bytes:
+        """The space's transaction export (CSV, ``fields`` as columns), page by page, newest first;
+        at most ``most`` transactions (the API's offset stops there)."""
+        from postfinancecheckout.service import TransactionsService
+
+        header, lines = b"", []
+        for offset in range(0, most, page):
+            body = bytes(
+                self.call(
+                    TransactionsService,
+                    "get_payment_transactions_export",
+                    self.space_id,
+                    fields=fields,
+                    limit=page,
+                    offset=offset,
+                    order="createdOn DESC",
+                )
+            )
+            first, _newline, rest = body.partition(b"\r\n")
+            header = header or first
+            rows = [row for row in rest.split(b"\r\n") if row.strip()]
+            lines.extend(rows)
+            if len(rows) < page:
+                break
+        return b"\r\n".join([header, *lines, b""])
+
     def check_access(self) -> None:
         """Read the space: the credentials work and the user may see it (``polybanking check``)."""
         from postfinancecheckout.service import SpacesService

@@ -198,7 +198,12 @@ def export_transactions(request, account: Account):
     fields = request.GET.getall("fields") or None
     if fields and any(not re.fullmatch(r"[A-Za-z]{1,40}", name) for name in fields):
         return error(400, "BAD_REQUEST", "unknown field")
-    found = request.registry.checkout_sandbox_store.search(account.space_id, None)
+    try:
+        limit = _bounded(request.GET.get("limit"), 2000, 10_000) or 2000
+        offset = _bounded(request.GET.get("offset"), 0, 100_000)
+    except ValueError:
+        return error(400, "BAD_REQUEST", "limit is 1 to 10000 and offset 0 to 100000")
+    found = request.registry.checkout_sandbox_store.search(account.space_id, None)[offset : offset + limit]
     return csv_response(export.write_export([t.as_json() for t in found], fields))
 
 
