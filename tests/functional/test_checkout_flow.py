@@ -146,3 +146,36 @@ def test_a_checkout_error_gives_the_shopper_a_try_again_page(
     db.run(lambda s: setattr(s.scalar(select(Transaction)), "postfinance_id", "100000"))
     back = refused_by_checkout.get(f"/paiements/checkout/return/{token}", expect_errors=True)
     assert back.status_int == 503 and "reload" in back.text
+
+
+def test_two_tabs_at_once_end_on_the_same_checkout_payment(testapp, checkout_config, live_server, db):
+    """Both tabs call Checkout while neither holds a lock; the second to record finds the first's
+    id and starts again, so both shoppers' tabs show the one payment that is recorded."""
+    import threading
+
+    import requests
+
+    answer = testapp.post("/paiements/start/", start_params(checkout_config))
+    go = f"{live_server.url}{path_of(answer.json['url'])}"
+    barrier, finals = threading.Barrier(2), []
+
+    def tab():
+        barrier.wait()
+        url = go
+        for _ in range(3):  # go, perhaps go again after a race, then Checkout's page
+            reply = requests.get(url, allow_redirects=False, timeout=30)
+            if reply.status_code != 303:
+                break
+            url = reply.headers["Location"]
+        finals.append(url)
+
+    threads = [threading.Thread(target=tab) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    transaction, logs = story(db)
+    assert finals == [finals[0]] * 2 and finals[0].endswith(
+        f"/sandbox/checkout/pay/{transaction.postfinance_id}"
+    )
+    assert logs.count("postfinanceId") == 1

@@ -19,6 +19,7 @@ from ...platforms.checkout import webhooks
 from ...platforms.checkout.platform import CheckoutPlatform
 from ...platforms.checkout.states import SHOPPER_OK_STATUSES
 from ...settings import CheckoutEnvironment, Settings
+from .apart import read_apart
 from .apply import DIRECTLINK, FeedbackOutcome, apply_report
 from .platforms import checkout_platform
 from .start import TOKEN_PATTERN
@@ -150,11 +151,19 @@ def apply_check(
 
 
 def returning(dbsession: Session, settings: Settings, token: str) -> Question | None:
-    """The question for a shopper back from Checkout's page (by the ``go`` token); None if unknown."""
+    """The question for a shopper back from Checkout's page (by the ``go`` token); None if unknown.
+    Read apart from the request's transaction, which begins only once Checkout has answered."""
     if not TOKEN_PATTERN.fullmatch(token):
         return None
-    transaction_id = dbsession.scalar(select(Transaction.id).where(Transaction.token == token))
-    return None if transaction_id is None else prepare(dbsession, settings, transaction_id)
+    row = read_apart(
+        dbsession,
+        select(Transaction.id, Transaction.postfinance_id, Config.platform, Config.test_mode)
+        .join(Config, Config.id == Transaction.config_id)
+        .where(Transaction.token == token),
+    )
+    if row is None or row.platform != CHECKOUT or not row.postfinance_id:
+        return None
+    return Question(row.id, checkout_platform(settings, settings.checkout(row.test_mode)), row.postfinance_id)
 
 
 def back_without_answer(dbsession: Session, question: Question, client_ip: str) -> None:

@@ -1,5 +1,7 @@
 """Which platform a config pays through, built from the settings: the one place services choose."""
 
+from sqlalchemy import Row
+
 from ...models import Config
 from ...platforms import CHECKOUT, Platform
 from ...platforms.checkout.platform import CheckoutPlatform
@@ -17,8 +19,9 @@ def checkout_platform(settings: Settings, env: CheckoutEnvironment) -> CheckoutP
     )
 
 
-def platform_for(settings: Settings, config: Config) -> Platform:
-    """The platform of ``config``'s environment; SettingsError when that environment is not set."""
+def platform_for(settings: Settings, config: Config | Row) -> Platform:
+    """The platform of ``config``'s environment (a Config, or a row with its ``platform`` and
+    ``test_mode``); SettingsError when that environment is not set."""
     if config.platform == CHECKOUT:
         return checkout_platform(settings, settings.checkout(config.test_mode))
     env = settings.environment(config.test_mode)
@@ -27,7 +30,7 @@ def platform_for(settings: Settings, config: Config) -> Platform:
     )
 
 
-def return_url(settings: Settings, config: Config, token: str) -> str:
+def return_url(settings: Settings, config: Config | Row, token: str) -> str:
     """Where the platform sends the shopper back: e-payment's signed answer comes to one URL for
     all; Checkout's carries nothing, so the URL names the payment (by its unguessable token)."""
     if config.platform == CHECKOUT:
