@@ -202,3 +202,26 @@ def test_a_refund_of_the_whole_amount_reaches_the_website_as_8(testapp, make_con
     body = body_of(123, state="SUCCESSFUL", entity="Refund", space_id=999)
     assert post(testapp, body, signer.header(body)).status_int == 403
     assert post(testapp, body_of(123, entity="Refund"), None).status_int == 401
+
+
+def test_public_keys_are_asked_once_and_unknown_ids_are_not_asked_again(app, settings):
+    import base64
+    from dataclasses import replace
+
+    from polybanking.platforms import PlatformError
+    from polybanking.platforms.checkout.webhooks import PublicKeys, WebhookRejected
+    from polybanking.services.payments.platforms import checkout_platform
+
+    keys = PublicKeys()
+    platform = checkout_platform(settings, settings.checkout(True))
+    signer = app.registry.checkout_sandbox_signer
+    # Asked with a wrong key Checkout would refuse (401): only a cached answer can come back.
+    refused = replace(platform, authentication_key=base64.b64encode(b"x" * 40).decode())
+    with pytest.raises(PlatformError):
+        keys.get(refused, signer.key_id)
+    assert keys.get(platform, signer.key_id) == signer.public_key
+    assert keys.get(refused, signer.key_id) == signer.public_key  # cached: Checkout not asked
+    with pytest.raises(WebhookRejected):
+        keys.get(platform, "made-up-id")
+    with pytest.raises(WebhookRejected):
+        keys.get(refused, "made-up-id")  # remembered as unknown: not asked again

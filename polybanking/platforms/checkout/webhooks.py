@@ -8,6 +8,7 @@ for good, and fetching it for every webhook would double Checkout's calls.
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass
 
 from .. import PlatformError
@@ -70,19 +71,36 @@ def parse(body: bytes) -> Webhook:
 
 
 class PublicKeys:
-    """Checkout's webhook public keys, by API and key id (bounded: ids change rarely)."""
+    """Checkout's webhook public keys, by API and key id (bounded: ids change rarely).
 
-    def __init__(self, limit: int = 32):
+    Ids Checkout does not know are remembered for a while too, so that forged webhooks naming
+    made-up ids cannot make the gateway call Checkout once each.
+    """
+
+    def __init__(self, limit: int = 32, forget_unknown_after: float = 300.0):
         self._keys: dict[tuple[str, str], str] = {}
+        self._unknown: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
         self._limit = limit
+        self._forget_after = forget_unknown_after
+
+    def _refused(self, cache_key: tuple[str, str]) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._unknown = {k: until for k, until in self._unknown.items() if until > now}
+            if len(self._unknown) < 4 * self._limit:
+                self._unknown[cache_key] = now + self._forget_after
+        raise WebhookRejected(401, f"unknown signing key {cache_key[1]}")
 
     def get(self, platform: CheckoutPlatform, key_id: str) -> str:
         cache_key = (platform.api_url, key_id)
         with self._lock:
             known = self._keys.get(cache_key)
+            unknown_until = self._unknown.get(cache_key, 0.0)
         if known is not None:
             return known
+        if unknown_until > time.monotonic():
+            raise WebhookRejected(401, f"unknown signing key {key_id}")
         from postfinancecheckout.service import WebhookEncryptionKeysService
 
         service = WebhookEncryptionKeysService(platform.configuration())
@@ -90,10 +108,10 @@ class PublicKeys:
             key = service.get_webhooks_encryption_keys_id(key_id)
         except sdk_errors() as error:
             if getattr(error, "status", None) == 404:
-                raise WebhookRejected(401, f"unknown signing key {key_id}") from None
+                self._refused(cache_key)
             raise PlatformError(describe(error)) from error
         if not isinstance(key, str) or not key:
-            raise WebhookRejected(401, f"unknown signing key {key_id}")
+            self._refused(cache_key)
         with self._lock:
             if len(self._keys) >= self._limit:
                 self._keys.pop(next(iter(self._keys)))
