@@ -135,6 +135,7 @@ def test_the_platform_is_chosen_shown_and_its_change_logged(admin_as, make_confi
     assert config_named(db, "Shop").platform == "checkout"
     assert "platform: 'epayment' → 'checkout'" in logs_of(db, config.id)[-1][1]
     assert "<dt>Platform</dt><dd>Checkout</dd>" in client.get(f"/admin/configs/{config.id}/").text
+    assert "<td>Checkout</td>" in client.get("/admin/configs/").text
     page = client.get(f"/admin/configs/{config.id}/edit")
     refused = client.post(
         f"/admin/configs/{config.id}/edit",
