@@ -170,6 +170,9 @@ def includeme(config) -> None:
     config.add_route("payment.go", "/paiements/go/{token}")
     config.add_route("payment.ipn", "/paiements/ipn")
     config.add_route("payment.return", "/paiements/return")
+    # PostFinance Checkout (PROTOCOL §11): the webhook listener's URL, and the shopper's return.
+    config.add_route("payment.checkout.webhook", "/paiements/checkout/webhook")
+    config.add_route("payment.checkout.return", "/paiements/checkout/return/{token}")
 
     # The admin web interface (README, "Admin web interface").
     admin = AdminRoot

@@ -1,7 +1,7 @@
 """refunds, captures and cancellations
 
 Revision ID: 0007_operations
-Revises: 0005_reconcile
+Revises: 0006_checkout
 Create Date: 2026-12-01
 
 Written by hand (issue 15): one row per operation asked of a platform, unique per transaction and
@@ -16,7 +16,7 @@ import polybanking.models.meta
 
 
 revision = '0007_operations'
-down_revision = '0005_reconcile'
+down_revision = '0006_checkout'
 branch_labels = None
 depends_on = None
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..platforms import EPAYMENT, PLATFORMS
 from .meta import Base, utcnow
 from .user import User
 
@@ -35,13 +36,20 @@ def generate_secret() -> str:
 
 class Config(Base):
     __tablename__ = "configs"
-    __table_args__ = (CheckConstraint("max_amount IS NULL OR max_amount > 0", name="max_amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("max_amount IS NULL OR max_amount > 0", name="max_amount_positive"),
+        CheckConstraint(
+            "platform IN (" + ", ".join(f"'{name}'" for name in PLATFORMS) + ")", name="platform_known"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     admin_enable: Mapped[bool] = mapped_column(default=True)
     test_mode: Mapped[bool] = mapped_column(default=True)
+    #: Which PostFinance platform takes its payments (PROTOCOL §11); websites see no difference.
+    platform: Mapped[str] = mapped_column(String(16), default=EPAYMENT, server_default=EPAYMENT)
     url_ipn: Mapped[str] = mapped_column(String(2048), default="")
     url_back_ok: Mapped[str] = mapped_column(String(2048), default="")
     url_back_err: Mapped[str] = mapped_column(String(2048), default="")

@@ -27,6 +27,9 @@ LOG_TYPE_TEXT = {
     "operationDone": "Operation done",
     "operationRefused": "Operation refused",
     "operationError": "Operation: no answer from the platform",
+    "platformError": "Payment platform error",
+    "checkoutWebhook": "Checkout webhook received",
+    "checkoutQuery": "Status asked of Checkout",
 }
 
 

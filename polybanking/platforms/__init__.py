@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 EPAYMENT = "epayment"
+CHECKOUT = "checkout"
 #: Every platform a config may use; the first is the default.
-PLATFORMS = (EPAYMENT,)
+PLATFORMS = (EPAYMENT, CHECKOUT)
 CURRENCY = "CHF"
 
 
@@ -109,6 +110,10 @@ class PlatformUnavailable(Exception):
     have happened there, so it is never asked again blindly. The message is safe to log."""
 
 
+class PlatformError(Exception):
+    """The platform could not be reached, or refused the call; the message is its own words."""
+
+
 class Platform(Protocol):
     """What every platform offers the services.
 
@@ -120,7 +125,24 @@ class Platform(Protocol):
     name: str
 
     def begin_payment(self, order: PaymentOrder) -> PaymentPage:
-        """Where to send the shopper to pay ``order``."""
+        """Where to send the shopper to pay ``order``; PlatformError when the platform fails."""
+        ...
+
+
+class ApiPlatform(Platform, Protocol):
+    """A platform whose payments are created and read through its API (Checkout).
+
+    ``begin_payment`` creates the payment there (its ``platform_id`` is then recorded, so that a
+    reload resumes it) and the platform's word on a payment is read, never taken from a
+    notification. Every call raises PlatformError when the platform fails.
+    """
+
+    def resume_payment(self, platform_id: str) -> PaymentPage:
+        """The page of a payment ``begin_payment`` already created."""
+        ...
+
+    def read_status(self, platform_id: str) -> StatusReport | None:
+        """The payment's state in websites' codes; None while it has no answer yet."""
         ...
 
     def operate(self, order: OperationOrder) -> OperationAnswer:

@@ -22,7 +22,7 @@ from ..server import switch_interval
 from ..services.ipn.schedule import load_policy
 from ..settings import KNOWN_KEYS, SettingsError, as_bool, env_name, load, load_reconcile, with_environment
 from ..tasks.queue import build_huey
-from .check_services import migrations, reach_services
+from .check_services import migrations, reach_checkout, reach_services
 
 #: Valid stand-ins for refused keys, so a loader can run again and find the next problem; other
 #: keys get "stand-in", then their default (the key removed).
@@ -36,7 +36,7 @@ _STAND_IN = {
     "huey.backend": "redis",
     "huey.filename": ":memory:",  # never a file: checking must not create one
 }
-SENSITIVE = ("sha_in", "sha_out", "password")
+SENSITIVE = ("sha_in", "sha_out", "password", "authentication_key")
 #: The checks of each part's settings, besides the gateway's own (settings.load).
 LOADERS = (
     load_reconcile,
@@ -241,6 +241,8 @@ def check_configuration(
     scripts = migrations(ini, report)
     if not offline and url is not None:
         reach_services(raw, scripts, report)
+    if not offline and settings is not None:
+        reach_checkout(settings, report)
     return report
 
 

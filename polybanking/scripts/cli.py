@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ..platforms import EPAYMENT, PLATFORMS
 from ..services.reports.exports.export import FORMATS
 from ..services.reports.period import PERIODS
 from ..services.reports.summary.summary import TRANSACTION_LISTS
@@ -89,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
         "--api-refunds", action="store_true", help="let the website refund through the API (PROTOCOL §10)"
     )
     create.add_argument(
+        "--platform",
+        choices=PLATFORMS,
+        default=EPAYMENT,
+        help="the PostFinance platform taking its payments (default: epayment)",
+    )
+    create.add_argument(
         "--reuse", action="store_true", help="if a config of that name exists, print it instead"
     )
     create.add_argument("--json", action="store_true", help="print one JSON object")
@@ -117,7 +124,12 @@ def _parser() -> argparse.ArgumentParser:
         help="compare a PostFinance transaction report (CSV or XML) with the database; "
         "exit 0 when everything matches, 1 on differences, 2 when the file cannot be read",
     )
-    compare.add_argument("file", help="the report downloaded from PostFinance's back office")
+    compare.add_argument(
+        "file", nargs="?", help="the report (or Checkout export) downloaded from PostFinance's back office"
+    )
+    compare.add_argument(
+        "--checkout-api", action="store_true", help="ask Checkout's API for the export instead of a file"
+    )
     compare.add_argument("--live", action="store_true", help="compare with the live configs (default: test)")
     compare.add_argument("--csv", metavar="OUT", help="also write the differences to this CSV file")
 
@@ -181,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 url_back_err=args.url_back_err,
                 group=args.group,
                 live=args.live,
+                platform=args.platform,
                 max_amount=args.max_amount,
                 api_refunds=args.api_refunds,
                 reuse=args.reuse,
@@ -216,7 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return print_report(check_configuration(args.ini, offline=args.offline, configure_logging=True))
         elif args.command == "compare":
-            return commands.compare(args.ini, args.file, live=args.live, csv_path=args.csv)
+            return commands.compare(
+                args.ini, args.file, live=args.live, csv_path=args.csv, checkout_api=args.checkout_api
+            )
         elif args.command == "worker":
             commands.run_worker(args.ini, workers=args.workers)
         elif args.command == "ipn":

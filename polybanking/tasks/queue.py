@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from ..outages import describe
 from ..services.ipn.schedule import load_policy
 from ..settings import SettingsError, as_bool
-from . import ipn, operations, reconcile
+from . import checkout, ipn, operations, reconcile
 from .breaker import QueueBreaker
 from .context import TaskContext
 
@@ -94,11 +94,14 @@ def register_tasks(huey: Huey, context: TaskContext) -> SimpleNamespace:
     send_ipn, deliver_due_ipns, deliverer = ipn.register(huey, context, policy)
     reconciliation = reconcile.register(huey, context, send_ipn)
     operation_tasks = operations.register(huey, context, send_ipn)
+    checkout_refresh, checkout_refund_refresh = checkout.register(huey, context, send_ipn)
     return SimpleNamespace(
         send_ipn=send_ipn,
         deliver_due_ipns=deliver_due_ipns,
         ipn_deliverer=deliverer,
         ipn_policy=policy,
+        checkout_refresh=checkout_refresh,
+        checkout_refund_refresh=checkout_refund_refresh,
         **vars(reconciliation),
         **vars(operation_tasks),
     )

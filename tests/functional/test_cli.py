@@ -113,8 +113,18 @@ def test_initdb_creates_the_schema_and_can_run_twice(tmp_path):
 
 
 def test_config_create_prints_one_json_object(shop):
-    assert set(shop) == {"id", "name", "key_request", "key_ipn", "key_api", "test_mode", "api_refunds"}
+    assert set(shop) == {
+        "id",
+        "name",
+        "key_request",
+        "key_ipn",
+        "key_api",
+        "test_mode",
+        "api_refunds",
+        "platform",
+    }
     assert shop["api_refunds"] is False
+    assert shop["platform"] == "epayment"
     assert isinstance(shop["id"], int)
     assert shop["name"] == "Shop one"
     assert shop["test_mode"] is True
@@ -136,6 +146,11 @@ def test_live_config_has_new_secrets(ini, shop):
     assert live["id"] != shop["id"]
     secrets = ("key_request", "key_ipn", "key_api")
     assert {shop[k] for k in secrets}.isdisjoint(live[k] for k in secrets)
+
+
+def test_checkout_config(ini):
+    checkout = created(run(*create_args("Checkout shop", "--platform", "checkout"), ini=ini))
+    assert checkout["platform"] == "checkout" and checkout["test_mode"] is True
 
 
 def test_reuse_returns_the_existing_config(ini, shop, folder):
@@ -160,6 +175,7 @@ ERROR_CASES = {
     "empty name": (create_args(""), "--name"),
     "missing ini": (["initdb"], "nowhere.ini"),
     "database without schema": (create_args("Shop"), "initdb"),
+    "checkout without its settings": (create_args("Shop", "--platform", "checkout"), "checkout.test.*"),
 }
 
 
@@ -167,9 +183,13 @@ ERROR_CASES = {
 def error_runs(ini, tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
     """Every error case, run side by side."""
     empty = tmp_path_factory.mktemp("empty")
+    without_checkout = write_ini(tmp_path_factory.mktemp("without-checkout"))
+    lines = without_checkout.read_text().splitlines()
+    without_checkout.write_text("\n".join(line for line in lines if not line.startswith("checkout.")) + "\n")
     inis = {
         "missing ini": empty / "nowhere.ini",
         "database without schema": write_ini(empty),
+        "checkout without its settings": without_checkout,
     }
     processes = {case: start(*args, ini=inis.get(case, ini)) for case, (args, _word) in ERROR_CASES.items()}
     return {case: finish(process) for case, process in processes.items()}

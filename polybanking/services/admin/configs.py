@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ...models import Config, ConfigLog, User
 from ...models.config import SECRET_FIELDS, generate_secret
+from ...platforms import CHECKOUT, EPAYMENT, PLATFORMS
 from ...settings import Settings
 from ..ipn.destinations import url_problem
 from ..payments.start import MAX_AMOUNT
@@ -42,6 +43,7 @@ class ConfigValues:
     group: str
     max_amount: int | None
     test_mode: bool
+    platform: str = EPAYMENT
 
 
 LABELS = {
@@ -52,6 +54,7 @@ LABELS = {
     "group": "group",
     "max_amount": "maximum amount",
     "test_mode": "environment",
+    "platform": "platform",
     "active": "active",
     "admin_enable": "enabled by the administrators",
     "api_refunds": "refunds through the API",
@@ -109,11 +112,18 @@ def parse_form(form: dict[str, str], settings: Settings) -> ConfigValues:
     test_mode = form.get("environment", "test") != "live"
     if not test_mode and settings.prod is None:
         errors["environment"] = "live configs need the postfinance.prod.* settings"
+    platform = form.get("platform", EPAYMENT)
+    if platform not in PLATFORMS:
+        errors["platform"] = f"one of {', '.join(PLATFORMS)}"
+    elif platform == CHECKOUT and (settings.checkout_test if test_mode else settings.checkout_live) is None:
+        errors["platform"] = f"Checkout needs the checkout.{'test' if test_mode else 'live'}.* settings"
     if any("\x00" in value for value in form.values()):
         errors["name"] = "NUL characters are not allowed"
     if errors:
         raise ConfigError(errors)
-    return ConfigValues(name=name, group=group, max_amount=max_amount, test_mode=test_mode, **urls)
+    return ConfigValues(
+        name=name, group=group, max_amount=max_amount, test_mode=test_mode, platform=platform, **urls
+    )
 
 
 def environment_problem(

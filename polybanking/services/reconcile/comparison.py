@@ -1,4 +1,5 @@
-"""Comparing a PostFinance transaction report with the database (issue 6, PROTOCOL §8).
+"""Comparing a PostFinance transaction report with the database (issue 6, PROTOCOL §8), or
+Checkout's transaction export (PROTOCOL §11) with the Checkout configs' transactions.
 
 Two steps with plain results, so that the command, the inbox task and the admin page share them:
 ``read_report`` (the whole file, or a ``ReportUnreadable`` naming line and column: a comparison is
@@ -21,12 +22,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from ...models import Config, Transaction
 from ...models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_POLYBANKING, ONLY_REPORT
-from ...platforms import CURRENCY
+from ...platforms import CHECKOUT, CURRENCY, EPAYMENT
+from ...platforms.checkout import export
 from ...platforms.epayment.form import MAX_TRANSACTION_ID, format_order_id
 from ...platforms.epayment.report import ReportError, ReportInfo, ReportLine, iter_report
 from ...platforms.epayment.statuses import OPERATION_DONE, OPERATION_PENDING, OPERATION_REFUSED
@@ -74,6 +76,8 @@ class ParsedReport:
     #: followed (both consumed by compare() too).
     refunds: dict[int, int] = field(default_factory=dict)
     payments: dict[int, ReportLine] = field(default_factory=dict)
+    #: The platform whose report it is: only that platform's configs are compared with it.
+    platform: str = EPAYMENT
 
     @property
     def orders(self) -> int:
@@ -98,7 +102,9 @@ def read_report(stream: BinaryIO, file_name: str, orderid_prefix: str) -> Parsed
     head = orderid_prefix + "-"
     cut = len(head)
     try:
-        for line in iter_report(stream, info):
+        platform = CHECKOUT if export.is_export(stream) else EPAYMENT
+        lines = export.iter_export(stream, info) if platform == CHECKOUT else iter_report(stream, info)
+        for line in lines:
             count += 1
             if line.order_date is not previous_date:  # dates are cached: usually the same object
                 previous_date = line.order_date
@@ -143,7 +149,17 @@ def read_report(stream: BinaryIO, file_name: str, orderid_prefix: str) -> Parsed
     if first is None or last is None:
         raise ReportUnreadable("the report has no transaction lines")
     return ParsedReport(
-        file_name, info.file_format, info.encoding, count, first, last, ours, others, refunds, payments
+        file_name,
+        info.file_format,
+        info.encoding,
+        count,
+        first,
+        last,
+        ours,
+        others,
+        refunds,
+        payments,
+        platform,
     )
 
 
@@ -315,7 +331,7 @@ def compare(dbsession: Session, settings: Settings, report: ParsedReport, live: 
     tally = _Tally(result)
     ours = report.ours
     start, end = day_bounds(report.first_date, report.last_date, settings.timezone)
-    in_environment = Config.test_mode.is_(not live)
+    in_environment = and_(Config.test_mode.is_(not live), Config.platform == report.platform)
     scan = (
         _columns()
         .join(Config, Config.id == Transaction.config_id)

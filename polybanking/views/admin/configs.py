@@ -26,6 +26,7 @@ def _form_of(config) -> dict[str, str]:
         "group": config.group,
         "max_amount": "" if config.max_amount is None else f"{config.max_amount / 100:.2f}",
         "environment": "test" if config.test_mode else "live",
+        "platform": config.platform,
     }
 
 
@@ -64,7 +65,7 @@ class ConfigCreateView:
 
     @view_config(request_method="GET")
     def get(self):
-        return self._page({"environment": "test"})
+        return self._page({"environment": "test", "platform": "epayment"})
 
     @view_config(request_method="POST")
     def post(self):

@@ -125,6 +125,27 @@ def test_edit_is_logged_in_words_and_keys_never_appear_in_the_log(admin_as, make
         assert all(secret not in text for _user, text in logs_of(db, config.id))
 
 
+def test_the_platform_is_chosen_shown_and_its_change_logged(admin_as, make_config, db):
+    config = make_config(name="Shop", max_amount=None)
+    assert config_named(db, "Shop").platform == "epayment"  # the default
+    client = admin_as("alice", configs=[config.id])
+    page = client.get(f"/admin/configs/{config.id}/edit")
+    assert 'name="platform" value="epayment" checked' in page.text
+    form = {**FORM, "name": "Shop", "platform": "checkout", "csrf_token": csrf_token(page)}
+    assert client.post(f"/admin/configs/{config.id}/edit", form).status_int == 303
+    assert config_named(db, "Shop").platform == "checkout"
+    assert "platform: 'epayment' → 'checkout'" in logs_of(db, config.id)[-1][1]
+    assert "<dt>Platform</dt><dd>Checkout</dd>" in client.get(f"/admin/configs/{config.id}/").text
+    assert "<td>Checkout</td>" in client.get("/admin/configs/").text
+    page = client.get(f"/admin/configs/{config.id}/edit")
+    refused = client.post(
+        f"/admin/configs/{config.id}/edit",
+        {**FORM, "platform": "ogone", "csrf_token": csrf_token(page)},
+        expect_errors=True,
+    )
+    assert refused.status_int == 400 and config_named(db, "Shop").platform == "checkout"
+
+
 def test_a_regenerated_request_key_is_the_only_one_accepted(admin_as, make_config, testapp, db):
     config = make_config()
     client = admin_as("root", superuser=True)
