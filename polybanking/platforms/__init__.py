@@ -18,6 +18,9 @@ EPAYMENT = "epayment"
 CHECKOUT = "checkout"
 #: Every platform a config may use; the first is the default.
 PLATFORMS = (EPAYMENT, CHECKOUT)
+#: The platforms whose ``operate`` (refunds, captures, cancellations) is built; for the others
+#: PolyBanking refuses an operation before anything is reserved or sent.
+OPERATING_PLATFORMS = (EPAYMENT,)
 CURRENCY = "CHF"
 
 

@@ -178,6 +178,25 @@ def test_the_api_refuses_what_it_must(testapp, make_config, db, ledger):
     assert db.run(lambda s: s.scalar(select(Operation.id))) is None
 
 
+def test_a_checkout_payment_is_refused_before_anything_is_reserved(testapp, make_config, db):
+    """Checkout's operations are not built yet: a clear 409, nothing reserved, nothing sent."""
+    config = make_config(platform="checkout", api_refunds=True)
+
+    def add(session):
+        transaction = Transaction(
+            config_id=config.id, reference="order-1", amount=1000, postfinance_status="9", postfinance_id="77"
+        )
+        session.add(transaction)
+        session.flush()
+        return transaction.id
+
+    transaction_id = db.run(add)
+    answer = refund(testapp, config, idempotency_key="k1", amount="500", status=409)
+    assert "back office" in answer.json["error"]
+    after = state(db, transaction_id)
+    assert (after.reserved, after.refunded, after.operations) == (0, 0, [])
+
+
 def test_a_reference_ending_in_refunds_is_still_reachable(testapp, make_config, ledger):
     config = make_config(api_refunds=True)
     testapp.post("/paiements/start/", start_params(config, "500", "x/refunds"))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ...models import Operation, Transaction, TransactionLog
 from ...models.meta import utcnow
 from ...models.operation import IDEMPOTENCY_KEY_MAX_LENGTH, KINDS, REFUND
+from ...platforms import OPERATING_PLATFORMS
 from .errors import OperationRefused
 
 REASON_MAX_LENGTH = 1000
@@ -69,6 +70,10 @@ def _replay(operation: Operation, kind: str, amount: int | None) -> Requested:
 
 
 def _amount_for(transaction: Transaction, kind: str, amount: int | None) -> int:
+    if transaction.config.platform not in OPERATING_PLATFORMS:
+        raise OperationRefused(
+            409, "refunds, captures and cancellations of this platform's payments are made in its back office"
+        )
     if transaction.postfinance_status != NEEDED_STATUS[kind]:
         needed = "paid" if kind == REFUND else "authorised (status 5)"
         raise OperationRefused(409, f"the transaction is not {needed}")
