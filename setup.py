@@ -17,9 +17,13 @@ requires = [
     "redis>=5",
     "argon2-cffi>=23",
     "tzdata",  # IANA zones for polybanking.timezone without relying on the system's database
-    "XlsxWriter>=3.1",  # Excel exports, written row by row (constant memory)
     "fpdf2>=2.8.4",  # summary PDF, pure Python; draws the same SVG charts as the admin page
     "prometheus_client>=0.20",  # /metrics (issue 8)
+    # PostFinance Checkout's official SDK: every call to Checkout (PROTOCOL §11); brings PyJWT
+    # and cryptography, which the Checkout sandbox uses to check requests and sign webhooks.
+    "postfinancecheckout>=6.4,<7",
+    "PyJWT>=2.8",
+    "cryptography>=42",
 ]
 
 tests_require = [

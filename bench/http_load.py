@@ -3,6 +3,7 @@
     python bench/http_load.py                                   # SQLite (temporary file)
     python bench/http_load.py --postgresql postgresql+psycopg://postgres@127.0.0.1/pb_bench
     python bench/http_load.py --postgresql URL --sqlite         # both, one after the other
+    python bench/http_load.py --open-loop [--rate 200 --payment-rate 50 --duration 60]
 
 One waitress process (production.ini's thread count) serves the PolyBanking app and, under
 /bare/, a one-view Pyramid app: the ceiling any Pyramid view can reach on this machine now. A load
@@ -11,6 +12,12 @@ measures each answer. Rounds alternate bare / floor / start so a noisy neighbour
 the figures printed are requests per second, p50 and p99 latency (of every answer of every round,
 and the worst round's p99 beside it), and ratios to the bare view.
 Targets (issue 8): start >= 0.4 of the bare view, start p99 < 100 ms at 50 clients.
+
+With ``--open-loop`` (``open_loop.py``), requests go out on a schedule instead: ``--rate`` starts a
+second (default 200) and ``--payment-rate`` whole payments a second (default 50: start, go,
+post-sale, return), each for ``--duration`` seconds (default 60), beside the bare view at the same
+request rates. Targets (issue 18): p99 < 50 ms for starts, < 100 ms for each step of a payment,
+no error.
 
 The floor (/floor/, also in the one-view app) is the least any start can do on this stack: read the
 form, check its signature, then the same reads and writes as a start (the config, the transaction,
@@ -32,12 +39,15 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_RATIO, TARGET_P99_MS = 0.4, 100.0
+#: Open loop (issue 18): p99 of a start alone, and of each step of a whole payment.
+OPEN_TARGETS_MS = {"start": 50.0, "payment": 100.0}
 KINDS = ("bare", "floor", "start")
 PATHS = {"bare": "/bare/", "floor": "/floor/", "start": "/paiements/start/"}
 
@@ -257,7 +267,16 @@ def prepare(database_url: str, folder: Path) -> tuple[dict, dict]:
     from polybanking.models import Config, get_engine, get_session_factory
 
     settings = dict(get_appsettings(str(ROOT / "testing.ini")))
-    settings.update({"sqlalchemy.url": database_url, "sandbox.enabled": "false", "huey.immediate": "true"})
+    # The queue in memory, not run: a payment's IPN is queued after commit, as with Redis, and
+    # delivering it is the workers' job, not the web process's.
+    settings.update(
+        {
+            "sqlalchemy.url": database_url,
+            "sandbox.enabled": "false",
+            "huey.backend": "memory",
+            "huey.immediate": "false",
+        }
+    )
     if database_url.startswith("postgresql"):  # production.ini's pool: its size and its pre-ping
         production = get_appsettings(str(ROOT / "production.ini"))
         pool = ("sqlalchemy.pool_", "sqlalchemy.max_overflow")
@@ -271,10 +290,18 @@ def prepare(database_url: str, folder: Path) -> tuple[dict, dict]:
         alembic.attributes["connection"] = connection
         command.upgrade(alembic, "head")
     with get_session_factory(engine)() as session, session.begin():
-        config = Config(name="Bench", url_ipn="http://127.0.0.1:9/ipn")
+        back_ok = "http://127.0.0.1:9/ok"
+        config = Config(name="Bench", url_ipn="http://127.0.0.1:9/ipn", url_back_ok=back_ok)
         session.add(config)
         session.flush()
-        spec = {"config_id": config.id, "key": config.key_request, "run": f"r{int(time.time())}"}
+        spec = {
+            "config_id": config.id,
+            "key": config.key_request,
+            "run": f"r{int(time.time())}",
+            "url_back_ok": back_ok,
+            "sha_out": settings["postfinance.test.sha_out"],
+            "algorithm": settings.get("postfinance.hash", "sha512"),
+        }
     engine.dispose()
     (folder / "settings.json").write_text(json.dumps(settings))
     return settings, spec
@@ -300,20 +327,15 @@ def run_load(port, kind, clients, seconds, spec) -> dict:
     return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
 
 
-def measure(label: str, database_url: str, args) -> dict:
+@contextmanager
+def serving(database_url: str, threads: int):
+    """The app and the one-view app in a waitress process of their own; yields (port, spec)."""
     with tempfile.TemporaryDirectory() as folder:
         _settings, spec = prepare(database_url, Path(folder))
         port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "serve",
-                str(Path(folder) / "settings.json"),
-                str(port),
-                str(args.threads),
-            ]
-        )
+        settings_file = str(Path(folder) / "settings.json")
+        command = [sys.executable, __file__, "serve", settings_file, str(port), str(threads)]
+        server = subprocess.Popen(command)  # noqa: S603 (our own argv)
         try:
             for _ in range(100):
                 try:
@@ -321,16 +343,21 @@ def measure(label: str, database_url: str, args) -> dict:
                     break
                 except OSError:
                     time.sleep(0.1)
-            for kind in KINDS:  # warm-up: imports, pools, caches
-                run_load(port, kind, args.clients, 1.0, {**spec, "run": spec["run"] + "w"})
-            totals = {kind: [] for kind in KINDS}
-            for round_ in range(args.rounds):
-                for kind in KINDS:
-                    spec_round = {**spec, "run": f"{spec['run']}-{round_}"}
-                    totals[kind].append(run_load(port, kind, args.clients, args.seconds, spec_round))
+            yield port, spec
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def measure(label: str, database_url: str, args) -> dict:
+    with serving(database_url, args.threads) as (port, spec):
+        for kind in KINDS:  # warm-up: imports, pools, caches
+            run_load(port, kind, args.clients, 1.0, {**spec, "run": spec["run"] + "w"})
+        totals = {kind: [] for kind in KINDS}
+        for round_ in range(args.rounds):
+            for kind in KINDS:
+                spec_round = {**spec, "run": f"{spec['run']}-{round_}"}
+                totals[kind].append(run_load(port, kind, args.clients, args.seconds, spec_round))
     result = {"database": label}
     for kind, rounds in totals.items():
         requests = sum(r["requests"] for r in rounds)
@@ -368,9 +395,67 @@ def report(result: dict, clients: int) -> None:
     print(f"  start/floor throughput ratio {start['rps'] / floor['rps']:.2f} (what PolyBanking adds)")
 
 
+def run_open(port: int, kind: str, rate: float, seconds: float, spec: dict) -> dict:
+    command = [sys.executable, __file__, "open", str(port), kind, str(rate), str(seconds), json.dumps(spec)]
+    return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)  # noqa: S603
+
+
+def measure_open(label: str, database_url: str, args) -> list[tuple[str, float, str, dict]]:
+    """Open loop: the bare view and starts at ``--rate``, the bare view at four times
+    ``--payment-rate`` (a payment's requests a second) and whole payments at ``--payment-rate``."""
+    runs = [
+        ("bare", args.rate),
+        ("start", args.rate),
+        ("bare", 4 * args.payment_rate),
+        ("payment", args.payment_rate),
+    ]
+    results = []
+    with serving(database_url, args.threads) as (port, spec):
+        for kind in ("bare", "start", "payment"):  # warm-up: imports, pools, caches
+            run_open(port, kind, 20, 1.0, {**spec, "run": f"{spec['run']}-w{kind}"})
+        for number, (kind, rate) in enumerate(runs):
+            result = run_open(port, kind, rate, args.duration, {**spec, "run": f"{spec['run']}-{number}"})
+            results.append((kind, rate, label, result))
+    return results
+
+
+def report_open(results: list[tuple[str, float, str, dict]], seconds: float) -> bool:
+    """Prints p50/p99/max of each step beside the bare view's at the same rate; True if targets met."""
+    ok = True
+    label = results[0][2]
+    print(f"\n{label}: open loop, {seconds:.0f} s a run, latency from each request's due time")
+    head = ("rate/s", "answers", "p50 ms", "p99 ms", "max ms", "errors", "late")
+    print(f"  {'':24}" + "".join(f"{word:>9}" for word in head))
+    for kind, rate, _label, result in results:
+        for step, values in result["latencies"].items():
+            latencies = sorted(values)
+            target = OPEN_TARGETS_MS.get(kind)
+            p99 = percentile(latencies, 0.99)
+            name = f"{kind}: {step}" if kind == "payment" else kind
+            worst = latencies[-1] if latencies else 0.0
+            print(
+                f"  {name:24}{rate:9.0f}{len(latencies):9d}{percentile(latencies, 0.5):9.1f}{p99:9.1f}"
+                f"{worst:9.1f}{len(result['errors']):9d}{result['late_sends']:9d}"
+                + (f"   target p99 < {target:.0f} ms" if target else "")
+            )
+            expected = int(rate * seconds)
+            if target and (p99 >= target or result["errors"] or len(latencies) < expected):
+                ok = False
+        for error in sorted(set(result["errors"]))[:3]:
+            print(f"    error: {error}")
+    print("  open-loop targets met" if ok else "  open-loop TARGETS NOT MET")
+    return ok
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "serve":
         return serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    if len(sys.argv) > 1 and sys.argv[1] == "open":
+        from open_loop import open_loop
+
+        port, kind, rate, seconds, spec = sys.argv[2:7]
+        print(json.dumps(open_loop(int(port), kind, float(rate), float(seconds), json.loads(spec))))
+        return None
     if len(sys.argv) > 1 and sys.argv[1] == "load":
         port, kind, clients, seconds, spec = sys.argv[2:7]
         print(json.dumps(load(int(port), kind, int(clients), float(seconds), json.loads(spec))))
@@ -384,6 +469,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="per round and endpoint")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads (production.ini: 8)")
+    parser.add_argument("--open-loop", action="store_true", help="requests on a schedule (see open_loop.py)")
+    parser.add_argument("--rate", type=float, default=200.0, help="open loop: starts a second")
+    parser.add_argument("--payment-rate", type=float, default=50.0, help="open loop: whole payments a second")
+    parser.add_argument("--duration", type=float, default=60.0, help="open loop: seconds a run")
     args = parser.parse_args()
     runs = []
     if args.sqlite or not args.postgresql:
@@ -391,11 +480,12 @@ def main() -> None:
     if args.postgresql:
         runs.append(("PostgreSQL", args.postgresql))
     for label, url in runs:
-        if url is None:
-            with tempfile.TemporaryDirectory() as folder:
-                report(measure(label, f"sqlite:///{folder}/bench.sqlite", args), args.clients)
-        else:
-            report(measure(label, url, args), args.clients)
+        with tempfile.TemporaryDirectory() as folder:
+            url = url or f"sqlite:///{folder}/bench.sqlite"
+            if args.open_loop:
+                report_open(measure_open(label, url, args), args.duration)
+            else:
+                report(measure(label, url, args), args.clients)
     return None
 
 

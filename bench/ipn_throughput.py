@@ -78,6 +78,7 @@ def write_ini(folder: Path, database_url: str, receiver_queue: dict, concurrency
         "huey.immediate": "false",
         "huey.name": f"pb-bench-{uuid.uuid4().hex[:8]}",
         "ipn.concurrency": str(concurrency),
+        "ipn.allow_private_destinations": "true",  # the receiver listens on 127.0.0.1
         **receiver_queue,
     }
     lines = ["[app:main]", "use = egg:polybanking"]

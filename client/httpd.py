@@ -2,14 +2,17 @@
 
 ``python httpd.py`` serves http://127.0.0.1:5000 (HOST and PORT of the settings): a page to pay an
 amount, the redirect through the gateway, a back page with the outcome, the last transactions
-with the newest one's details and logs (read through the API), and ``/ipn``, which checks the
-IPNs the gateway posts and keeps them for the back page.
+with the newest one's details and logs (read through the API), a refund button for the
+shopper's own paid order (``/refund``: works when the gateway's admins allowed refunds through
+the API for the shop's config), and ``/ipn``, which checks the IPNs the gateway posts and keeps
+them for the back page.
 
 Settings: ``config.py`` beside this file (copy ``config.py.dist``), or the file named by
 ``$POLYBANKING_SHOP_CONFIG``. The gateway's config for the shop points its IPN URL at ``/ipn``
 and its back URLs at ``/back/ok`` and ``/back/err``.
 """
 
+import hmac
 import os
 import runpy
 import secrets
@@ -19,7 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from flask import Flask, redirect, render_template, request
+from flask import Flask, abort, redirect, render_template, request, session
 from polybanking_client import PolyBanking
 
 HERE = Path(__file__).resolve().parent
@@ -59,6 +62,11 @@ def create_app(settings: dict) -> Flask:
     )
     ipns: deque[dict] = deque(maxlen=50)
     app = Flask(__name__, template_folder=str(HERE / "templates"))
+    # The shopper's own orders are remembered in their (signed) session cookie.
+    app.secret_key = settings.get("SECRET_KEY") or secrets.token_hex(32)
+
+    def csrf_token() -> str:
+        return session.setdefault("csrf", secrets.token_urlsafe(16))
 
     @app.get("/")
     def home():
@@ -73,6 +81,7 @@ def create_app(settings: dict) -> Flask:
         status, url = api.new_transaction(amount, reference, extra_data="example shop")
         if status != "OK":
             return render_template("home.html", ipns=list(ipns), error=f"The gateway said {status}."), 502
+        session["orders"] = [*session.get("orders", [])[-19:], reference]
         return redirect(url, code=303)
 
     @app.get("/back/<any(ok, err):outcome>")
@@ -83,6 +92,12 @@ def create_app(settings: dict) -> Flask:
             newest = transactions[0]["reference"]
             detail = api.get_transaction(newest)
             logs = api.get_transaction_logs(newest)
+        own = bool(detail) and detail["reference"] in session.get("orders", [])
+        refundable = (
+            own
+            and detail["postfinance_status"] == "9"
+            and int(detail["refunded_amount"]) < int(detail["amount"])
+        )
         return render_template(
             "back.html",
             outcome=outcome,
@@ -90,7 +105,24 @@ def create_app(settings: dict) -> Flask:
             detail=detail,
             logs=logs,
             ipns=list(ipns),
+            refundable=refundable,
+            csrf=csrf_token(),
         )
+
+    @app.post("/refund")
+    def refund():
+        """Refund all that is left of the shopper's own order; the key makes a double click one refund."""
+        reference = request.form.get("reference", "")
+        expected = session.get("csrf", "")
+        given = request.form.get("csrf", "")
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            abort(403)
+        if reference not in session.get("orders", []):
+            abort(403)
+        result = api.refund(
+            reference, idempotency_key=f"shop-refund-{reference}", reason="asked by the shopper"
+        )
+        return render_template("refund.html", reference=reference, refund=result, ipns=list(ipns))
 
     @app.post("/ipn")
     def ipn():

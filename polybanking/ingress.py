@@ -9,11 +9,15 @@ happens first:
   ``X-Forwarded-For`` address of anyone who sends one, so logged client addresses (and the
   monitoring allow-list) could be forged. Done here rather than by waitress's ``trusted_proxy``
   so it behaves the same under any WSGI server, in tests, and with several proxies.
-* **body limit** (``polybanking.max_body``; under ``/admin/``, where reports are uploaded,
-  ``polybanking.max_upload``, by default ``reconcile.upload_max_mb`` and room for the form): a
-  declared ``Content-Length`` above the limit is a 413 before the body is read; a chunked body
-  without a length is a 411. Put the same limits in front of the app too (nginx
-  ``client_max_body_size``, waitress ``max_request_body_size``) so nothing buffers such a body.
+* **body limit**, per route, before anything parses the body: the report upload
+  (``UPLOAD_PATHS``) gets ``polybanking.max_upload`` (by default ``reconcile.upload_max_mb`` and
+  room for the form); the endpoints websites and the platforms call (``/paiements/``, ``/api/``,
+  ``/sandbox/``) get ``polybanking.max_body`` (a start's extra_data); everything else, the sign-in
+  form included, gets ``polybanking.max_form`` (64 KB), so an anonymous visitor cannot make the
+  process parse megabytes of form fields. A declared ``Content-Length`` above the limit is a 413
+  before the body is read; a chunked body without a length is a 411. Put the same limits in
+  front of the app too (nginx ``client_max_body_size``, waitress ``max_request_body_size``)
+  so nothing buffers such a body.
 * **parameters**: a form declared in another charset than UTF-8 is transcoded once, here
   (``to_utf8``); query strings and url-encoded forms that are not UTF-8 are a 400 (``unreadable``).
 """
@@ -40,7 +44,11 @@ UPLOAD_FORM_SLACK = 64 * 1024
 FORM, MULTIPART = "application/x-www-form-urlencoded", "multipart/form-data"
 #: What the standard library's multipart reader accepts as a boundary (cgi.valid_boundary).
 _BOUNDARY = re.compile(r"[ -~]{0,200}[!-~]")
-UPLOAD_PREFIX = "/admin/"
+DEFAULT_MAX_FORM = 64 * 1024  # the admin's forms and the sign-in form: a few fields each
+#: The only routes that take a file: the large allowance is theirs alone (nginx's site mirrors it).
+UPLOAD_PATHS = frozenset({"/admin/reconciliation/new"})
+#: Signed endpoints of websites and platforms, whose bodies carry a payment's extra_data.
+PROTOCOL_PREFIXES = ("/paiements/", "/api/", "/sandbox/")
 FORWARDED_HEADERS = (
     "HTTP_X_FORWARDED_FOR",
     "HTTP_X_FORWARDED_PROTO",
@@ -105,6 +113,7 @@ class Ingress:
     max_body: int
     max_upload: int
     trusted_proxies: tuple[IPNetwork, ...]
+    max_form: int = DEFAULT_MAX_FORM
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, str]) -> "Ingress":
@@ -116,11 +125,18 @@ class Ingress:
         )
         if max_upload < max_body:
             raise SettingsError("polybanking.max_upload", "must not be smaller than polybanking.max_body")
+        max_form = parse_size(
+            "polybanking.max_form", settings.get("polybanking.max_form"), min(DEFAULT_MAX_FORM, max_body)
+        )
+        if max_form > max_body:
+            raise SettingsError("polybanking.max_form", "must not be larger than polybanking.max_body")
         trusted = parse_networks("polybanking.trusted_proxies", settings.get("polybanking.trusted_proxies"))
-        return cls(max_body=max_body, max_upload=max_upload, trusted_proxies=trusted)
+        return cls(max_body=max_body, max_upload=max_upload, trusted_proxies=trusted, max_form=max_form)
 
     def limit_for(self, path: str) -> int:
-        return self.max_upload if path.startswith(UPLOAD_PREFIX) else self.max_body
+        if path in UPLOAD_PATHS:
+            return self.max_upload
+        return self.max_body if path.startswith(PROTOCOL_PREFIXES) else self.max_form
 
 
 def apply_forwarded(environ: dict, trusted: tuple[IPNetwork, ...]) -> None:

@@ -18,6 +18,7 @@ from prometheus_client.process_collector import ProcessCollector
 from pyramid.tweens import INGRESS
 
 from .ingress import parse_networks
+from .models import database_outage
 from .services.admin.monitoring import snapshot
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -79,10 +80,45 @@ class StateCollector:
             yield depth
 
 
+class OutageCollector:
+    """This process's view of its dependencies: the queue breaker and the database outages."""
+
+    def __init__(self, breaker, database):
+        self.breaker = breaker
+        self.database = database
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        if self.breaker is not None:
+            yield GaugeMetricFamily(
+                "polybanking_queue_circuit_open",
+                "1 while this process defers its enqueues to the outbox scan (the queue failed)",
+                int(self.breaker.open),
+            )
+            yield CounterMetricFamily(
+                "polybanking_queue_enqueues_deferred",
+                "Tasks this process did not queue (queue failing or circuit open); the outbox scan has them",
+                self.breaker.outage.deferred_total,
+            )
+            yield CounterMetricFamily(
+                "polybanking_queue_enqueue_failures", "Enqueues that failed", self.breaker.failures_total
+            )
+        if self.database is not None:
+            yield CounterMetricFamily(
+                "polybanking_database_unavailable_answers",
+                "Requests this process answered 503 because the database was unavailable",
+                self.database.deferred_total,
+            )
+
+
 class Metrics:
     """One registry per app (tests build many apps in one process; the global one would clash)."""
 
-    def __init__(self, engine, huey, allowed_from: str = DEFAULT_MONITORING_FROM):
+    def __init__(
+        self, engine, huey, allowed_from: str = DEFAULT_MONITORING_FROM, breaker=None, database=None
+    ):
         self.allowed = parse_networks("polybanking.monitoring_from", allowed_from)
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -100,6 +136,7 @@ class Metrics:
         )
         ProcessCollector(registry=self.registry)
         self.registry.register(StateCollector(engine, huey))
+        self.registry.register(OutageCollector(breaker, database))
 
     def observe(self, request, status: int, seconds: float) -> None:
         route = getattr(request, "matched_route", None)
@@ -132,5 +169,7 @@ def includeme(config) -> None:
         config.registry["dbengine"],
         getattr(config.registry, "huey", None),
         settings.get("polybanking.monitoring_from") or DEFAULT_MONITORING_FROM,
+        breaker=getattr(config.registry, "queue_breaker", None),
+        database=database_outage(config.registry["dbengine"]),
     )
     config.add_tween("polybanking.monitoring.metrics_tween_factory", under=INGRESS)

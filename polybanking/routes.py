@@ -59,6 +59,7 @@ def config_acl(config: Config) -> list:
             (Allow, perm.user_principal(user.id), perm.CONFIG_MEMBER_PERMISSIONS)
             for user in config.allowed_users
         ),
+        *((Allow, perm.user_principal(user.id), perm.TRANSACTION_OPERATE) for user in config.operators),
         DENY_ALL,
     ]
 
@@ -170,6 +171,9 @@ def includeme(config) -> None:
     config.add_route("payment.go", "/paiements/go/{token}")
     config.add_route("payment.ipn", "/paiements/ipn")
     config.add_route("payment.return", "/paiements/return")
+    # PostFinance Checkout (PROTOCOL §11): the webhook listener's URL, and the shopper's return.
+    config.add_route("payment.checkout.webhook", "/paiements/checkout/webhook")
+    config.add_route("payment.checkout.return", "/paiements/checkout/return/{token}")
 
     # The admin web interface (README, "Admin web interface").
     admin = AdminRoot
@@ -177,6 +181,7 @@ def includeme(config) -> None:
     config.add_route("admin.login", "/admin/login", factory=admin)
     config.add_route("admin.login.tequila", "/admin/login/tequila", factory=admin)
     config.add_route("admin.logout", "/admin/logout", factory=admin)
+    config.add_route("admin.logout.everywhere", "/admin/logout/everywhere", factory=admin)
     config.add_route("admin.config.list", "/admin/configs/", factory=admin)
     config.add_route("admin.config.create", "/admin/configs/new", factory=admin)
     config.add_route("admin.config.show", "/admin/configs/{config_id}/", factory=ConfigResource)
@@ -192,6 +197,11 @@ def includeme(config) -> None:
     config.add_route(
         "admin.transaction.resend",
         "/admin/transactions/{transaction_id}/resend-ipn",
+        factory=TransactionResource,
+    )
+    config.add_route(
+        "admin.transaction.operate",
+        "/admin/transactions/{transaction_id}/operations",
         factory=TransactionResource,
     )
     config.add_route("admin.user.list", "/admin/users/", factory=UsersRoot)
@@ -223,6 +233,13 @@ def includeme(config) -> None:
         factory=ApiTransactionContext,
         logs_unless_form_says_reference=True,
     )
+    config.add_route_predicate("refunds_unless_form_says_reference", RefundsUnlessFormSaysReference)
+    config.add_route(
+        "api.transaction.refunds",
+        f"/api/transactions/{REFERENCE}/refunds/",
+        factory=ApiRefundContext,
+        refunds_unless_form_says_reference=True,
+    )
     config.add_route("api.transaction", f"/api/transactions/{REFERENCE}/", factory=ApiTransactionContext)
 
     # Operators (issue 8): probes and Prometheus; answered to polybanking.monitoring_from only.
@@ -234,14 +251,16 @@ class LogsUnlessFormSaysReference:
     """``/api/transactions/x/logs/`` is the logs of ``x`` and also the details of ``x/logs``.
 
     The form's ``reference`` field, which the original client and ours send, says which was meant;
-    without it, the logs.
+    without it, the logs. (The same holds for ``refunds/``.)
     """
+
+    suffix = "logs"
 
     def __init__(self, value: bool, config):
         self.value = value
 
     def text(self) -> str:
-        return f"logs_unless_form_says_reference = {self.value}"
+        return f"{self.suffix}_unless_form_says_reference = {self.value}"
 
     phash = text
 
@@ -250,8 +269,14 @@ class LogsUnlessFormSaysReference:
             named = request.POST.get("reference")
         except (UnicodeDecodeError, ValueError):
             named = None
-        is_logs = named != f"{info['match']['reference']}/logs"
+        is_logs = named != f"{info['match']['reference']}/{self.suffix}"
         return is_logs == self.value
+
+
+class RefundsUnlessFormSaysReference(LogsUnlessFormSaysReference):
+    """``/api/transactions/x/refunds/``: refunds of ``x``, unless the form says ``x/refunds``."""
+
+    suffix = "refunds"
 
 
 class ApiPath:
@@ -291,4 +316,15 @@ class ApiTransactionContext(ApiConfigContext):
 
     def __init__(self, request):
         super().__init__(request)
+        self.transaction = find_transaction(request.dbsession, self.config, request.matchdict["reference"])
+
+
+class ApiRefundContext(ApiTransactionContext):
+    """Refunds through the API (PROTOCOL §10): only for configs an administrator allowed it for,
+    refused before the reference is looked up (a refused website learns nothing of it)."""
+
+    def __init__(self, request):
+        ApiConfigContext.__init__(self, request)
+        if not self.config.api_refunds:
+            raise ApiRefused(403, "refunds through the API are not allowed for this config")
         self.transaction = find_transaction(request.dbsession, self.config, request.matchdict["reference"])

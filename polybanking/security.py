@@ -1,8 +1,10 @@
 """Who is signed in, what they may do, and the protections every response gets.
 
 - The session is a signed cookie (HttpOnly, SameSite=Lax, Secure in production) holding only the
-  user's id and sign-in time; the account is re-read on every request, so disabling a user or
-  taking a right away takes effect at once.
+  user's id, sign-in time and a random session token whose row in the database (auth/sessions.py)
+  must still exist: signing out, a password change, disabling the user and "sign out everywhere"
+  delete rows, so every copy of the cookie stops working at once. The account is re-read on every
+  request, so taking a right away takes effect at once.
 - Authorisation is Pyramid's ACLs, carried by the route factories in ``routes.py``: a view only
   names its permission. Principals: ``system.Authenticated``, ``user:<id>``, ``role:superuser``,
   ``role:staff``. Permissions are named per area (``admin.config.edit`` …), listed below.
@@ -20,6 +22,7 @@ from pyramid.events import NewResponse
 from pyramid.request import RequestLocalCache
 from pyramid.session import SignedCookieSessionFactory
 
+from .auth import sessions
 from .auth.settings import AdminSettings
 from .auth.settings import load as load_admin_settings
 from .models import User
@@ -36,6 +39,8 @@ CONFIG_ADMIN = "admin.config.admin"  # admin_enable and allowed users: superuser
 TRANSACTION_LIST = "admin.transaction.list"
 TRANSACTION_VIEW = "admin.transaction.view"
 TRANSACTION_RESEND = "admin.transaction.resend"
+#: Refund, capture, cancel (issue 15): granted per config, never implied by being allowed on it.
+TRANSACTION_OPERATE = "admin.transaction.operate"
 USER_MANAGE = "admin.user.manage"
 # Reconciliation (issue 6): superusers only, as a report holds every config's payments.
 RECONCILIATION_VIEW = "admin.reconciliation.view"  # the runs, their results and CSV
@@ -53,6 +58,7 @@ CONFIG_MEMBER_PERMISSIONS = (CONFIG_VIEW, CONFIG_EDIT, TRANSACTION_VIEW, TRANSAC
 
 SESSION_USER = "user_id"
 SESSION_SIGNED_IN_AT = "signed_in_at"
+SESSION_TOKEN = "session_token"  # noqa: S105 (the session key's name, not a secret)
 SESSION_IDLE_TIMEOUT = timedelta(hours=2)
 SESSION_MAX_AGE = timedelta(hours=12)
 
@@ -87,6 +93,9 @@ class SecurityPolicy:
             return None
         if utcnow().timestamp() - signed_in_at > SESSION_MAX_AGE.total_seconds():
             return None
+        token = session.get(SESSION_TOKEN)
+        if not isinstance(token, str) or sessions.find(request.dbsession, user_id, token) is None:
+            return None  # signed out (here or everywhere), or the password changed since
         user = request.dbsession.get(User, user_id)
         return user if user is not None and user.is_active else None
 
@@ -103,13 +112,18 @@ class SecurityPolicy:
     def remember(self, request, userid, **kw):
         """A fresh session for the signed-in user: nothing of the anonymous one carries over."""
         request.session.invalidate()
+        user = request.dbsession.get(User, userid)
         request.session[SESSION_USER] = userid
         request.session[SESSION_SIGNED_IN_AT] = int(utcnow().timestamp())
+        request.session[SESSION_TOKEN] = sessions.start(request.dbsession, user, SESSION_MAX_AGE)
         new_csrf_token(request)
         self._identity.clear(request)
         return []
 
     def forget(self, request, **kw):
+        """Sign out: this session's row goes, so a copy of its cookie is signed out too."""
+        token = request.session.get(SESSION_TOKEN)
+        sessions.end(request.dbsession, token if isinstance(token, str) else "")
         request.session.invalidate()
         self._identity.clear(request)
         return []

@@ -6,7 +6,11 @@ app is also built by tests, the worker and the command line, where they have no 
 """
 
 import gc
+import logging
 import sys
+import threading
+import time
+from collections.abc import Callable
 
 import waitress
 
@@ -26,15 +30,55 @@ def switch_interval(value: str) -> float:
     return milliseconds
 
 
+#: waitress warns "Task queue depth is N" on every request queued behind busy threads: under a rush,
+#: thousands of lines a minute that drown everything else. One line per interval says the same.
+QUEUE_WARNING_SECONDS = 60.0
+
+
+class RateLimit(logging.Filter):
+    """Lets one record through per ``seconds``; the next one says how many were held back."""
+
+    def __init__(self, seconds: float = QUEUE_WARNING_SECONDS, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.seconds = seconds
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._next = float("-inf")
+        self._held = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        with self._lock:
+            now = self.clock()
+            if now < self._next:
+                self._held += 1
+                return False
+            held, self._held, self._next = self._held, 0, now + self.seconds
+        if held:
+            record.msg = f"{record.msg} ({held} more such warnings in the last {self.seconds:g} s)"
+        return True
+
+
+def limit_queue_warnings(seconds: float = QUEUE_WARNING_SECONDS) -> RateLimit:
+    """Rate-limit waitress's queue-depth warning (logger ``waitress.queue``) in this process."""
+    queue_logger = logging.getLogger("waitress.queue")
+    for old in [f for f in queue_logger.filters if isinstance(f, RateLimit)]:
+        queue_logger.removeFilter(old)
+    limit = RateLimit(seconds)
+    queue_logger.addFilter(limit)
+    return limit
+
+
 def prepare_process(switch_interval_ms: float = DEFAULT_SWITCH_INTERVAL_MS) -> None:
     """Tune the interpreter for many short requests on a handful of threads.
 
     - The GIL switch interval (see ``DEFAULT_SWITCH_INTERVAL_MS``).
+    - waitress's queue-depth warning, one line a minute at most (``RateLimit``).
     - ``gc.freeze()`` once the app is loaded: modules, mappers, routes and templates leave the cyclic
       collector's view, so a full collection under load walks only what requests made. Measured
       with bench/http_load.py: start's p99 on SQLite went from 142 ms to 78 ms.
     """
     sys.setswitchinterval(switch_interval_ms / 1000)
+    limit_queue_warnings()
     gc.collect()
     gc.freeze()
 

@@ -4,6 +4,8 @@ Any key may come from the environment instead: ``postfinance.prod.sha_in`` is re
 ``POLYBANKING_POSTFINANCE_PROD_SHA_IN`` when that variable is set, so production.ini holds no secret.
 """
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,6 +13,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .platforms.epayment.maintenance import default_maintenance_url
 from .platforms.epayment.sha import ALGORITHMS, DEFAULT_SHA_OUT_KEYS
 
 KNOWN_KEYS = (
@@ -23,27 +26,50 @@ KNOWN_KEYS = (
     *(
         f"postfinance.{env}.{name}"
         for env in ("test", "prod")
-        for name in ("pspid", "sha_in", "sha_out", "url", "userid", "password", "query_url")
+        for name in (
+            "pspid",
+            "sha_in",
+            "sha_out",
+            "url",
+            "userid",
+            "password",
+            "query_url",
+            "maintenance_url",
+        )
     ),
+    *(
+        f"checkout.{env}.{name}"
+        for env in ("test", "live")
+        for name in ("space_id", "user_id", "authentication_key", "api_url")
+    ),
+    "checkout.timeout",
     "huey.backend",
     "huey.filename",
     "huey.url",
     "huey.immediate",
     "huey.name",
+    "huey.enqueue_timeout_ms",  # the web process's wait for Redis (tasks/__init__.py checks them)
+    "huey.breaker_seconds",
     "ipn.retry_schedule",
     "ipn.timeout",
     "ipn.scan_interval",
     "ipn.concurrency",
+    "ipn.allow_private_destinations",
     "sandbox.enabled",
     "sandbox.postsale_url",
     "sandbox.ledger_file",
+    "sandbox.checkout.webhook_url",
     "sandbox.shop.config_id",
     "sandbox.shop.key_request",
     "sandbox.shop.key_ipn",
+    "sandbox.shop.checkout.config_id",
+    "sandbox.shop.checkout.key_request",
+    "sandbox.shop.checkout.key_ipn",
     "polybanking.language",
     # Production (issue 8): body limits, trusted reverse proxies, who may read /healthz and /metrics.
     "polybanking.max_body",
     "polybanking.max_upload",
+    "polybanking.max_form",
     "polybanking.trusted_proxies",
     "polybanking.monitoring_from",
     "reconcile.inbox",
@@ -117,6 +143,53 @@ class PostFinanceEnvironment:
     userid: str = ""
     password: str = ""
     query_url: str = ""
+    #: DirectLink maintenance (PROTOCOL §10); default: ``querydirect.asp`` → ``maintenancedirect.asp``.
+    maintenance_url: str = ""
+
+
+CHECKOUT_API_URL = "https://checkout.postfinance.ch/api/v2.0"
+
+
+@dataclass(frozen=True)
+class CheckoutEnvironment:
+    """One PostFinance Checkout space (PROTOCOL §11): its application user and API address."""
+
+    name: str
+    space_id: int
+    user_id: int
+    authentication_key: str
+    api_url: str = CHECKOUT_API_URL
+
+    def __repr__(self) -> str:  # never show the key
+        return f"<CheckoutEnvironment {self.name} space {self.space_id} at {self.api_url}>"
+
+
+def _checkout(settings: Mapping[str, str], env: str) -> CheckoutEnvironment | None:
+    """``checkout.<env>.*``, or None when the space is not set at all; a half-set one is an error."""
+    prefix = f"checkout.{env}."
+    names = ("space_id", "user_id", "authentication_key")
+    values = {name: (settings.get(prefix + name) or "").strip() for name in names}
+    if not any(values.values()):
+        return None
+    for name in ("space_id", "user_id"):
+        value = values[name]
+        if not (value.isascii() and value.isdigit()) or not 0 < len(value) <= 18 or int(value) <= 0:
+            raise SettingsError(prefix + name, f"must be a positive whole number, not {value!r}")
+    key = values["authentication_key"]
+    if not key:
+        raise SettingsError(prefix + "authentication_key", "is required")
+    try:  # the SDK signs its requests with the decoded key: refuse one it cannot decode now
+        if not base64.b64decode(key, validate=True):
+            raise ValueError
+    except (binascii.Error, ValueError):
+        raise SettingsError(prefix + "authentication_key", "must be the base64 key Checkout shows") from None
+    return CheckoutEnvironment(
+        name=env,
+        space_id=int(values["space_id"]),
+        user_id=int(values["user_id"]),
+        authentication_key=key,
+        api_url=(_url(settings, prefix + "api_url", required=False) or CHECKOUT_API_URL).rstrip("/"),
+    )
 
 
 @dataclass(frozen=True)
@@ -178,6 +251,22 @@ class Settings:
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
     #: The organisation's time zone: where a day or a month of the reports begins and ends.
     timezone: str = DEFAULT_TIMEZONE
+    #: ``ipn.allow_private_destinations``: a config's IPN URL may be a loopback or private address.
+    allow_private_destinations: bool = False
+    checkout_test: CheckoutEnvironment | None = None
+    checkout_live: CheckoutEnvironment | None = None
+    #: How long a shopper waits at most for one Checkout call (``go``, the return).
+    checkout_timeout: float = 10.0
+
+    def checkout(self, test_mode: bool) -> CheckoutEnvironment:
+        """The Checkout space a Checkout config uses; SettingsError naming the key when unset."""
+        env = self.checkout_test if test_mode else self.checkout_live
+        if env is None:
+            name = "test" if test_mode else "live"
+            raise SettingsError(
+                f"checkout.{name}.space_id", f"{name} Checkout configs need the checkout.{name}.* settings"
+            )
+        return env
 
     @property
     def tz(self) -> ZoneInfo:
@@ -205,12 +294,15 @@ def _environment(settings: Mapping[str, str], env: str, required: bool) -> PostF
         if not value:
             raise SettingsError(prefix + name, "is required")
         values[name] = value
+    query_url = _url(settings, prefix + "query_url", required=False)
     return PostFinanceEnvironment(
         name=env,
         url=_url(settings, prefix + "url"),
         userid=(settings.get(prefix + "userid") or "").strip(),
         password=(settings.get(prefix + "password") or "").strip(),
-        query_url=_url(settings, prefix + "query_url", required=False),
+        query_url=query_url,
+        maintenance_url=_url(settings, prefix + "maintenance_url", required=False)
+        or default_maintenance_url(query_url),
         **values,
     )
 
@@ -224,6 +316,15 @@ def _timezone(raw: Mapping[str, str]) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(key, f"unknown time zone {name!r} (e.g. Europe/Zurich)") from None
     return name
+
+
+def allow_private_destinations(raw: Mapping[str, str]) -> bool:
+    """``ipn.allow_private_destinations``: true, or false (the default); anything else stops start-up."""
+    key = "ipn.allow_private_destinations"
+    text = (raw.get(key) or "false").strip().lower()
+    if text not in ("true", "false", "yes", "no", "on", "off", "1", "0"):
+        raise SettingsError(key, f"true or false, not {text!r}")
+    return as_bool(text)
 
 
 def load(raw: Mapping[str, str]) -> Settings:
@@ -249,6 +350,10 @@ def load(raw: Mapping[str, str]) -> Settings:
         language=(raw.get("polybanking.language") or "").strip(),
         reconcile=load_reconcile(raw),
         timezone=_timezone(raw),
+        allow_private_destinations=allow_private_destinations(raw),
+        checkout_test=_checkout(raw, "test"),
+        checkout_live=_checkout(raw, "live"),
+        checkout_timeout=float(_positive_int(raw, "checkout.timeout", 10)),
     )
 
 

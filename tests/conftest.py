@@ -139,6 +139,8 @@ def app_settings_for(base_settings: dict, url: str, **overrides) -> dict:
             "postfinance.prod.url": f"{url}/sandbox/ncol/prod/orderstandard_utf8.asp",
             "postfinance.test.query_url": f"{url}/sandbox/ncol/test/querydirect.asp",
             "postfinance.prod.query_url": f"{url}/sandbox/ncol/prod/querydirect.asp",
+            "checkout.test.api_url": f"{url}/sandbox/checkout/api/v2.0",
+            "checkout.live.api_url": f"{url}/sandbox/checkout/api/v2.0",
         }
     )
     settings.update(overrides)

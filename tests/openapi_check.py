@@ -23,6 +23,7 @@ OPERATIONS = {
     "api.transactions": ("POST", "/api/transactions/"),
     "api.transaction": ("POST", "/api/transactions/{reference}/"),
     "api.transaction.logs": ("POST", "/api/transactions/{reference}/logs/"),
+    "api.transaction.refunds": ("POST", "/api/transactions/{reference}/refunds/"),
 }
 
 

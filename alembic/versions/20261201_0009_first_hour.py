@@ -1,7 +1,7 @@
 """reconciliation: orders forwarded to PostFinance and never answered, counted apart
 
 Revision ID: 0009_first_hour
-Revises: 0005_reconcile
+Revises: 0008_sessions
 Create Date: 2026-12-01
 
 Written by hand (issue 17): a shopper who closes PostFinance's page leaves an order PostFinance never
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0009_first_hour'
-down_revision = '0005_reconcile'
+down_revision = '0008_sessions'
 branch_labels = None
 depends_on = None
 

@@ -6,9 +6,10 @@ api = PolyBanking("https://pay.example.org", config_id, key_request, key_ipn, ke
 status, url = api.new_transaction(1250, "order-42")   # send the shopper to url
 is_ok, message, reference, status, good, when = api.check_ipn(request.form)   # in your IPN view
 api.get_transactions(), api.get_transaction("order-42"), api.get_transaction_logs("order-42")
+api.refund("order-42", idempotency_key="refund-42-1", amount=500)   # if the config allows it
 """
 
-from .client import IpnCheck, PolyBanking, StartResult, reference_path
+from .client import IpnCheck, PolyBanking, Refund, StartResult, reference_path
 from .errors import (
     ApiError,
     AuthenticationError,
@@ -16,6 +17,7 @@ from .errors import (
     InvalidIPN,
     PaymentRefused,
     PolyBankingError,
+    RefundRefused,
     TransactionNotFound,
     TransportError,
 )
@@ -30,6 +32,8 @@ __all__ = [
     "PaymentRefused",
     "PolyBanking",
     "PolyBankingError",
+    "Refund",
+    "RefundRefused",
     "StartResult",
     "TransactionNotFound",
     "TransportError",

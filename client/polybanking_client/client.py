@@ -21,6 +21,7 @@ from .errors import (
     InvalidIPN,
     PaymentRefused,
     PolyBankingError,
+    RefundRefused,
     TransactionNotFound,
     TransportError,
 )
@@ -28,7 +29,7 @@ from .signing import compute_sign, sign_matches, webhook_headers_match
 
 DEFAULT_TIMEOUT = 10.0
 IPN_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"  # then "+00:00", which the original cut off
-_API_ERRORS = {400: BadRequest, 403: AuthenticationError, 404: TransactionNotFound}
+_API_ERRORS = {400: BadRequest, 403: AuthenticationError, 404: TransactionNotFound, 409: RefundRefused}
 
 
 class StartResult(NamedTuple):
@@ -51,6 +52,17 @@ class IpnCheck(NamedTuple):
     status: str | None
     status_good: bool | None
     last_update: datetime | None
+
+
+class Refund(NamedTuple):
+    """A refund as the gateway answered it: ``state`` is ``pending`` (PostFinance not done yet),
+    ``done`` or ``refused``; ``created`` is False when the same idempotency key was sent before."""
+
+    id: int
+    amount: int
+    state: str
+    idempotency_key: str
+    created: bool
 
 
 def reference_path(reference: str) -> str:
@@ -177,6 +189,48 @@ class PolyBanking:
         """One transaction's logs, newest first, or None if unknown (TransactionNotFound)."""
         path = f"/api/transactions/{reference_path(reference)}/logs/"
         return self._api(path, {"reference": reference})
+
+    def refund(
+        self, reference: str, idempotency_key: str, amount: int | None = None, reason: str = ""
+    ) -> Refund | None:
+        """Refund ``amount`` cents (None: all that is left) of a paid transaction (PROTOCOL §10).
+
+        ``idempotency_key`` (at most 64 characters) is yours and names this refund: send the same
+        one when retrying after a timeout, and the gateway answers the same refund instead of
+        refunding twice. Only for configs whose administrators allowed refunds through the API.
+        Returns None on any error, or with ``raise_errors``: RefundRefused (409: not paid, too
+        much, key reused for another amount), AuthenticationError, TransactionNotFound,
+        BadRequest, TransportError.
+        """
+        path = f"/api/transactions/{reference_path(reference)}/refunds/"
+        form = {
+            "config_id": str(self.config_id),
+            "secret": self.keyAPI,
+            "reference": reference,
+            "idempotency_key": idempotency_key,
+            "reason": reason,
+        }
+        if amount is not None:
+            form["amount"] = str(int(amount))
+        try:
+            status_code, answer = self._post(path, form)
+            data = answer.get("data") if isinstance(answer, dict) and answer.get("result") == "ok" else None
+            if isinstance(data, dict) and status_code in (200, 201):
+                return Refund(
+                    int(data["id"]), int(data["amount"]), str(data["state"]), str(data["idempotency_key"]),
+                    created=status_code == 201,
+                )  # fmt: skip
+            message = answer.get("error", "") if isinstance(answer, dict) else ""
+            raise _API_ERRORS.get(status_code, ApiError)(str(message) or f"HTTP {status_code}", status_code)
+        except (KeyError, ValueError):
+            error: PolyBankingError = TransportError("the gateway's answer is not a refund")
+            if self.raise_errors:
+                raise error from None
+            return None
+        except PolyBankingError:
+            if self.raise_errors:
+                raise
+            return None
 
     # --- plumbing ---------------------------------------------------------------------------------
 

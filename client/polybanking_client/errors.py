@@ -30,11 +30,17 @@ class BadRequest(ApiError):
 
 
 class AuthenticationError(ApiError):
-    """403: ``config_id`` or the API secret is wrong."""
+    """403: ``config_id`` or the API secret is wrong (or, for a refund, refunds through the API are
+    not allowed for this config: its administrators switch them on)."""
 
 
 class TransactionNotFound(ApiError):
     """404: this config has no transaction with that reference."""
+
+
+class RefundRefused(ApiError):
+    """409: the transaction is not paid, the amount is more than is left to refund, or the
+    idempotency key was used for another amount. Not worth a retry as it is."""
 
 
 class PaymentRefused(PolyBankingError):

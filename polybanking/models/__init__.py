@@ -1,17 +1,22 @@
 """Engine, session factory and the request-scoped, transaction-managed session."""
 
+import logging
 import sqlite3
 import threading
+from weakref import WeakKeyDictionary
 
 import zope.sqlalchemy
 from sqlalchemy import engine_from_config, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
-from .config import Config, config_allowed_users  # noqa: F401
+from ..outages import Outage
+from .admin_session import AdminSession  # noqa: F401
+from .config import Config, config_allowed_users, config_operators  # noqa: F401
 from .config_log import ConfigLog  # noqa: F401
 from .ipn_attempt import IpnAttempt  # noqa: F401
 from .meta import Base  # noqa: F401
+from .operation import Operation  # noqa: F401
 from .reconciliation_item import ReconciliationItem  # noqa: F401
 from .reconciliation_run import ReconciliationRun  # noqa: F401
 from .sign_in_failure import SignInFailure  # noqa: F401
@@ -101,12 +106,47 @@ def _sqlite_serialised_writers(engine: Engine) -> None:
             raise
 
 
+_OUTAGES: "WeakKeyDictionary[Engine, Outage]" = WeakKeyDictionary()
+
+
+def database_outage(engine: Engine) -> Outage:
+    """The engine's outage tracker: its "database unreachable" and "database back" log lines."""
+    return _OUTAGES[engine]
+
+
+def _watch_outages(engine: Engine) -> None:
+    """A lost or refused connection marks the database down; a statement begun after that and
+    answered marks it back. A failed pre-ping is not an outage: the pool replaces that connection.
+
+    Per statement this costs a clock read and an attribute test; nothing is logged or locked
+    unless the database was down.
+    """
+    outage = _OUTAGES[engine] = Outage("database", "requests answered 503", logging.getLogger(__name__))
+
+    @event.listens_for(engine, "handle_error")
+    def _failed(context):
+        if context.is_pre_ping:
+            return
+        if context.is_disconnect or context.connection is None:  # lost, or could not connect at all
+            outage.failed(context.original_exception)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _started(conn, _cursor, _statement, _parameters, _context, _executemany):
+        conn.info["pb_statement_started"] = outage.clock()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _answered(conn, _cursor, _statement, _parameters, _context, _executemany):
+        if outage.down:
+            outage.recovered(conn.info.get("pb_statement_started"))
+
+
 def get_engine(settings: dict, prefix: str = "sqlalchemy.") -> Engine:
     url = make_url(settings[f"{prefix}url"])
     options = {"connect_args": {"factory": _SQLiteConnection}} if url.get_backend_name() == "sqlite" else {}
     engine = engine_from_config(settings, prefix, **options)
     if engine.dialect.name == "sqlite":
         _sqlite_serialised_writers(engine)
+    _watch_outages(engine)
     return engine
 
 

@@ -3,14 +3,24 @@
 import secrets
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, String, Table
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..platforms import EPAYMENT, PLATFORMS
 from .meta import Base, utcnow
 from .user import User
 
 config_allowed_users = Table(
     "config_allowed_users",
+    Base.metadata,
+    Column("config_id", ForeignKey("configs.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+#: Users who may refund, capture and cancel the config's payments: a right of its own, not implied
+#: by being allowed on the config (superusers always may).
+config_operators = Table(
+    "config_operators",
     Base.metadata,
     Column("config_id", ForeignKey("configs.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
@@ -26,13 +36,20 @@ def generate_secret() -> str:
 
 class Config(Base):
     __tablename__ = "configs"
-    __table_args__ = (CheckConstraint("max_amount IS NULL OR max_amount > 0", name="max_amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("max_amount IS NULL OR max_amount > 0", name="max_amount_positive"),
+        CheckConstraint(
+            "platform IN (" + ", ".join(f"'{name}'" for name in PLATFORMS) + ")", name="platform_known"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     admin_enable: Mapped[bool] = mapped_column(default=True)
     test_mode: Mapped[bool] = mapped_column(default=True)
+    #: Which PostFinance platform takes its payments (PROTOCOL §11); websites see no difference.
+    platform: Mapped[str] = mapped_column(String(16), default=EPAYMENT, server_default=EPAYMENT)
     url_ipn: Mapped[str] = mapped_column(String(2048), default="")
     url_back_ok: Mapped[str] = mapped_column(String(2048), default="")
     url_back_err: Mapped[str] = mapped_column(String(2048), default="")
@@ -42,8 +59,11 @@ class Config(Base):
     group: Mapped[str] = mapped_column(String(255), default="")
     max_amount: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Whether the website may refund through the API (PROTOCOL §10); off unless an admin says so.
+    api_refunds: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     allowed_users: Mapped[list[User]] = relationship(secondary=config_allowed_users)
+    operators: Mapped[list[User]] = relationship(secondary=config_operators)
 
     @property
     def usable(self) -> bool:

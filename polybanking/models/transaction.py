@@ -30,6 +30,12 @@ class Transaction(Base):
     __table_args__ = (
         UniqueConstraint("config_id", "reference", name="uq_transactions_config_reference"),
         CheckConstraint("amount > 0", name="amount_positive"),
+        # Never more refunded than paid, whatever the code does (services/operations reserves a
+        # refund's amount with one conditional UPDATE before the platform is asked).
+        CheckConstraint("refund_reserved <= amount", name="refund_within_amount"),
+        CheckConstraint(
+            "refunded_amount >= 0 AND refunded_amount <= refund_reserved", name="refunded_reserved"
+        ),
         Index("ix_transactions_ipn_due", "ipn_needed", "ipn_next_attempt_at"),
         # The admin list, newest first, all or one config's (migration 0004_admin).
         Index("ix_transactions_created_id", "creation_date", "id"),
@@ -71,6 +77,11 @@ class Transaction(Base):
     #: and when the next one is due (None: as soon as the transaction looks stale).
     directlink_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     directlink_next_at: Mapped[datetime | None]
+
+    #: Refunds (PROTOCOL §10): what the platform confirmed, and that plus what is still pending;
+    #: a refused refund gives its share of ``refund_reserved`` back.
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    refund_reserved: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     config: Mapped[Config] = relationship()
 

@@ -21,6 +21,16 @@ LOG_TYPE_TEXT = {
     "ipnfailled": "IPN Failled",
     "ipnsuccess": "IPN Success",
     "ipnResend": "IPN resend requested",
+    "ipnClaimExpired": "IPN taken over from a stopped worker",
+    "operationRequested": "Refund, capture or cancellation requested",
+    "operationSent": "Operation sent to the platform",
+    "operationPending": "Operation pending at the platform",
+    "operationDone": "Operation done",
+    "operationRefused": "Operation refused",
+    "operationError": "Operation: no answer from the platform",
+    "platformError": "Payment platform error",
+    "checkoutWebhook": "Checkout webhook received",
+    "checkoutQuery": "Status asked of Checkout",
 }
 
 

@@ -2,7 +2,8 @@
 receives the shopper back and keeps the IPNs it gets, so a person can try the whole flow in a browser.
 
 Configured by ``sandbox.shop.config_id``, ``sandbox.shop.key_request`` and ``sandbox.shop.key_ipn``
-(``polybanking demo`` passes them through POLYBANKING_SANDBOX_SHOP_* variables).
+(``polybanking demo`` passes them through POLYBANKING_SANDBOX_SHOP_* variables), and the same under
+``sandbox.shop.checkout.`` for a second config on PostFinance Checkout: the shopper then chooses.
 """
 
 import secrets
@@ -27,6 +28,10 @@ def includeme(config) -> None:
     config.scan(".shop")
 
 
+#: The shop's configs: e-payment (``sandbox.shop.*``) and Checkout (``sandbox.shop.checkout.*``).
+PLATFORMS = {"epayment": "sandbox.shop.", "checkout": "sandbox.shop.checkout."}
+
+
 def _local(sent: str, zone: tzinfo) -> str:
     """The IPN's ``last_update`` (UTC, as the protocol sends it) in the organisation's time, for
     people; what was sent is shown beside it."""
@@ -36,12 +41,17 @@ def _local(sent: str, zone: tzinfo) -> str:
         return sent
 
 
-def _shop_settings(request) -> dict[str, str]:
+def _shop_settings(request, platform: str = "epayment") -> dict[str, str]:
     settings = request.registry.settings
+    prefix = PLATFORMS[platform]
     return {
-        name: (settings.get(f"sandbox.shop.{name}") or "").strip()
-        for name in ("config_id", "key_request", "key_ipn")
+        name: (settings.get(prefix + name) or "").strip() for name in ("config_id", "key_request", "key_ipn")
     }
+
+
+def _configured(request) -> dict[str, dict[str, str]]:
+    shops = {platform: _shop_settings(request, platform) for platform in PLATFORMS}
+    return {platform: shop for platform, shop in shops.items() if all(shop.values())}
 
 
 @view_defaults(require_csrf=False, renderer="polybanking:templates/sandbox/shop.jinja2")
@@ -49,11 +59,13 @@ class DemoShopView:
     def __init__(self, request):
         self.request = request
         self.shop = _shop_settings(request)
+        self.shops = _configured(request)
 
     def _page(self, **extra):
         return {
-            "configured": all(self.shop.values()),
+            "configured": bool(self.shops),
             "config_id": self.shop["config_id"],
+            "platforms": list(self.shops),
             "ipns": list(reversed(self.request.registry.sandbox_shop_ipns)),
             **extra,
         }
@@ -65,21 +77,23 @@ class DemoShopView:
     @view_config(route_name="sandbox.shop", request_method="POST")
     def checkout(self):
         try:
-            amount = Decimal(form_dict(self.request).get("amount", "").replace(",", "."))
+            form = form_dict(self.request)
+            amount = Decimal(form.get("amount", "").replace(",", "."))
             cents = int(amount * 100)
             valid = amount.is_finite() and cents > 0 and cents == amount * 100
         except (BadParameters, InvalidOperation, ValueError):
-            valid = False
-        if not valid or not all(self.shop.values()):
+            form, valid = {}, False
+        shop = self.shops.get(form.get("platform", "epayment"))
+        if not valid or shop is None:
             self.request.response.status_int = 400
             return self._page(error="Enter an amount in francs, e.g. 12.50.")
         fields = {
             "amount": str(cents),
             "reference": f"demo-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}",
             "extra_data": "demo shop",
-            "config_id": self.shop["config_id"],
+            "config_id": shop["config_id"],
         }
-        fields["sign"] = compute_sign(self.shop["key_request"], fields)
+        fields["sign"] = compute_sign(shop["key_request"], fields)
         return self._page(
             start_url=self.request.route_path("payment.start"), fields=fields, amount=f"{cents / 100:.2f}"
         )
@@ -95,7 +109,8 @@ class DemoShopView:
         except BadParameters:
             return Response("bad parameters", status=400)
         signed = {name: received.get(name, "") for name in IPN_FIELDS}
-        ok = check_sign(self.shop["key_ipn"], signed, received.get("sign")) if self.shop["key_ipn"] else False
+        keys = [shop["key_ipn"] for shop in self.shops.values() if shop["config_id"] == signed["config"]]
+        ok = bool(keys) and check_sign(keys[0], signed, received.get("sign"))
         local = _local(signed["last_update"], self.request.registry.pb_settings.tz)
         self.request.registry.sandbox_shop_ipns.append({**signed, "signature_ok": ok, "local_update": local})
         return Response("OK" if ok else "bad signature", status=200 if ok else 403)

@@ -22,7 +22,7 @@ from ..server import switch_interval
 from ..services.ipn.schedule import load_policy
 from ..settings import KNOWN_KEYS, SettingsError, as_bool, env_name, load, load_reconcile, with_environment
 from ..tasks.queue import build_huey
-from .check_services import migrations, reach_services
+from .check_services import migrations, reach_checkout, reach_services
 
 #: Valid stand-ins for refused keys, so a loader can run again and find the next problem; other
 #: keys get "stand-in", then their default (the key removed).
@@ -36,7 +36,7 @@ _STAND_IN = {
     "huey.backend": "redis",
     "huey.filename": ":memory:",  # never a file: checking must not create one
 }
-SENSITIVE = ("sha_in", "sha_out", "password")
+SENSITIVE = ("sha_in", "sha_out", "password", "authentication_key")
 #: The checks of each part's settings, besides the gateway's own (settings.load).
 LOADERS = (
     load_reconcile,
@@ -131,6 +131,11 @@ def _production_problems(raw: Mapping[str, str], report: Report, settings) -> No
         report.problem(
             "sandbox.enabled",
             "must be false in production: the sandbox would accept payments that PostFinance never saw",
+        )
+    if settings is not None and settings.allow_private_destinations:
+        report.problem(
+            "ipn.allow_private_destinations",
+            "must be false in production: a config's IPN URL could reach this host and its network",
         )
     if settings is not None and not settings.base_url.startswith("https://"):
         report.problem("polybanking.base_url", "must be an https:// URL in production")
@@ -236,6 +241,8 @@ def check_configuration(
     scripts = migrations(ini, report)
     if not offline and url is not None:
         reach_services(raw, scripts, report)
+    if not offline and settings is not None:
+        reach_checkout(settings, report)
     return report
 
 

@@ -9,7 +9,9 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError as AlembicCommandError
 
 from ..models import get_engine
-from ..settings import SettingsError
+from ..platforms import PlatformError
+from ..services.payments.platforms import checkout_platform
+from ..settings import Settings, SettingsError
 from ..tasks.queue import build_huey
 
 
@@ -62,3 +64,15 @@ def reach_services(raw: dict, scripts: ScriptDirectory | None, report) -> None:
         pass  # already reported
     except Exception as error:
         report.problems.append(f"huey.url: cannot reach the queue: {_first_line(error)}")
+
+
+def reach_checkout(settings: Settings, report) -> None:
+    """Each configured Checkout space answers its application user (PROTOCOL §11)."""
+    for env in (settings.checkout_test, settings.checkout_live):
+        if env is None:
+            continue
+        try:
+            checkout_platform(settings, env).check_access()
+            report.facts.append(f"Checkout {env.name} space reachable")
+        except PlatformError as error:
+            report.problems.append(f"checkout.{env.name}.*: space {env.space_id} does not answer: {error}")

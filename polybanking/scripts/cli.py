@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ..platforms import EPAYMENT, PLATFORMS
 from ..services.reports.exports.export import FORMATS
 from ..services.reports.period import PERIODS
 from ..services.reports.summary.summary import TRANSACTION_LISTS
@@ -86,6 +87,15 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--max-amount", type=int, help="largest accepted amount, in cents")
     create.add_argument("--live", action="store_true", help="use PostFinance's production environment")
     create.add_argument(
+        "--api-refunds", action="store_true", help="let the website refund through the API (PROTOCOL §10)"
+    )
+    create.add_argument(
+        "--platform",
+        choices=PLATFORMS,
+        default=EPAYMENT,
+        help="the PostFinance platform taking its payments (default: epayment)",
+    )
+    create.add_argument(
         "--reuse", action="store_true", help="if a config of that name exists, print it instead"
     )
     create.add_argument("--json", action="store_true", help="print one JSON object")
@@ -116,7 +126,12 @@ def _parser() -> argparse.ArgumentParser:
         help="compare a PostFinance transaction report (CSV or XML) with the database; "
         "exit 0 when everything matches, 1 on differences, 2 when the file cannot be read",
     )
-    compare.add_argument("file", help="the report downloaded from PostFinance's back office")
+    compare.add_argument(
+        "file", nargs="?", help="the report (or Checkout export) downloaded from PostFinance's back office"
+    )
+    compare.add_argument(
+        "--checkout-api", action="store_true", help="ask Checkout's API for the export instead of a file"
+    )
     compare.add_argument("--live", action="store_true", help="compare with the live configs (default: test)")
     compare.add_argument("--csv", metavar="OUT", help="also write the differences to this CSV file")
 
@@ -135,6 +150,16 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--failed", action="store_true", help="every IPN given up (see --since)")
     resend.add_argument("--config", help="the config's number or name (with --reference)")
     resend.add_argument("--since", help="with --failed: only those last tried from this date (UTC)")
+    for kind, verb in (("refund", "refund a paid transaction, wholly or in part"),
+                       ("capture", "capture an authorised transaction (status 5)"),
+                       ("cancel", "cancel an authorised transaction (status 5)")):  # fmt: skip
+        operation = sub.add_parser(kind, help=verb + "; asks for confirmation unless --yes")
+        operation.add_argument("--config", required=True, help="the config's number or name")
+        operation.add_argument("--reference", required=True, help="the transaction's reference")
+        if kind == "refund":
+            operation.add_argument("--amount", type=int, metavar="CENTS", help="default: all that is left")
+        operation.add_argument("--reason", required=True, help="why (kept in the transaction's log)")
+        operation.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     _report_parsers(sub)
     return parser
 
@@ -170,7 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 url_back_err=args.url_back_err,
                 group=args.group,
                 live=args.live,
+                platform=args.platform,
                 max_amount=args.max_amount,
+                api_refunds=args.api_refunds,
                 reuse=args.reuse,
             )
             if args.json:
@@ -214,11 +241,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return print_report(check_configuration(args.ini, offline=args.offline, configure_logging=True))
         elif args.command == "compare":
-            return commands.compare(args.ini, args.file, live=args.live, csv_path=args.csv)
+            return commands.compare(
+                args.ini, args.file, live=args.live, csv_path=args.csv, checkout_api=args.checkout_api
+            )
         elif args.command == "worker":
             commands.run_worker(args.ini, workers=args.workers)
         elif args.command == "ipn":
             print(_ipn(args))
+        elif args.command in ("refund", "capture", "cancel"):
+            from .operations import operate
+
+            print(
+                operate(
+                    args.ini,
+                    args.command,
+                    config=args.config,
+                    reference=args.reference,
+                    amount=getattr(args, "amount", None),
+                    reason=args.reason,
+                    yes=args.yes,
+                )
+            )
         elif args.command == "export":
             where, rows = reports.export(
                 args.ini,

@@ -1,6 +1,7 @@
 """What the ``polybanking`` command does; each function loads the ini it is given."""
 
 import getpass
+import io
 import logging
 import os
 from collections.abc import Iterator
@@ -13,6 +14,8 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..models import Config, ConfigLog, get_engine, get_session_factory, get_tm_session
 from ..models.reconciliation_run import COMMAND
+from ..platforms import CHECKOUT, EPAYMENT, PLATFORMS
+from ..services.ipn.destinations import url_problem
 from ..settings import Settings, SettingsError, load, with_environment
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,8 @@ def _describe(config: Config) -> dict:
         "key_ipn": config.key_ipn,
         "key_api": config.key_api,
         "test_mode": config.test_mode,
+        "api_refunds": config.api_refunds,
+        "platform": config.platform,
     }
 
 
@@ -89,8 +94,10 @@ def create_config(
     url_back_err: str,
     group: str = "",
     live: bool = False,
+    platform: str = EPAYMENT,
     max_amount: int | None = None,
     reuse: bool = False,
+    api_refunds: bool = False,
 ) -> dict:
     raw, settings = read_settings(ini)
     name = name.strip()
@@ -98,10 +105,17 @@ def create_config(
         raise CommandError("--name must be 1 to 255 characters")
     for option, value in (("url-ipn", url_ipn), ("url-back-ok", url_back_ok), ("url-back-err", url_back_err)):
         _check_url(option, value)
+    problem = url_problem(url_ipn, settings.allow_private_destinations)
+    if problem:
+        raise CommandError(f"--url-ipn {problem}: {url_ipn!r} (ipn.allow_private_destinations)")
     if max_amount is not None and max_amount <= 0:
         raise CommandError("--max-amount must be a positive number of cents")
     if live and settings.prod is None:
         raise CommandError("--live needs the postfinance.prod.* settings")
+    if platform not in PLATFORMS:
+        raise CommandError(f"--platform must be one of {', '.join(PLATFORMS)}")
+    if platform == CHECKOUT and (settings.checkout_live if live else settings.checkout_test) is None:
+        raise CommandError(f"--platform checkout needs the checkout.{'live' if live else 'test'}.* settings")
 
     fields = {
         "name": name,
@@ -110,7 +124,9 @@ def create_config(
         "url_back_err": url_back_err,
         "group": group,
         "test_mode": not live,
+        "platform": platform,
         "max_amount": max_amount,
+        "api_refunds": api_refunds,
     }
     with database_errors(" (has `polybanking initdb` been run?)"):
         engine = get_engine(raw)
@@ -148,15 +164,37 @@ def _os_user() -> str:
         return f"uid {os.getuid()}"
 
 
-def compare(ini: str, path: str, *, live: bool, csv_path: str | None = None) -> int:
-    """Compare a report file and store the run; 0 all match, 1 differences, 2 unreadable."""
+def _checkout_export(settings: Settings, live: bool) -> io.BytesIO:
+    """The environment's Checkout space's whole export, asked of Checkout's API (the SDK)."""
+    from ..platforms import PlatformError
+    from ..platforms.checkout.export import FIELDS, OPTIONAL
+    from ..services.payments.platforms import checkout_platform
+
+    try:
+        env = settings.checkout(not live)
+        return io.BytesIO(checkout_platform(settings, env).export([*FIELDS.values(), *OPTIONAL.values()]))
+    except (SettingsError, PlatformError) as error:
+        raise CommandError(f"cannot get Checkout's export: {error}") from None
+
+
+def compare(
+    ini: str, path: str | None, *, live: bool, csv_path: str | None = None, checkout_api: bool = False
+) -> int:
+    """Compare a report file (or, with ``checkout_api``, Checkout's export asked of its API) and
+    store the run; 0 all match, 1 differences, 2 unreadable."""
     from ..services.reconcile.runs import differences_csv, item_line, reconcile_file, summary_lines
 
     raw, settings = read_settings(ini)
-    try:
-        stream = open(path, "rb")  # noqa: SIM115 (closed below, after the database work)
-    except OSError as error:
-        raise CommandError(f"cannot read {path!r}: {error.strerror or error}") from None
+    if checkout_api:
+        stream = _checkout_export(settings, live)
+        path = f"checkout-{'live' if live else 'test'}-export.csv"
+    elif path is None:
+        raise CommandError("name a report file, or use --checkout-api")
+    else:
+        try:
+            stream = open(path, "rb")  # noqa: SIM115 (closed below, after the database work)
+        except OSError as error:
+            raise CommandError(f"cannot read {path!r}: {error.strerror or error}") from None
     actor = f"command line ({_os_user()})"
     with stream, database_errors(" (has `polybanking initdb` been run?)"):
         engine = get_engine(raw)

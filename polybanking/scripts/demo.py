@@ -11,9 +11,11 @@ import subprocess
 import sys
 import threading
 
+from ..platforms import CHECKOUT
 from .commands import create_config, read_settings
 
 DEMO_NAME = "Demo shop"
+CHECKOUT_DEMO_NAME = "Demo shop (Checkout)"
 
 
 def run_demo(ini: str) -> int:
@@ -30,6 +32,20 @@ def run_demo(ini: str) -> int:
     )
     print("Demo config (keep these keys to try the API or the client library):")
     print(json.dumps(config, indent=2))
+    checkout = None
+    if settings.checkout_test is not None:  # a second demo site, paying through Checkout's sandbox
+        checkout = create_config(
+            ini,
+            name=CHECKOUT_DEMO_NAME,
+            url_ipn=f"{shop}/ipn",
+            url_back_ok=f"{shop}/back/ok",
+            url_back_err=f"{shop}/back/err",
+            group="Demo",
+            platform=CHECKOUT,
+            reuse=True,
+        )
+        print("Demo config on PostFinance Checkout:")
+        print(json.dumps(checkout, indent=2))
     print(f"\nOpen {settings.url('/')} : the demo shop, the PostFinance sandbox and the admin pages.")
     print(f"Pay in the browser: {shop}/    (PostFinance sandbox: {settings.url('/sandbox/')})")
     print(f"Admin pages: {settings.url('/admin/')}; create the first admin user with")
@@ -45,6 +61,14 @@ def run_demo(ini: str) -> int:
             "POLYBANKING_SANDBOX_SHOP_KEY_IPN": config["key_ipn"],
         }
     )
+    if checkout is not None:
+        env.update(
+            {
+                "POLYBANKING_SANDBOX_SHOP_CHECKOUT_CONFIG_ID": str(checkout["id"]),
+                "POLYBANKING_SANDBOX_SHOP_CHECKOUT_KEY_REQUEST": checkout["key_request"],
+                "POLYBANKING_SANDBOX_SHOP_CHECKOUT_KEY_IPN": checkout["key_ipn"],
+            }
+        )
     commands = [
         [sys.executable, "-m", "polybanking.scripts.cli", "--ini", ini, "worker"],
         [sys.executable, "-m", "pyramid.scripts.pserve", ini],

@@ -59,14 +59,19 @@ def _session(
             engine.dispose()
 
 
+def find_one(dbsession: Session, config: str, reference: str):
+    """The transaction named by ``--config`` (number or name) and ``--reference``, or CommandError."""
+    found = ipn_report.find_transactions(dbsession, config, reference)
+    if not found:
+        raise CommandError(f"no transaction {reference!r} in config {config!r}")
+    if len(found) > 1:
+        raise CommandError(f"several configs are named {config!r}: give the config's number")
+    return found[0]
+
+
 def resend_one(ini: str, config: str, reference: str) -> str:
     with _session(ini, with_tasks=True) as (dbsession, manager, tasks):
-        found = ipn_report.find_transactions(dbsession, config, reference)
-        if not found:
-            raise CommandError(f"no transaction {reference!r} in config {config!r}")
-        if len(found) > 1:
-            raise CommandError(f"several configs are named {config!r}: give the config's number")
-        (chosen,) = found
+        chosen = find_one(dbsession, config, reference)
         request_resend(dbsession, chosen, by=RESEND_BY)
         enqueue_after_commit(manager, tasks.send_ipn, chosen.id)
         return f"IPN of {reference!r} (config {chosen.config_id}) queued for resend"

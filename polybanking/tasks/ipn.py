@@ -17,6 +17,9 @@ from .context import TaskContext
 
 log = logging.getLogger(__name__)
 
+#: When a website's share of the posting threads is taken, its next IPN is tried after this.
+BUSY_RETRY_SECONDS = 2.0
+
 
 def _always(_when) -> bool:
     """Every time the consumer checks its periodic tasks (each ``ipn.scan_interval``; tasks/consumer.py)."""
@@ -33,6 +36,8 @@ def register(huey: Huey, context: TaskContext, policy: IpnPolicy):
             if outcome.next_attempt_at is None or outcome.superseded:
                 continue
             delay = (outcome.next_attempt_at - now).total_seconds()
+            if outcome.released:  # its website had its share of the threads: a little later
+                delay = max(delay, BUSY_RETRY_SECONDS)
             if delay < policy.scan_interval:
                 send_ipn.schedule(args=(outcome.transaction_id,), delay=max(delay, 0))
 

@@ -10,7 +10,9 @@ from types import SimpleNamespace
 from huey import Huey, crontab
 
 from ..models.reconciliation_run import INBOX
+from ..platforms import PlatformError
 from ..platforms.epayment import directlink as pf_directlink
+from ..services.payments import checkout
 from ..services.reconcile import inbox as reconcile_inbox
 from ..services.reconcile import janitor as directlink
 from ..services.reconcile.runs import reconcile_file, summary_lines
@@ -27,7 +29,10 @@ def register(huey: Huey, context: TaskContext, send_ipn) -> SimpleNamespace:
     def directlink_check(transaction_id: int) -> bool:
         """Ask PostFinance about one transaction and apply the answer; True when its status changed."""
         with task_transaction(context) as dbsession:
-            question = directlink.prepare(dbsession, settings, transaction_id)
+            asked_checkout = checkout.prepare(dbsession, settings, transaction_id)
+            question = None if asked_checkout else directlink.prepare(dbsession, settings, transaction_id)
+        if asked_checkout is not None:
+            return checkout_check(asked_checkout)
         if question is None:
             return False
         try:
@@ -39,6 +44,19 @@ def register(huey: Huey, context: TaskContext, send_ipn) -> SimpleNamespace:
             changed = bool(outcome and outcome.status_changed)
         if changed:  # after commit, as views/feedback.py does
             send_ipn(transaction_id)
+        return changed
+
+    def checkout_check(question: checkout.Question) -> bool:
+        """The same question asked of Checkout's API, for a Checkout config's transaction."""
+        try:
+            report, error = checkout.ask(question), ""
+        except PlatformError as problem:
+            report, error = None, str(problem)
+        with task_transaction(context) as dbsession:
+            outcome = checkout.apply_check(dbsession, settings, question, report, error)
+            changed = bool(outcome and outcome.status_changed)
+        if changed:
+            send_ipn(question.transaction_id)
         return changed
 
     @huey.periodic_task(crontab(minute="*/5"), name="directlink_sweep")

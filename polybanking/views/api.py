@@ -12,6 +12,9 @@ from pyramid.exceptions import URLDecodeError
 from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config, view_config, view_defaults
 
+from ..models.operation import REFUND
+from ..services.operations.errors import OperationRefused
+from ..services.operations.request import operation_json, parse_amount, request_operation
 from ..services.payments.api import (
     ApiRefused,
     list_references,
@@ -19,6 +22,7 @@ from ..services.payments.api import (
     transaction_detail,
     transaction_logs,
 )
+from ..tasks.queue import enqueue_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,29 @@ class TransactionsApi:
         )
         return {"result": "ok", "data": logs}
 
+    @view_config(route_name="api.transaction.refunds")
+    def refund(self):
+        """PROTOCOL §10: 201 for a new refund, 200 for the same key again; the platform is asked
+        by a task once this request has committed."""
+        form = self.context.form
+        try:
+            requested = request_operation(
+                self.request.dbsession,
+                self.context.transaction,
+                REFUND,
+                parse_amount(form.get("amount")),
+                idempotency_key=form.get("idempotency_key", ""),
+                requested_by="api",
+                reason=form.get("reason", ""),
+            )
+        except OperationRefused as refused:
+            return _error(self.request, refused.http_status, refused.message)
+        if requested.created:
+            self.request.response.status_int = 201
+            tasks = self.request.registry.tasks
+            enqueue_after_commit(self.request.tm, tasks.run_operation, requested.operation.id)
+        return {"result": "ok", "data": operation_json(requested.operation)}
+
 
 @view_config(route_name="api.openapi", request_method="GET")
 def openapi_document(request):
@@ -71,6 +98,7 @@ def openapi_document(request):
 @exception_view_config(ApiRefused, route_name="api.transactions", renderer="json")
 @exception_view_config(ApiRefused, route_name="api.transaction", renderer="json")
 @exception_view_config(ApiRefused, route_name="api.transaction.logs", renderer="json")
+@exception_view_config(ApiRefused, route_name="api.transaction.refunds", renderer="json")
 def refused(exc: ApiRefused, request):
     if exc.http_status == 405:
         request.response.headers["Allow"] = "POST"
@@ -93,6 +121,7 @@ def api_bad_url(exc, request):
 @exception_view_config(Exception, route_name="api.transactions", renderer="json")
 @exception_view_config(Exception, route_name="api.transaction", renderer="json")
 @exception_view_config(Exception, route_name="api.transaction.logs", renderer="json")
+@exception_view_config(Exception, route_name="api.transaction.refunds", renderer="json")
 def unexpected(exc, request):
     """A bug must not turn a website's JSON call into an HTML page either."""
     log.exception("unexpected error on API %r", request.environ.get("PATH_INFO", "")[:200])

@@ -15,7 +15,10 @@ log = logging.getLogger(__name__)
 
 def _queue_ipn_if_changed(request, outcome) -> None:
     if outcome.status_changed:
-        enqueue_after_commit(request.tm, request.registry.tasks.send_ipn, outcome.transaction.id)
+        registry = request.registry
+        enqueue_after_commit(
+            request.tm, registry.tasks.send_ipn, outcome.transaction.id, breaker=registry.queue_breaker
+        )
 
 
 @view_defaults(route_name="payment.ipn", require_csrf=False)

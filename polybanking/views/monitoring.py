@@ -28,15 +28,31 @@ def _allowed(request) -> None:
     permission=NO_PERMISSION_REQUIRED,
 )
 def health(request):
-    """200 when the database and the queue answer, else 503; with the IPN backlog either way."""
+    """200 ``ok``; 200 ``degraded`` when only the queue is away (payments go on, IPNs wait for the
+    outbox scan); 503 ``error`` when the database is; with the IPN backlog either way.
+
+    The web process's queue client gives up after ``huey.enqueue_timeout_ms``, so a hanging Redis
+    costs this answer a fraction of a second, not a socket timeout.
+    """
     _allowed(request)
-    state = snapshot(request.registry["dbengine"], request.registry.huey)
-    request.response.status_int = 200 if state.healthy else 503
+    registry = request.registry
+    state = snapshot(registry["dbengine"], registry.huey)
+    breaker = getattr(registry, "queue_breaker", None)
+    breaker_open = breaker is not None and breaker.open
+    degraded = [
+        part for part, down in (("database", state.database != "ok"), ("queue", state.queue != "ok")) if down
+    ]
+    if breaker_open and "queue" not in degraded:
+        degraded.append("queue")  # it answers again, but this process has not queued since
+    database_ok = state.database == "ok"
+    request.response.status_int = 200 if database_ok else 503
     request.response.headers["Cache-Control"] = "no-store"
     return {
-        "status": "ok" if state.healthy else "error",
+        "status": "error" if not database_ok else "degraded" if degraded else "ok",
+        "degraded": degraded,
         "database": state.database,
         "queue": state.queue,
+        "queue_breaker": "open" if breaker_open else "closed",
         "ipn": {"pending": state.ipn_pending, "failing": state.ipn_failing, "given_up": state.ipn_given_up},
         "queue_depth": {"pending": state.queue_pending, "scheduled": state.queue_scheduled},
     }

@@ -2,11 +2,14 @@
 
 import logging
 
-from pyramid.httpexceptions import HTTPNotFound, HTTPServiceUnavailable
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther, HTTPServiceUnavailable
+from pyramid.renderers import render_to_response
 from pyramid.view import view_config, view_defaults
 
 from ..params import BadParameters, client_ip, form_dict
-from ..services.payments.start import NotForwardable, StartError, forward, start_payment
+from ..platforms import PlatformError
+from ..services.payments.forward import ForwardRaced, NotForwardable, forward
+from ..services.payments.start import StartError, start_payment
 from ..settings import SettingsError
 
 log = logging.getLogger(__name__)
@@ -63,5 +66,20 @@ class GoView:
         except SettingsError as error:
             log.error("go impossible: %s", error)
             raise HTTPServiceUnavailable() from None
+        except ForwardRaced as error:  # a second tab began it too: this time, resume the first's
+            log.info("go: %s", error)
+            return HTTPSeeOther(location=self.request.path, headers={"Cache-Control": "no-store"})
+        except PlatformError:  # logged by the service, with the platform's own words
+            response = self.request.response
+            response.status_int = 503
+            response.headers.update({"Cache-Control": "no-store", "Retry-After": "10"})
+            return render_to_response(
+                "polybanking:templates/payment/try_again.jinja2",
+                {"retry_url": self.request.path},
+                request=self.request,
+                response=response,
+            )
+        if not step.fields:  # a platform page reached by its URL alone (Checkout)
+            return HTTPSeeOther(location=step.action_url, headers={"Cache-Control": "no-store"})
         self.request.response.headers["Cache-Control"] = "no-store"
         return {"action_url": step.action_url, "fields": step.fields}

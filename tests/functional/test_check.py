@@ -59,6 +59,14 @@ def test_shipped_production_ini_with_its_environment_is_fine_offline():
     ("variable", "value", "key", "words"),
     [
         ("POLYBANKING_SANDBOX_ENABLED", "true", "sandbox.enabled", "must be false in production"),
+        (
+            "POLYBANKING_IPN_ALLOW_PRIVATE_DESTINATIONS",
+            "true",
+            "ipn.allow_private_destinations",
+            "must be false in production",
+        ),
+        ("POLYBANKING_IPN_ALLOW_PRIVATE_DESTINATIONS", "maybe", "ipn.allow_private_destinations", "'maybe'"),
+        ("POLYBANKING_POLYBANKING_MAX_FORM", "2MB", "polybanking.max_form", "max_body"),
         ("POLYBANKING_POLYBANKING_BASE_URL", "http://pay.example.org", "polybanking.base_url", "https://"),
         ("POLYBANKING_POSTFINANCE_HASH", "md5", "postfinance.hash", "sha1, sha256, sha512"),
         ("POLYBANKING_POLYBANKING_MAX_BODY", "lots", "polybanking.max_body", "'lots'"),
@@ -69,6 +77,7 @@ def test_shipped_production_ini_with_its_environment_is_fine_offline():
         ("POLYBANKING_HUEY_URL", "http://redis", "huey.url", "redis://"),
         ("POLYBANKING_POLYBANKING_ORDERID_PREFIX", "a-b", "polybanking.orderid_prefix", "letters, digits"),
         ("POLYBANKING_POSTFINANCE_PROD_URL", "nope", "postfinance.prod.url", "http(s) URL"),
+        ("POLYBANKING_CHECKOUT_LIVE_SPACE_ID", "main", "checkout.live.space_id", "whole number"),
     ],
 )
 def test_one_bad_value_is_named_with_where_it_came_from(variable, value, key, words):
@@ -76,6 +85,19 @@ def test_one_bad_value_is_named_with_where_it_came_from(variable, value, key, wo
     [line] = report.problems
     assert line.startswith(key + ":") and words in line
     assert f"from {variable}" in line
+
+
+def test_a_checkout_key_that_is_not_base64_is_named_and_never_printed():
+    environ = {
+        **COMPLETE,
+        "POLYBANKING_CHECKOUT_LIVE_SPACE_ID": "12345",
+        "POLYBANKING_CHECKOUT_LIVE_USER_ID": "678",
+        "POLYBANKING_CHECKOUT_LIVE_AUTHENTICATION_KEY": SECRET,
+    }
+    report = check_configuration(PRODUCTION_INI, environ=environ, offline=True)
+    [line] = report.problems
+    assert line.startswith("checkout.live.authentication_key:") and "base64" in line
+    assert SECRET not in text(report)
 
 
 def test_several_problems_are_all_listed():
@@ -179,6 +201,31 @@ def test_online_check_reaches_the_suite_database_and_queue(base_settings, engine
     else:  # memory is refused for production, but the connection checks still ran
         assert [p.split(":")[0] for p in report.problems] == ["huey.backend"]
         assert report.facts[:2] == ["database reachable", f"schema at {HEAD}"]
+
+
+def test_online_check_asks_each_checkout_space_with_its_credentials(app, live_server, tmp_path):
+    """Against the suite's Checkout sandbox: the test space answers, a wrong live key is named."""
+    ini = tmp_path / "checkout.ini"
+    ini.write_text(Path(PRODUCTION_INI).read_text().replace("%(here)s", str(ROOT)))
+    api = f"{live_server.url}/sandbox/checkout/api/v2.0"
+    settings = app.registry.pb_settings
+    environ = {
+        **COMPLETE,
+        "POLYBANKING_SQLALCHEMY_URL": f"sqlite:///{tmp_path / 'empty.sqlite'}",
+        "POLYBANKING_HUEY_BACKEND": "memory",
+        "POLYBANKING_CHECKOUT_TEST_SPACE_ID": str(settings.checkout_test.space_id),
+        "POLYBANKING_CHECKOUT_TEST_USER_ID": str(settings.checkout_test.user_id),
+        "POLYBANKING_CHECKOUT_TEST_AUTHENTICATION_KEY": settings.checkout_test.authentication_key,
+        "POLYBANKING_CHECKOUT_TEST_API_URL": api,
+        "POLYBANKING_CHECKOUT_LIVE_SPACE_ID": str(settings.checkout_live.space_id),
+        "POLYBANKING_CHECKOUT_LIVE_USER_ID": str(settings.checkout_live.user_id),
+        "POLYBANKING_CHECKOUT_LIVE_AUTHENTICATION_KEY": settings.checkout_test.authentication_key,
+        "POLYBANKING_CHECKOUT_LIVE_API_URL": api,
+    }
+    report = check_configuration(str(ini), environ=environ)
+    assert "Checkout test space reachable" in report.facts
+    [live] = [p for p in report.problems if p.startswith("checkout.live.*")]
+    assert "HTTP 401" in live and settings.checkout_test.authentication_key not in text(report)
 
 
 def test_online_check_names_unreachable_services_and_empty_schema(tmp_path):

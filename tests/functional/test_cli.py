@@ -113,7 +113,18 @@ def test_initdb_creates_the_schema_and_can_run_twice(tmp_path):
 
 
 def test_config_create_prints_one_json_object(shop):
-    assert set(shop) == {"id", "name", "key_request", "key_ipn", "key_api", "test_mode"}
+    assert set(shop) == {
+        "id",
+        "name",
+        "key_request",
+        "key_ipn",
+        "key_api",
+        "test_mode",
+        "api_refunds",
+        "platform",
+    }
+    assert shop["api_refunds"] is False
+    assert shop["platform"] == "epayment"
     assert isinstance(shop["id"], int)
     assert shop["name"] == "Shop one"
     assert shop["test_mode"] is True
@@ -124,12 +135,22 @@ def test_config_create_prints_one_json_object(shop):
     assert len(set(keys)) == 3
 
 
+def test_api_refunds_are_switched_on_only_when_asked(ini, shop):
+    refunding = created(run(*create_args("Refunding shop", "--api-refunds"), ini=ini))
+    assert refunding["api_refunds"] is True
+
+
 def test_live_config_has_new_secrets(ini, shop):
     live = created(run(*create_args("Live shop", "--live"), ini=ini))
     assert live["test_mode"] is False
     assert live["id"] != shop["id"]
     secrets = ("key_request", "key_ipn", "key_api")
     assert {shop[k] for k in secrets}.isdisjoint(live[k] for k in secrets)
+
+
+def test_checkout_config(ini):
+    checkout = created(run(*create_args("Checkout shop", "--platform", "checkout"), ini=ini))
+    assert checkout["platform"] == "checkout" and checkout["test_mode"] is True
 
 
 def test_reuse_returns_the_existing_config(ini, shop, folder):
@@ -154,6 +175,7 @@ ERROR_CASES = {
     "empty name": (create_args(""), "--name"),
     "missing ini": (["initdb"], "nowhere.ini"),
     "database without schema": (create_args("Shop"), "initdb"),
+    "checkout without its settings": (create_args("Shop", "--platform", "checkout"), "checkout.test.*"),
 }
 
 
@@ -161,9 +183,13 @@ ERROR_CASES = {
 def error_runs(ini, tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
     """Every error case, run side by side."""
     empty = tmp_path_factory.mktemp("empty")
+    without_checkout = write_ini(tmp_path_factory.mktemp("without-checkout"))
+    lines = without_checkout.read_text().splitlines()
+    without_checkout.write_text("\n".join(line for line in lines if not line.startswith("checkout.")) + "\n")
     inis = {
         "missing ini": empty / "nowhere.ini",
         "database without schema": write_ini(empty),
+        "checkout without its settings": without_checkout,
     }
     processes = {case: start(*args, ini=inis.get(case, ini)) for case, (args, _word) in ERROR_CASES.items()}
     return {case: finish(process) for case, process in processes.items()}
@@ -188,3 +214,28 @@ def test_database_error_shows_no_sql(error_runs):
 
 def test_refused_configs_are_not_stored(error_runs, folder):
     assert "Bad" not in config_names(folder)
+
+
+def test_a_private_ipn_url_is_refused_unless_the_ini_allows_it(ini, folder):
+    """Production (no allowance): the IPN URL must be a public address, spelled any way."""
+    production = {"POLYBANKING_IPN_ALLOW_PRIVATE_DESTINATIONS": "false"}
+    for url in (
+        "http://127.0.0.1:8080/ipn",
+        "http://0x7f000001/ipn",
+        "http://[::1]/ipn",
+        "http://localhost/",
+    ):
+        result = run(*create_args("Inside", urls={**URLS, "--url-ipn": url}), ini=ini, env=production)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.startswith("polybanking: --url-ipn must be a public address"), result.stderr
+        assert "ipn.allow_private_destinations" in result.stderr
+    assert "Inside" not in config_names(folder)
+    # The return URLs are the shopper's browser's business, and the suite's ini allows loopback.
+    created(
+        run(
+            *create_args("Local", urls={**URLS, "--url-back-ok": "http://127.0.0.1/ok"}),
+            ini=ini,
+            env=production,
+        )
+    )
+    created(run(*create_args("Dev", urls={**URLS, "--url-ipn": "http://127.0.0.1:8080/ipn"}), ini=ini))

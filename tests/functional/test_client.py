@@ -127,3 +127,36 @@ def test_typed_errors_from_the_real_gateway(live_server, app, make_config):
         with pytest.raises(AuthenticationError) as denied:
             call()
         assert denied.value.status_code == 403
+
+
+def test_refunds_through_the_client(live_server, app, make_config, receiver):
+    from polybanking_client import Refund, RefundRefused
+
+    from polybanking.sandbox.epayment.ledger import Ledger
+
+    app.registry.sandbox_ledger = Ledger()
+    config, closed = make_config(api_refunds=True), make_config(name="Closed")
+    keys = (config.key_request, config.key_ipn, config.key_api)
+    api = PolyBanking(live_server.url, config.id, *keys, raise_errors=True)
+    shopper_pays(api.new_transaction(1000, "shirt/42").url)
+
+    first = api.refund("shirt/42", idempotency_key="refund-1", amount=400, reason="wrong size")
+    assert first == Refund(first.id, 400, "pending", "refund-1", created=True)
+    again = api.refund("shirt/42", idempotency_key="refund-1", amount=400)
+    assert again == first._replace(state="done", created=False)
+    assert api.get_transaction("shirt/42")["refunded_amount"] == "400"
+    with pytest.raises(RefundRefused) as too_much:
+        api.refund("shirt/42", idempotency_key="refund-2", amount=601)
+    assert too_much.value.status_code == 409 and "more than is left" in too_much.value.message
+    with pytest.raises(TransactionNotFound):
+        api.refund("nope", idempotency_key="refund-3")
+    rest = api.refund("shirt/42", idempotency_key="refund-4")
+    assert rest.amount == 600
+    assert api.get_transaction("shirt/42")["postfinance_status"] == "8"
+
+    refusing = PolyBanking(live_server.url, closed.id, closed.key_request, closed.key_ipn, closed.key_api)
+    assert refusing.refund("shirt/42", idempotency_key="x") is None
+    strict = PolyBanking(live_server.url, closed.id, closed.key_request, closed.key_ipn, closed.key_api,
+                         raise_errors=True)  # fmt: skip
+    with pytest.raises(AuthenticationError, match="not allowed"):
+        strict.refund("shirt/42", idempotency_key="x")

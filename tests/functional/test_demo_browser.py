@@ -57,3 +57,35 @@ def test_a_person_pays_in_the_sandbox(demo, tmp_path):
             assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+0[12]:00 \(sent as [^)]*\+00:00\)", row), row
         finally:
             browser.close()
+
+
+def test_a_person_pays_with_twint_through_checkout(demo, tmp_path):
+    """The demo's second config is on Checkout: the shopper chooses it and pays with TWINT."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page()
+            page.goto(f"{demo}/sandbox/shop/")
+            page.fill("input[name=amount]", "7.20")
+            page.check("input[name=platform][value=checkout]")
+            page.click("button[type=submit]")
+
+            page.wait_for_url("**/sandbox/checkout/pay/*")
+            assert "Payment of CHF 7.20" in page.inner_text("h1")
+            page.check("input[name=method][value=TWINT]")
+            page.screenshot(path=tmp_path / "1-checkout.png")
+            page.click("button[value=fulfill]")
+
+            page.wait_for_url("**/sandbox/shop/back/ok")
+            assert "success" in page.inner_text("#outcome")
+            deadline = time.monotonic() + 30
+            while "\t9\tTrue\t" not in page.inner_text("body") and time.monotonic() < deadline:
+                time.sleep(0.5)
+                page.reload()
+            page.screenshot(path=tmp_path / "2-ipn.png")
+            row = page.inner_text("#ipns")
+            assert "\t9\tTrue\t" in row and "INVALID" not in row
+        finally:
+            browser.close()

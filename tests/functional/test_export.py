@@ -170,6 +170,32 @@ def test_xml_stays_well_formed_with_any_text(db, make_config, run_export):
     assert item.find("extra_data").text == "bell\ufffd nul-free \ufffd end"
 
 
+def test_xlsx_keeps_any_text_as_text(db, make_config, run_export):
+    config = make_config(name="Shop <&>")
+
+    def add(session):
+        session.add(
+            Transaction(
+                config_id=config.id,
+                reference="<&>\"'",
+                extra_data="  tab\tnew\nline, =SUM(A1) ",
+                amount=1,
+                creation_date=utc(2026, 10, 1),
+            )
+        )
+
+    db.run(add)
+    book = openpyxl.load_workbook(io.BytesIO(run_export("xlsx", config_id=config.id)))
+    sheet = book["Transactions"]
+    header = [cell.value for cell in sheet[1]]
+    (values,) = sheet.iter_rows(min_row=2, values_only=True)
+    row = dict(zip(header, values, strict=True))
+    assert row["reference"] == "<&>\"'"
+    assert row["extra_data"] == "  tab\tnew\nline, =SUM(A1) "  # spaces kept, never a formula
+    assert row["last_ipn_date (Europe/Zurich)"] is None
+    assert dict(book["Export"].iter_rows(values_only=True))["Configs"] == f"Shop <&> (config {config.id})"
+
+
 def test_xlsx_cells_are_typed(data, run_export):
     book = openpyxl.load_workbook(io.BytesIO(run_export("xlsx")))
     assert book.sheetnames == ["Transactions", "Export"]
@@ -181,7 +207,7 @@ def test_xlsx_cells_are_typed(data, run_export):
     assert len(rows) == 11
     a3 = next(row for row in rows if row["reference"].value == "a3")
     assert a3["amount_chf"].value == 40.0 and a3["amount_chf"].number_format == "#,##0.00"
-    assert a3["amount"].value == 4000
+    assert a3["amount"].value == 4000 and a3["refunded_amount"].value == 0
     # 23:30 UTC on 31 October is 00:30 on 1 November in Zurich: the date an accountant sees.
     assert a3["creation_date (Europe/Zurich)"].value == datetime(2026, 11, 1, 0, 30)
     assert a3["creation_date (Europe/Zurich)"].is_date
@@ -352,5 +378,27 @@ def test_csv_is_exactly_what_csv_writer_writes(db, make_config, run_export):
         content = run_export("csv", config_id=None if several else config.id).decode()
         assert content == expected.getvalue()
         parsed = list(csv.reader(io.StringIO(content, newline="")))[1:]
-        extra_data = [row[-16] for row in parsed]
+        extra_data = [row[-17] for row in parsed]
         assert extra_data == [("'" + text if text.startswith(RISKY) else text) for text in TRICKY]
+
+
+def test_every_format_carries_the_refunded_amount(db, make_config, run_export):
+    config = make_config()
+
+    def add(session):
+        session.add(
+            Transaction(
+                config_id=config.id, reference="given-back", amount=1000, postfinance_status="9",
+                refund_reserved=400, refunded_amount=250, creation_date=utc(2026, 11, 10, 10, 0, 0),
+            )
+        )  # fmt: skip
+
+    db.run(add)
+    assert csv_rows(run_export("csv", config_id=config.id))[0]["refunded_amount"] == "250"
+    assert json.loads(run_export("json", config_id=config.id))[0]["refunded_amount"] == "250"
+    (item,) = ET.fromstring(run_export("xml", config_id=config.id)).find("export")
+    assert item.find("refunded_amount").text == "250"
+    book = openpyxl.load_workbook(io.BytesIO(run_export("xlsx", config_id=config.id)))
+    header = [cell.value for cell in book["Transactions"][1]]
+    values = [cell.value for cell in book["Transactions"][2]]
+    assert dict(zip(header, values, strict=True))["refunded_amount"] == 250

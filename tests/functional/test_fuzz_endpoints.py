@@ -13,7 +13,7 @@ redirect to sign in), 4xx for the rest.
 
 import urllib.parse
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from webob import Request
@@ -235,3 +235,42 @@ def test_multipart_form_without_boundary_is_a_400(app):
     body = b"--x\r\nContent-Disposition: form-data; name=a\r\n\r\nb\r\n--x--\r\n"
     answer = send(app, "POST", "/admin/login", body, "multipart/form-data; boundary=x; charset=latin-1")
     assert answer.status_int == 400  # forms in UTF-8 only: transcoding would mean parsing it
+
+
+@settings(FUZZ, max_examples=max(1, FUZZ.max_examples // 5))  # each example verifies an argon2 hash
+@given(
+    target=st.one_of(
+        st.text(max_size=80).map(lambda text: "/admin/" + text),
+        st.text(alphabet=st.characters(max_codepoint=0x9F), max_size=40),
+        st.sampled_from(["/admin/\r\nSet-Cookie: x=1", "/admin/\n", "/admin/\x00", "/admin/\x85"]),
+    )
+)
+def test_sign_in_with_any_next_never_answers_500(app, clean_db, db, target):
+    """Issue 16: a CR/LF in ``next`` was a 500; any ``next`` ends on this site's admin pages."""
+    import re
+
+    from webtest import TestApp
+
+    from polybanking.models import User
+
+    if not db.run(lambda s: s.query(User).filter_by(username="fuzzer").count()):
+        db.run(lambda s: s.add(User(username="fuzzer", password_hash=_fuzzer_hash())))
+    client = TestApp(app, extra_environ={"REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "localhost:80"})
+    token = re.search(r'name="csrf_token" value="([^"]*)"', client.get("/admin/login").text).group(1)
+    form = {"username": "fuzzer", "password": "fuzzer password 1234", "csrf_token": token, "next": target}
+    answer = client.post("/admin/login", form, status="*")
+    assert answer.status_int in (303, 400), answer.status
+    if answer.status_int == 303:
+        assert answer.location.startswith("http://localhost/admin/")
+        assert "\r" not in answer.location and "\n" not in answer.location
+
+
+_hash_cache: list[str] = []
+
+
+def _fuzzer_hash() -> str:
+    from polybanking.auth.passwords import hash_password
+
+    if not _hash_cache:
+        _hash_cache.append(hash_password("fuzzer password 1234"))
+    return _hash_cache[0]

@@ -2,10 +2,12 @@
 
 import pytest
 import requests
+import webob
 import webtest
 from sqlalchemy import select
 
 from polybanking import main
+from polybanking.ingress import FORM
 from polybanking.models import TransactionLog
 
 from ..conftest import app_settings_for
@@ -74,11 +76,40 @@ def test_oversized_feedback_is_refused(make_app):
     testapp.post("/paiements/return", {"orderID": "x" * 2000}, status=413)
 
 
-def test_admin_paths_get_the_upload_limit(make_app):
-    testapp = make_app(**{"polybanking.max_body": "1KB", "polybanking.max_upload": "64KB"})
-    body = {"report": "x" * 4000}
-    testapp.post("/admin/reports/upload", body, status=404)  # not refused at the door: no such page yet
-    testapp.post("/admin/reports/upload", {"report": "x" * 70000}, status=413)
+def test_only_the_upload_route_gets_the_upload_limit(make_app):
+    testapp = make_app(**{"polybanking.max_body": "8KB", "polybanking.max_upload": "64KB"})
+    # The upload route lets 20 KB through the door (the view then asks who sends it).
+    assert testapp.post("/admin/reconciliation/new", {"report": "x" * 20000}, status="*").status_int == 403
+    testapp.post("/admin/reconciliation/new", {"report": "x" * 70000}, status=413)
+    # Every other admin path, the sign-in form included, gets the small form limit.
+    for path in ("/admin/login", "/admin/configs/new", "/admin/reports/upload"):
+        testapp.post(path, {"password": "x" * 9000}, status=413)
+
+
+class CountingInput:
+    """A request body that records how much of it anyone read."""
+
+    def __init__(self):
+        self.read_bytes = 0
+
+    def read(self, size=-1):
+        chunk = b"a=" + b"x" * (max(size, 0) if size and size > 0 else 65536)
+        self.read_bytes += len(chunk)
+        return chunk
+
+    readline = read
+
+
+def test_a_32_mb_sign_in_form_is_refused_unread(make_app):
+    """An anonymous 32 MB form to /admin/login: 413 at once, not one byte of it read or parsed."""
+    testapp = make_app()
+    body = CountingInput()
+    request = webob.Request.blank("/admin/login", method="POST", content_type=FORM)
+    request.environ.update({"CONTENT_LENGTH": str(32 * 1024 * 1024), "wsgi.input": body})
+    answer = request.get_response(testapp.app)
+    assert answer.status_int == 413
+    assert answer.text == f"request body larger than {64 * 1024} bytes\n"
+    assert body.read_bytes == 0
 
 
 def test_real_http_body_over_the_default_limit(live_server, app):
@@ -88,3 +119,34 @@ def test_real_http_body_over_the_default_limit(live_server, app):
     )
     assert answer.status_code == 413
     assert requests.get(f"{live_server.url}/paiements/ipn", timeout=10).status_code == 405
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+
+
+def test_a_32_mb_sign_in_form_over_http_is_refused_and_memory_stays(live_server, app):
+    """Over real HTTP: 8 million form fields (32 MB) to /admin/login get a 413 and are never
+    parsed; the server process (this one) does not grow by more than a few buffers."""
+    import socket
+
+    host, port = live_server.url.split("//")[1].split(":")
+    chunk = b"a=1&" * 16384  # 64 KB
+    length = 512 * len(chunk)
+    before = _rss()
+    with socket.create_connection((host, int(port)), timeout=60) as sock:
+        sock.sendall(
+            b"POST /admin/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n" % (host.encode(), length)
+        )
+        try:
+            for _ in range(512):
+                sock.sendall(chunk)
+        except OSError:
+            pass  # the server may stop reading once it has answered
+        answer = b""
+        while received := sock.recv(65536):
+            answer += received
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert _rss() - before < 24 * 1024 * 1024

@@ -2,6 +2,7 @@
 one sender per transaction at a time (atomic claim; on PostgreSQL too), crashed claims expire,
 operators' resend, and the Standard Webhooks headers a website checks."""
 
+import logging
 import random
 import re
 import threading
@@ -25,7 +26,7 @@ from ..outbox import FakeClock, add_due, attempts_of, ipn_logs, outbox_state, se
 from ..website import check_ipn_headers, postfinance_sha, start_params
 
 SECOND = timedelta(seconds=1)
-POLICY = IpnPolicy(jitter=0, timeout=5)
+POLICY = IpnPolicy(allow_private=True, jitter=0, timeout=5)
 
 
 @pytest.fixture
@@ -170,7 +171,9 @@ def test_concurrent_workers_never_send_one_transaction_twice_at_once(make_config
     receiver.delays = [0.02]
     config = make_config()
     ids = [add_due(db, config, reference=f"ref-{n}") for n in range(40)]
-    workers = [IpnDeliverer(db.factory, IpnPolicy(concurrency=4), clock=clock) for _ in range(3)]
+    workers = [
+        IpnDeliverer(db.factory, IpnPolicy(allow_private=True, concurrency=4), clock=clock) for _ in range(3)
+    ]
     barrier = threading.Barrier(len(workers) * 2)
 
     def scan(worker):
@@ -203,10 +206,34 @@ def test_a_crashed_workers_claim_expires(make_config, receiver, db, clock, deliv
     assert len(receiver.received) == 1 and outbox_state(db, transaction_id).needed is False
 
 
+def test_the_claim_of_a_stopped_worker_is_noticed_logged_and_counted(
+    make_config, receiver, db, clock, deliverer, caplog
+):
+    """The other workers notice a dead one by its expired claims: one warning naming them, a line in
+    each transaction's story, a count; an IPN released normally is not mistaken for one."""
+    config = make_config()
+    dead = [add_due(db, config, reference=f"dead-{n}") for n in range(2)]
+    with db.factory.begin() as session:  # a worker claims both, then dies before sending
+        assert len(ipn_outbox.claim(session, clock.now, POLICY.claim_lease, 10)) == 2
+    alive = add_due(db, config, reference="alive", now=clock.now)
+    clock.advance(POLICY.claim_lease)
+    caplog.set_level(logging.INFO, logger="polybanking")
+    assert [o.ok for o in deliverer.deliver_due().outcomes] == [True, True, True]
+    (line,) = [r.getMessage() for r in caplog.records if "took over" in r.getMessage()]
+    assert line.startswith("took over 2 IPN claim(s) left by a worker that stopped mid-delivery")
+    assert f"(transactions {dead[0]}, {dead[1]})" in line
+    assert deliverer.taken_over_total == 2
+    for transaction_id in dead:
+        assert [t for t, _ in ipn_logs(db, transaction_id)].count("ipnClaimExpired") == 1
+    assert "ipnClaimExpired" not in [t for t, _ in ipn_logs(db, alive)]
+
+
 def test_a_batch_behind_a_slow_website_never_posts_on_an_expiring_claim(make_config, receiver, db, clock):
     """Each post 'takes' 3 s of the fake clock: IPNs whose claim is too old to fit an attempt are
     released and claimed afresh, so a claim never expires while its IPN is being posted."""
-    policy = IpnPolicy(timeout=1, concurrency=1)  # a lease of 8 s; an attempt may take 2 s
+    policy = IpnPolicy(
+        allow_private=True, timeout=1, concurrency=1
+    )  # a lease of 8 s; an attempt may take 2 s
     posts: list[tuple] = []
 
     class SlowWebsite(Sender):
@@ -217,7 +244,9 @@ def test_a_batch_behind_a_slow_website_never_posts_on_an_expiring_claim(make_con
 
     config = make_config()
     ids = [add_due(db, config, reference=f"slow-{n}") for n in range(6)]
-    deliverer = IpnDeliverer(db.factory, policy, sender=SlowWebsite(policy.timeout), clock=clock)
+    deliverer = IpnDeliverer(
+        db.factory, policy, sender=SlowWebsite(policy.timeout, allow_private=True), clock=clock
+    )
     summary = deliverer.deliver_due(batch_size=6)
     deliverer.close()
 
@@ -245,7 +274,9 @@ def test_a_late_result_after_takeover_does_not_undo_the_delivery(make_config, re
 def test_resend_makes_a_failed_ipn_due_again_and_logs_who_asked(make_config, receiver, db, clock):
     receiver.statuses = [404, 404, 200]
     transaction_id = add_due(db, make_config())
-    deliverer = IpnDeliverer(db.factory, IpnPolicy(schedule=(5 * SECOND,), jitter=0), clock=clock)
+    deliverer = IpnDeliverer(
+        db.factory, IpnPolicy(allow_private=True, schedule=(5 * SECOND,), jitter=0), clock=clock
+    )
     deliverer.deliver(transaction_id)
     clock.advance(5 * SECOND)
     deliverer.deliver_due()

@@ -83,8 +83,10 @@ def test_healthz_reports_database_queue_and_ipn_backlog(testapp, make_config, db
     assert body.pop("queue_depth").keys() == {"pending", "scheduled"}  # the shared in-memory queue's
     assert body == {
         "status": "ok",
+        "degraded": [],
         "database": "ok",
         "queue": "ok",
+        "queue_breaker": "closed",
         "ipn": {"pending": 3, "failing": 2, "given_up": 1},
     }
 
@@ -110,6 +112,7 @@ def test_healthz_503_when_the_database_is_unreachable(make_app, tmp_path):
     testapp = make_app(**{"sqlalchemy.url": f"sqlite:///{tmp_path}/missing/folder/db.sqlite"})
     answer = testapp.get("/healthz", status=503)
     assert answer.json["status"] == "error"
+    assert answer.json["degraded"] == ["database"]
     assert answer.json["database"].startswith("OperationalError")
     assert answer.json["queue"] == "ok"
     assert answer.json["ipn"] == {"pending": None, "failing": None, "given_up": None}
@@ -117,11 +120,15 @@ def test_healthz_503_when_the_database_is_unreachable(make_app, tmp_path):
     assert samples(testapp)[("polybanking_database_up", ())] == 0
 
 
-def test_healthz_503_when_the_queue_is_unreachable(make_app):
+def test_healthz_degraded_when_the_queue_is_unreachable(make_app):
+    """Payments go on without the queue (the outbox scan carries the IPNs once it is back): the
+    process stays in the load balancer, saying which part is degraded."""
     testapp = make_app(
         **{"huey.backend": "redis", "huey.url": "redis://127.0.0.1:1/0", "huey.immediate": "false"}
     )
-    answer = testapp.get("/healthz", status=503)
+    answer = testapp.get("/healthz", status=200)
+    assert answer.json["status"] == "degraded"
+    assert answer.json["degraded"] == ["queue"]
     assert answer.json["database"] == "ok"
     assert "Connection refused" in answer.json["queue"] or "Error" in answer.json["queue"]
     assert samples(testapp)[("polybanking_queue_up", ())] == 0

@@ -79,6 +79,7 @@ DETAIL = {
     "last_ipn_date": "",
     "postfinance_status_text": "Unknow",
     "internal_status_text": "Transation created",
+    "refunded_amount": "0",
 }
 
 

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from polybanking.models import Transaction, TransactionLog
 
+from ..checkout import pay_with_checkout
 from ..website import (
     form_action,
     hidden_fields,
@@ -31,6 +32,20 @@ def pay_through_sandbox(testapp, config, outcome, reference="order-1", amount="5
     back = testapp.get(path_of(decided.location))
     assert back.status_int == 303
     return back, go
+
+
+#: The flows that hold whichever platform a config pays through (PROTOCOL §11: websites see no difference).
+PLATFORMS = ("epayment", "checkout")
+
+
+def pay_on(platform, testapp, config, reference="order-1", amount="550"):
+    """A payment made in full (status 9) on ``platform``; returns the shop's redirect and the go answer."""
+    if platform == "checkout":
+        back, go, _checkout_id = pay_with_checkout(
+            testapp, config, "fulfill", reference=reference, amount=amount
+        )
+        return back, go
+    return pay_through_sandbox(testapp, config, "pay", reference=reference, amount=amount)
 
 
 def test_go_form_is_what_postfinance_accepts(testapp, make_config, settings):
@@ -107,9 +122,10 @@ def test_payment_outcome_reaches_shopper_and_website(
         assert log_type in logs
 
 
-def test_finished_payment_link_answers_404(testapp, make_config):
-    config = make_config()
-    _back, go = pay_through_sandbox(testapp, config, "pay")
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_finished_payment_link_answers_404(testapp, make_config, platform):
+    config = make_config(platform=platform)
+    _back, go = pay_on(platform, testapp, config)
     assert testapp.get(go.request.path, expect_errors=True).status_int == 404
 
 

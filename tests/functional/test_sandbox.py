@@ -340,6 +340,10 @@ def app_without_sandbox(base_settings, engine):
         ("POST", "/sandbox/ncol/prod/orderstandard_utf8.asp"),
         ("POST", DECIDE),
         ("GET", "/sandbox/shop/"),
+        ("GET", "/sandbox/checkout/transactions"),
+        ("GET", "/sandbox/checkout/api/v2.0/payment/transactions/search"),
+        ("POST", "/sandbox/checkout/api/v2.0/payment/transactions"),
+        ("POST", "/sandbox/checkout/pay/100000"),
     ],
 )
 def test_disabled_sandbox_answers_404(app_without_sandbox, settings, method, path):

@@ -69,6 +69,8 @@ class Cluster:
                 # An IPN whose send_ipn met the row locked by a concurrent duplicate report is left
                 # to the outbox scan (skip_locked claim); scan often so the test need not wait 60 s.
                 "POLYBANKING_IPN_SCAN_INTERVAL": "2",
+                # The suite's websites are local receivers, which production refuses (issue 16).
+                "POLYBANKING_IPN_ALLOW_PRIVATE_DESTINATIONS": "true",
                 **{
                     f"POLYBANKING_POSTFINANCE_TEST_{name.upper()}": base_settings[f"postfinance.test.{name}"]
                     for name in ("pspid", "sha_in", "sha_out")
@@ -336,3 +338,30 @@ def test_production_ini_believes_its_proxy_over_real_http(cluster, make_config, 
     query = select(TransactionLog.extra_data).where(TransactionLog.log_type == "userForwarded")
     assert db.run(lambda session: session.scalars(query).all()) == ["198.51.100.7"]
     assert answer.json()["url"].startswith(cluster.urls[0] + "/paiements/go/")  # polybanking.base_url
+
+
+def test_parallel_wrong_passwords_over_both_processes_are_counted_one_by_one(cluster, db):
+    """Issue 16: 24 guesses at one username at once, spread over both web processes and
+    PostgreSQL connections: only the throttle's first 5 have their password checked."""
+    import re
+
+    from polybanking.auth import throttle
+    from polybanking.auth.passwords import hash_password
+    from polybanking.models import SignInFailure, User
+
+    db.run(lambda s: s.add(User(username="target", password_hash=hash_password("the real password 42"))))
+    guesses = []
+    for n in range(24):
+        url = cluster.urls[n % 2] + "/admin/login"
+        page = requests.get(url, headers=CLOSE, timeout=30)
+        token = re.search(r'name="csrf_token" value="([^"]*)"', page.text).group(1)
+        cookie = page.headers["Set-Cookie"].split(";", 1)[0]  # Secure: sent by hand over plain HTTP
+        form = {"username": "target", "password": f"guess {n}", "csrf_token": token}
+        guesses.append((url, form, {**CLOSE, "Cookie": cookie}))
+    answers = run_at_once(
+        [lambda g=g: requests.post(g[0], data=g[1], headers=g[2], timeout=60).status_code for g in guesses]
+    )
+    checked = answers.count(400)
+    assert throttle.USERNAME_LIMIT <= checked <= throttle.USERNAME_LIMIT + 1, answers
+    assert answers.count(429) == len(guesses) - checked
+    assert db.run(lambda s: s.query(SignInFailure).filter_by(username="target").count()) == checked

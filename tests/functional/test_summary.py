@@ -214,3 +214,34 @@ def test_pdf_of_an_empty_period_and_any_name(db, make_config):
     )
     content = render_pdf(summary)
     assert content.startswith(b"%PDF-") and b"%%EOF" in content[-32:]
+
+
+def test_refunds_show_as_refunded_and_net_per_group_and_month(db, make_config):
+    shop = make_config(name="Shop", group="Festival", test_mode=False)
+
+    def add(session):
+        for reference, status, amount, refunded, day in (
+            ("kept", "9", 1000, 0, 5),
+            ("part", "9", 2000, 500, 6),
+            ("all", "8", 3000, 3000, 7),  # refunded in full: was paid, counts as paid and refunded
+            ("refused", "2", 4000, 0, 8),
+        ):
+            session.add(
+                Transaction(
+                    config_id=shop.id, reference=reference, amount=amount, postfinance_status=status,
+                    refunded_amount=refunded, refund_reserved=refunded,
+                    creation_date=utc(2026, 10, day, 12, 0, 0),
+                )
+            )  # fmt: skip
+
+    db.run(add)
+    summary = summarise(db)
+    (group,) = summary.groups
+    assert (group.months, group.refunded) == ((0, 6000, 0), (0, 3500, 0))
+    assert (summary.total, summary.refunded, summary.net) == (6000, 3500, 2500)
+    assert (group.total, group.refunded_total, group.net) == (6000, 3500, 2500)
+    text = "".join(summary_csv(summary))
+    assert ",,(refunded),0.00,35.00,0.00,35.00" in text
+    assert ",,(net),0.00,25.00,0.00,25.00" in text
+    assert "Festival,,(group net),0.00,25.00,0.00,25.00" in text
+    assert render_pdf(summary).startswith(b"%PDF")

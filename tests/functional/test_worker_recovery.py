@@ -12,7 +12,7 @@ import webtest
 from sqlalchemy import select
 
 from polybanking import main
-from polybanking.models import Transaction
+from polybanking.models import Transaction, TransactionLog
 from polybanking.models.meta import utcnow
 
 from ..inifile import write_ini
@@ -76,12 +76,28 @@ def test_worker_killed_mid_delivery_then_restarted_delivers(
     assert state.needed is True and state.claimed is True
     assert attempts_of(db, transaction_id) == []  # the killed attempt left no record
 
-    workers.start(worker_ini)
+    second = workers.start(worker_ini)
     assert wait_until(lambda: not outbox_state(db, transaction_id).needed), "never delivered"
     assert len(receiver.received) == 2  # the lost answer's IPN, then its redelivery
     (attempt,) = attempts_of(db, transaction_id)
     assert attempt.success is True
     assert not outbox_state(db, transaction_id).claimed
+
+    # At least once, documented: the repeat is the same IPN, with the same webhook-id.
+    assert receiver.received[0] == receiver.received[1]
+    ids = [{k.lower(): v for k, v in headers.items()}["webhook-id"] for headers in receiver.headers]
+    assert ids[0] == ids[1] == attempt.webhook_id
+    # The other worker noticed: the transaction's story says so, and so does its log, once.
+    log_types = db.run(
+        lambda s: s.scalars(
+            select(TransactionLog.log_type).where(TransactionLog.transaction_id == transaction_id)
+        ).all()
+    )
+    assert log_types.count("ipnClaimExpired") == 1
+    second.terminate()
+    output = second.communicate(timeout=30)[0]
+    takeovers = [line for line in output.splitlines() if "took over 1 IPN claim" in line]
+    assert len(takeovers) == 1 and f"transactions {transaction_id})" in takeovers[0], output
 
 
 def postsale(settings, transaction_id):

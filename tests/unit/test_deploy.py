@@ -62,9 +62,22 @@ def test_nginx_site_matches_the_gateway_settings():
     assert "127.0.0.1" in app["polybanking.trusted_proxies"].split()
     assert server["clear_untrusted_proxy_headers"] == "false"
     door = Ingress.from_settings(dict(app))
-    sizes = [int(size) * 1024**2 for size in re.findall(r"client_max_body_size (\d+)m;", site)]
-    assert sizes[0] == door.max_body  # nginx refuses what the gateway would
-    assert door.max_upload <= sizes[1] < door.max_upload + 2 * 1024**2  # and lets the reports through
+    unit = {"k": 1024, "m": 1024**2}
+    sizes = {
+        location.strip() or "server": int(size) * unit[suffix]
+        for location, size, suffix in re.findall(
+            r"(?:location ([^{]*)\{\s*(?:#[^\n]*\n\s*)*)?client_max_body_size (\d+)([km]);", site
+        )
+    }
+    # nginx refuses what the gateway would, route by route: small forms everywhere by default…
+    assert sizes["server"] == door.max_form == door.limit_for("/admin/login")
+    for location in ("/paiements/", "/api/"):
+        assert sizes[location] == door.max_body == door.limit_for(location + "x")
+    # …and only the upload route lets the reports through.
+    upload = "= /admin/reconciliation/new"
+    assert door.max_upload <= sizes[upload] < door.max_upload + 2 * 1024**2
+    assert door.limit_for(upload[2:]) == door.max_upload
+    assert set(sizes) == {"server", "/paiements/", "/api/", upload}
     assert int(server["max_request_body_size"]) == door.max_upload
     for path in ("/healthz", "/metrics"):
         assert re.search(rf"location = {path} {{\s*return 404;", site)

@@ -147,7 +147,14 @@ def test_ingress_settings():
     assert ingress.trusted_proxies == ()
     ingress = Ingress.from_settings({"polybanking.max_body": "2KB", "polybanking.max_upload": "1MB"})
     assert ingress.limit_for("/paiements/start/") == 2048
-    assert ingress.limit_for("/admin/reports/upload") == 1024**2
+    assert ingress.limit_for("/admin/reconciliation/new") == 1024**2
+    assert ingress.limit_for("/admin/reports/upload") == 2048  # the form limit, at most max_body
+    assert ingress.limit_for("/admin/login") == 2048
+    assert Ingress.from_settings({}).limit_for("/admin/login") == 64 * 1024
+    assert Ingress.from_settings({}).limit_for("/api/transactions/") == DEFAULT_MAX_BODY
+    with pytest.raises(SettingsError) as caught:
+        Ingress.from_settings({"polybanking.max_body": "1MB", "polybanking.max_form": "2MB"})
+    assert caught.value.key == "polybanking.max_form"
     with pytest.raises(SettingsError) as caught:
         Ingress.from_settings({"polybanking.max_body": "2MB", "polybanking.max_upload": "1MB"})
     assert caught.value.key == "polybanking.max_upload"

@@ -23,6 +23,9 @@ TABLES = {
     "reconciliation_items",
     "sign_in_failures",
     "ipn_attempts",
+    "admin_sessions",
+    "operations",
+    "config_operators",
 }
 
 

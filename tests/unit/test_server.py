@@ -1,6 +1,7 @@
 """The web process runner (``egg:polybanking#waitress``) that production.ini and development.ini use."""
 
 import gc
+import logging
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -54,3 +55,30 @@ def test_an_absurd_switch_interval_is_refused_before_serving(restored_interprete
     with pytest.raises(ValueError, match="switch_interval_ms"):
         server.serve_paste(app=None, global_conf={}, switch_interval_ms=interval)
     assert sys.getswitchinterval() == before
+
+
+def test_queue_depth_warning_is_rate_limited(caplog):
+    """Under a rush waitress warns on every queued request; the operator gets one line a minute,
+    saying how many were held back."""
+    from waitress.task import ThreadedTaskDispatcher
+
+    queue_logger = ThreadedTaskDispatcher.queue_logger  # the logger waitress itself warns on
+    clock = [0.0]
+    limit = server.limit_queue_warnings()
+    limit.clock = lambda: clock[0]
+    try:
+        caplog.set_level(logging.WARNING, logger="waitress.queue")
+        for depth in range(1, 1001):
+            queue_logger.warning("Task queue depth is %d", depth)
+            clock[0] += 0.01  # 1000 warnings in 10 s
+        clock[0] = 61.0
+        queue_logger.warning("Task queue depth is %d", 3)
+        assert [r.getMessage() for r in caplog.records] == [
+            "Task queue depth is 1",
+            "Task queue depth is 3 (999 more such warnings in the last 60 s)",
+        ]
+        assert server.limit_queue_warnings() is not limit  # installed once per process, not stacked
+        assert len(logging.getLogger("waitress.queue").filters) == 1
+    finally:
+        for installed in list(logging.getLogger("waitress.queue").filters):
+            logging.getLogger("waitress.queue").removeFilter(installed)

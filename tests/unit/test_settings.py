@@ -197,3 +197,17 @@ def test_with_environment_defaults_to_os_environ(monkeypatch):
     monkeypatch.setenv("POLYBANKING_POSTFINANCE_TEST_PSPID", "FromOsEnviron")
     assert with_environment(RAW)["postfinance.test.pspid"] == "FromOsEnviron"
     assert with_environment(RAW, {})["postfinance.test.pspid"] == "TestPSPID"
+
+
+def test_maintenance_url_defaults_to_the_query_urls_neighbour():
+    query = "https://e-payment.postfinance.ch/ncol/test/querydirect.asp"
+    assert load(raw()).test.maintenance_url == ""
+    assert load(raw(postfinance__test__query_url=query)).test.maintenance_url == query.replace(
+        "querydirect", "maintenancedirect"
+    )
+    own = "https://elsewhere.example.org/maintenance.asp"
+    chosen = load(raw(postfinance__test__query_url=query, postfinance__test__maintenance_url=own))
+    assert chosen.test.maintenance_url == own
+    assert (
+        refused(raw(postfinance__test__maintenance_url="ftp://x")).key == "postfinance.test.maintenance_url"
+    )

@@ -80,3 +80,34 @@ def is_pending(code: str | None) -> bool:
 def is_valid_code(code: str) -> bool:
     """A status as PostFinance writes it: one or two digits."""
     return code.isascii() and code.isdigit() and 1 <= len(code) <= 2
+
+
+#: What an operation on a payment leaves it in (PROTOCOL §10), per kind (refund, capture, cancel):
+#: done, still pending, refused. These are the codes websites read whatever the platform (§11).
+OPERATION_DONE = {
+    "refund": frozenset({"8", "84", "85"}),
+    "capture": frozenset({"9"}),
+    "cancel": frozenset({"6", "64"}),
+}
+OPERATION_PENDING = {
+    "refund": frozenset({"81", "82"}),
+    "capture": frozenset({"91"}),
+    "cancel": frozenset({"61", "62"}),
+}
+OPERATION_REFUSED = {
+    "refund": frozenset({"83", "94"}),
+    "capture": frozenset({"93"}),
+    "cancel": frozenset({"63"}),
+}
+
+
+def operation_outcome(kind: str, code: str) -> str | None:
+    """``done``, ``pending`` or ``refused`` for a status an operation of ``kind`` may leave, else None."""
+    for outcome, table in (
+        ("done", OPERATION_DONE),
+        ("pending", OPERATION_PENDING),
+        ("refused", OPERATION_REFUSED),
+    ):
+        if code in table[kind]:
+            return outcome
+    return None

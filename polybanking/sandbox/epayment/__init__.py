@@ -17,8 +17,10 @@ def includeme(config) -> None:
     config.add_route("sandbox.decide", "/sandbox/ncol/{env}/decide")
     # The back office: DirectLink status queries, the transactions list, the report download.
     config.add_route("sandbox.query", "/sandbox/ncol/{env}/querydirect.asp")
+    config.add_route("sandbox.maintenance", "/sandbox/ncol/{env}/maintenancedirect.asp")
     config.add_route("sandbox.transactions", "/sandbox/ncol/{env}/transactions")
     config.add_route("sandbox.report", "/sandbox/ncol/{env}/report.csv")
     config.registry.sandbox_ledger = Ledger((settings.get("sandbox.ledger_file") or "").strip())
     config.scan(".views")
     config.scan(".backoffice")
+    config.scan(".maintenance")

@@ -25,8 +25,19 @@ log = logging.getLogger(__name__)
 BAD_CREDENTIALS = "50001119"
 
 
-def _xml(values: dict[str, str]) -> Response:
+def xml_answer(values: dict[str, str]) -> Response:
     return Response(answer_xml(values), content_type="text/xml", charset="utf-8")
+
+
+def api_user_allowed(received: dict[str, str], env) -> bool:
+    """PSPID, USERID and PSWD (names upper-cased) are the environment's API user's, in constant time."""
+    return bool(
+        env.userid
+        and env.password
+        and constant_time_equals(received.get("PSPID", ""), env.pspid)
+        and constant_time_equals(received.get("USERID", ""), env.userid)
+        and constant_time_equals(received.get("PSWD", ""), env.password)
+    )
 
 
 @view_defaults(require_csrf=False)
@@ -45,22 +56,15 @@ class DirectLinkView:
             raise HTTPBadRequest() from None
         order_id, pay_id = received.get("ORDERID", ""), received.get("PAYID", "")
         answer = {"orderID": order_id, "PAYID": pay_id or "0", "NCSTATUS": "5"}
-        allowed = (
-            env.userid
-            and env.password
-            and constant_time_equals(received.get("PSPID", ""), env.pspid)
-            and constant_time_equals(received.get("USERID", ""), env.userid)
-            and constant_time_equals(received.get("PSWD", ""), env.password)
-        )
-        if not allowed:
+        if not api_user_allowed(received, env):
             log.info("sandbox DirectLink refused: wrong PSPID, USERID or PSWD")
-            return _xml(
+            return xml_answer(
                 answer | {"NCERROR": BAD_CREDENTIALS, "NCERRORPLUS": "Invalid PSPID, USERID or password"}
             )
         entry = self.request.registry.sandbox_ledger.latest(env.name, order_id=order_id, pay_id=pay_id)
         if entry is None or not (order_id or pay_id):
-            return _xml(answer | {"NCERROR": UNKNOWN_ORDER, "NCERRORPLUS": "unknown orderid"})
-        return _xml(
+            return xml_answer(answer | {"NCERROR": UNKNOWN_ORDER, "NCERRORPLUS": "unknown orderid"})
+        return xml_answer(
             {
                 "orderID": entry.order_id,
                 "PAYID": entry.pay_id,
@@ -97,7 +101,7 @@ def report_row(entry: Entry, pspid: str, zone: ZoneInfo) -> dict[str, str]:
         "NCSTER": "0/0",
         "PAYDATE": format_date(changed),
         "COUNTRY": "CH",
-        "TOTAL": format_amount(entry.amount),
+        "TOTAL": format_amount(entry.line_amount),  # a partial refund or capture line: its own amount
         "CUR": entry.currency,
         "METHOD": "CreditCard",
         "BRAND": entry.brand,

@@ -21,7 +21,14 @@ ACTIONS = {
     "capture": (frozenset({"5"}), "9", True),
     "cancel": (frozenset({"5"}), "6", True),
     "refund": (frozenset({"9"}), "8", True),
+    # A refund or cancellation left pending by maintenancedirect.asp, settled later (new PAYIDSUB).
+    "refund-done": (frozenset({"81", "82"}), "8", True),
+    "refund-refused": (frozenset({"81", "82"}), "83", True),
+    "cancel-done": (frozenset({"61", "62"}), "6", True),
 }
+
+#: Statuses of a refund line that count against what may still be refunded.
+REFUNDING = frozenset({"8", "81", "82", "84", "85"})
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,12 @@ class Entry:
     nc_error: str
     ordered_at: str  # ISO 8601, UTC
     changed_at: str
+    #: A partial refund or capture line's own amount (cents); 0: the order's whole amount.
+    operation_amount: int = 0
+
+    @property
+    def line_amount(self) -> int:
+        return self.operation_amount or self.amount
 
     @property
     def status_text(self) -> str:
@@ -89,6 +102,28 @@ class Ledger:
             if (order_id and e.order_id == order_id) or (pay_id and e.pay_id == pay_id)
         ]
         return matching[-1] if matching else None
+
+    def refunded(self, env: str, pay_id: str) -> int:
+        """Cents refunded or being refunded of one payment (the last line of each PAYIDSUB)."""
+        return sum(e.line_amount for e in self.entries(env) if e.pay_id == pay_id and e.status in REFUNDING)
+
+    def was_paid(self, env: str, pay_id: str) -> bool:
+        return any(e.pay_id == pay_id and e.status == "9" for e in self.entries(env))
+
+    def add_operation(self, current: Entry, status: str, amount: int) -> Entry:
+        """A new line (next PAYIDSUB) for an operation asked through DirectLink maintenance."""
+        when = now_iso()
+        return self.record(
+            replace(
+                current,
+                pay_id_sub=max(e.pay_id_sub for e in self.entries(current.env) if e.pay_id == current.pay_id)
+                + 1,
+                status=status,
+                nc_error="0",
+                operation_amount=0 if amount == current.amount else amount,
+                changed_at=when,
+            )
+        )
 
     def apply(self, env: str, pay_id: str, action: str) -> Entry | None:
         """A later operation on a payment; None when it does not apply to its current status."""

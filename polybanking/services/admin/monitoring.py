@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from ...models import IpnAttempt, Transaction
+from ...outages import describe
 
 NO_STATUS = "none"  # a transaction PostFinance has not reported on yet
 IPN_OUTCOMES = {"ipnsuccess": "success", "ipnfailled": "failure"}
@@ -33,12 +34,6 @@ class Snapshot:
     @property
     def healthy(self) -> bool:
         return self.database == "ok" and self.queue == "ok"
-
-
-def _short(error: BaseException) -> str:
-    """The exception's class and first line: enough to act on, never a whole SQL statement."""
-    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0][:200] if lines else ''}".rstrip(": ")
 
 
 def ipn_backlog(connection: Connection) -> tuple[int, int, int]:
@@ -95,7 +90,7 @@ def snapshot(engine: Engine, huey: Huey | None, detailed: bool = False) -> Snaps
             connection.rollback()
         result.database = "ok"
     except Exception as error:  # any driver or network error is "unreachable" for the probe
-        result.database = _short(error)
+        result.database = describe(error)
     if huey is None:
         return result
     try:
@@ -103,5 +98,5 @@ def snapshot(engine: Engine, huey: Huey | None, detailed: bool = False) -> Snaps
         result.queue_scheduled = int(huey.scheduled_count())
         result.queue = "ok"
     except Exception as error:
-        result.queue = _short(error)
+        result.queue = describe(error)
     return result

@@ -28,6 +28,7 @@ STATUS_GROUPS = {
     "none": "No answer from PostFinance yet",
     "ipn_failing": "IPN failing",
     "flagged": "Flagged (amount or currency mismatch)",
+    "refunded": "Refunded, wholly or in part",
 }
 
 
@@ -66,6 +67,7 @@ def _status_clause(status: str):
         "none": column.is_(None),
         "ipn_failing": or_(failing, Transaction.ipn_failed.is_(True)),
         "flagged": Transaction.flagged.is_(True),
+        "refunded": Transaction.refunded_amount > 0,
     }.get(status, column == status if status in STATUS_TEXT else None)
 
 

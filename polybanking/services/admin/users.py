@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ...auth import throttle
+from ...auth import sessions, throttle
 from ...auth.passwords import WeakPassword, hash_password, needs_rehash, verify_password
 from ...auth.tequila import Identity
 from ...models import User
@@ -111,9 +111,19 @@ def update_user(dbsession: Session, user: User, changes: UserChanges, acting: Us
     if new_hash is not None:
         user.password_hash = new_hash
         done.append("password changed")
+    # Whoever knew the old password, or used the account, may hold a copy of its cookie.
+    if (new_hash is not None or not user.is_active) and sessions.end_all(dbsession, user):
+        done.append("signed out everywhere")
     if done:
         log.info("user %s changed by %s: %s", user.username, acting.username, ", ".join(done))
     return done
+
+
+def sign_out_everywhere(dbsession: Session, user: User) -> int:
+    """End every session of ``user`` (the button of the same name); how many there were."""
+    ended = sessions.end_all(dbsession, user)
+    log.info("user %s signed out everywhere (%d sessions)", user.username, ended)
+    return ended
 
 
 def sign_in_local(dbsession: Session, username: str, password: str, ip: str) -> User:

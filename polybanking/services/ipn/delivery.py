@@ -5,16 +5,24 @@ the outbox scan (the periodic task). The scan takes due IPNs in batches, posts a
 parallel threads, and overlaps the database work (recording one batch, claiming the next) with the
 posts of the batch in flight. The clock and the random generator are injected so tests can walk
 the retry schedule without sleeping.
+
+One slow website cannot hold up the others: every post runs in the deliverer's pool, where one
+website (scheme, host and port) gets at most three quarters of the threads (the IPNs over that
+are released and tried again shortly), and ``deliver`` (a queue worker's thread) waits at most
+``HANDOFF_SECONDS`` for a post; a slower one finishes in the pool, which records its result then.
 """
 
 import logging
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +38,8 @@ BATCH_SIZE = 100
 #: A status that changes again and again while its IPN is in flight is sent again at most this
 #: many times in one task; the outbox scan carries on after that.
 MAX_ROUNDS = 5
+#: How long ``deliver`` waits for a post before leaving it to the pool.
+HANDOFF_SECONDS = 1.0
 
 Clock = Callable[[], datetime]
 Batch = tuple[list[Delivery], list[Future]]
@@ -63,15 +73,34 @@ class IpnDeliverer:
     ):
         self.session_factory = session_factory
         self.policy = policy
-        self.sender = sender or Sender(policy.timeout)
+        self.sender = sender or Sender(policy.timeout, policy.allow_private)
         self.clock = clock
         self.rng = rng or random.Random()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        #: Expired claims of stopped workers this deliverer took over (logged each time).
+        self.taken_over_total = 0
+        #: Posts in flight per website; at most ``site_limit`` each, so a quarter of the threads
+        #: (at least one) always remains for the other websites.
+        self._in_flight: Counter[str] = Counter()
+        self.site_limit = max(1, policy.concurrency - max(1, policy.concurrency // 4))
 
     def _claim(self, limit: int, transaction_ids=None) -> list[Delivery]:
+        taken_over: list[int] = []
         with self.session_factory.begin() as dbsession:
-            return ipn_outbox.claim(dbsession, self.clock(), self.policy.claim_lease, limit, transaction_ids)
+            deliveries = ipn_outbox.claim(
+                dbsession, self.clock(), self.policy.claim_lease, limit, transaction_ids, taken_over
+            )
+        if taken_over:
+            self.taken_over_total += len(taken_over)
+            log.warning(
+                "took over %d IPN claim(s) left by a worker that stopped mid-delivery (transactions %s);"
+                " sending again with the same webhook-id (%d taken over by this worker so far)",
+                len(taken_over),
+                ", ".join(map(str, taken_over[:20])) + (" …" if len(taken_over) > 20 else ""),
+                self.taken_over_total,
+            )
+        return deliveries
 
     def _send(self, delivery: Delivery) -> AttemptResult | None:
         """Post, unless the claim might expire before the website could answer (a batch waiting
@@ -79,7 +108,18 @@ class IpnDeliverer:
         now = self.clock()
         if now + timedelta(seconds=self.policy.attempt_limit) > delivery.claimed_until:
             return None
-        return self.sender.send(delivery, now)
+        site = _site(delivery.url)
+        with self._pool_lock:
+            if self._in_flight[site] >= self.site_limit:
+                return None  # this website has its share of the threads: released, tried again soon
+            self._in_flight[site] += 1
+        try:
+            return self.sender.send(delivery, now)
+        finally:
+            with self._pool_lock:
+                self._in_flight[site] -= 1
+                if not self._in_flight[site]:
+                    del self._in_flight[site]
 
     def _start(self, deliveries: list[Delivery]) -> Batch:
         with self._pool_lock:
@@ -103,6 +143,13 @@ class IpnDeliverer:
         deliveries, futures = batch
         return self._record(deliveries, [future.result() for future in futures])
 
+    def _finish_later(self, batch: Batch) -> None:
+        """Record a slow post's result when it comes (in the pool's thread)."""
+        try:
+            self._finish(batch)
+        except Exception:  # the scan will find the IPN due again once its claim expires
+            log.exception("IPN result for transaction %s not recorded", batch[0][0].transaction_id)
+
     def deliver(self, transaction_id: int) -> list[Recorded]:
         """Send one transaction's IPN if it is due; again if its status changed in flight."""
         outcomes: list[Recorded] = []
@@ -110,9 +157,19 @@ class IpnDeliverer:
             deliveries = self._claim(1, [transaction_id])
             if not deliveries:
                 break
-            recorded = self._record(deliveries, [self._send(delivery) for delivery in deliveries])
+            batch = self._start(deliveries)
+            try:
+                batch[1][0].result(timeout=HANDOFF_SECONDS)
+            except FutureTimeout:
+                # A slow website: the post goes on in the pool, which records it when it ends;
+                # this (queue worker's) thread is free for the other websites' IPNs.
+                batch[1][0].add_done_callback(lambda _done, batch=batch: self._finish_later(batch))
+                break
+            recorded = self._finish(batch)
             outcomes.extend(recorded)
-            if not any(outcome.superseded or outcome.released for outcome in recorded):
+            # Again if the status changed in flight; not if the website's share of threads is
+            # taken (released): the caller schedules it a little later.
+            if not any(outcome.superseded for outcome in recorded):
                 break
         return outcomes
 
@@ -147,3 +204,12 @@ class IpnDeliverer:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
+
+
+def _site(url: str) -> str:
+    """Scheme, host and port: what one website's share of the posting threads is counted by."""
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}"
+    except ValueError:
+        return url

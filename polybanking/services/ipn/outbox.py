@@ -36,23 +36,39 @@ def _due(now: datetime):
     )
 
 
+#: The log line of an IPN whose claim had expired with its worker (died or stalled mid-delivery).
+CLAIM_EXPIRED = "ipnClaimExpired"
+
+
 def claim(
     dbsession: Session,
     now: datetime,
     lease: timedelta,
     limit: int = 100,
     transaction_ids: Sequence[int] | None = None,
+    taken_over: list[int] | None = None,
 ) -> list[Delivery]:
     """Claim up to ``limit`` due IPNs (only among ``transaction_ids`` if given), oldest due first,
-    and build what to send from the rows as they are now. Commit before sending."""
-    candidates = select(Transaction.id).where(_due(now)).order_by(Transaction.ipn_next_attempt_at)
+    and build what to send from the rows as they are now. Commit before sending.
+
+    A due IPN that still carries a claim token was left by a worker that died (or stalled past
+    its lease) mid-delivery: it is taken over, logged on the transaction, and its id appended to
+    ``taken_over`` so the caller can say so. Its website may get that IPN twice, with the same
+    ``webhook-id``."""
+    candidates = (
+        select(Transaction.id, Transaction.ipn_claim_token, Transaction.ipn_claimed_until)
+        .where(_due(now))
+        .order_by(Transaction.ipn_next_attempt_at)
+    )
     if transaction_ids is not None:
         candidates = candidates.where(Transaction.id.in_(transaction_ids))
     if dbsession.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=transaction_ids is None, of=Transaction)
-    ids = list(dbsession.scalars(candidates.limit(limit)))
+    rows = dbsession.execute(candidates.limit(limit)).all()
+    ids = [row.id for row in rows]
     if not ids:
         return []
+    expired = {row.id: row.ipn_claimed_until for row in rows if row.ipn_claim_token is not None}
     token, until = uuid.uuid4().hex, now + lease
     dbsession.execute(
         update(Transaction)
@@ -69,6 +85,17 @@ def claim(
     )
     deliveries = []
     for transaction in claimed:
+        if transaction.id in expired:
+            dbsession.add(
+                TransactionLog(
+                    transaction_id=transaction.id,
+                    log_type=CLAIM_EXPIRED,
+                    extra_data=f"a worker's claim ended {expired[transaction.id]} with no result; taken over",
+                    when=now,
+                )
+            )
+            if taken_over is not None:
+                taken_over.append(transaction.id)
         fields = ipn_fields(transaction)
         deliveries.append(
             Delivery(
@@ -107,7 +134,18 @@ def _apply(transaction: Transaction, delivery: Delivery, result: AttemptResult, 
         # An attempt only counts for the status it carried; the newer one was made due with it.
         return Recorded(transaction.id, result.ok, transaction.ipn_next_attempt_at, superseded=True)
     if not ours:
-        # Our claim expired and another worker took over: it decides; we only report the facts.
+        # Our claim expired (a stalled worker, a late answer), perhaps another worker took over.
+        # A delivery stays delivered; otherwise the attempt still counts, so a website whose
+        # answers always come late is given up on schedule instead of being posted for ever.
+        if transaction.ipn_needed and not transaction.ipn_failed:
+            transaction.ipn_attempts += 1
+            if result.ok:
+                transaction.ipn_needed = False
+                transaction.ipn_next_attempt_at = None
+            elif transaction.ipn_attempts >= policy.max_attempts:
+                transaction.ipn_failed = True
+                transaction.ipn_next_attempt_at = None
+                return Recorded(transaction.id, False, failed=True)
         return Recorded(transaction.id, result.ok, transaction.ipn_next_attempt_at)
     transaction.ipn_attempts += 1
     if result.ok:

@@ -136,8 +136,11 @@ def attempt_history(dbsession: Session, transaction: Transaction) -> list[Attemp
         AttemptRow(
             a.attempted_at,
             "accepted" if a.success else "failed",
-            attempt_in_words(a.http_status, a.error, a.answer, a.duration_ms) + f" ({a.duration_ms} ms)",
-            a.error or (a.answer if not a.success else ""),
+            attempt_in_words(a.http_status, a.error, a.answer, a.duration_ms)
+            + (f" ({a.duration_ms} ms)" if a.http_status is not None else ""),
+            # The detail: the website's answer (its first 1 000 characters). A failure to connect
+            # has its words only, so that an IPN URL cannot be used to probe a network.
+            a.answer if a.http_status is not None and not a.success else "",
             a.postfinance_status,
         )
         for a in dbsession.scalars(select(IpnAttempt).where(IpnAttempt.transaction_id == transaction.id))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from ...settings import SettingsError
+from ...settings import SettingsError, allow_private_destinations
 
 #: After the first try: about three days in all (the issue's default).
 DEFAULT_SCHEDULE = "5s 5m 30m 2h 5h 10h 10h 14h 20h 24h"
@@ -62,13 +62,17 @@ def _number(raw: Mapping[str, str], key: str, default: float, low: float, high: 
 @dataclass(frozen=True)
 class IpnPolicy:
     """How IPNs are delivered: ``ipn.retry_schedule``, ``ipn.timeout``, ``ipn.scan_interval``
-    (seconds between scans of the outbox) and ``ipn.concurrency`` (parallel posts per worker)."""
+    (seconds between scans of the outbox), ``ipn.concurrency`` (parallel posts per worker) and
+    ``ipn.allow_private_destinations``. ``timeout`` bounds each attempt as a whole."""
 
     schedule: tuple[timedelta, ...] = parse_schedule(DEFAULT_SCHEDULE)
     timeout: float = DEFAULT_TIMEOUT
     scan_interval: int = DEFAULT_SCAN_INTERVAL
     concurrency: int = DEFAULT_CONCURRENCY
     jitter: float = DEFAULT_JITTER
+    #: ``ipn.allow_private_destinations``: IPNs may go to loopback and private addresses
+    #: (development, tests); off in production, where a config's URL must be a public address.
+    allow_private: bool = False
 
     @property
     def max_attempts(self) -> int:
@@ -77,7 +81,8 @@ class IpnPolicy:
 
     @property
     def attempt_limit(self) -> float:
-        """Seconds one attempt may take: the connect and the read timeouts, each ``timeout``."""
+        """Seconds one attempt is budgeted when checking a claim: the attempt itself ends at
+        ``timeout`` (sender.py), and as much again is margin for a loaded machine."""
         return 2 * self.timeout
 
     @property
@@ -98,6 +103,7 @@ def load_policy(raw: Mapping[str, str]) -> IpnPolicy:
         timeout=_number(raw, "ipn.timeout", DEFAULT_TIMEOUT, 0.05, 300),
         scan_interval=int(_number(raw, "ipn.scan_interval", DEFAULT_SCAN_INTERVAL, 1, 3600)),
         concurrency=int(_number(raw, "ipn.concurrency", DEFAULT_CONCURRENCY, 1, 64)),
+        allow_private=allow_private_destinations(raw),
     )
 
 

@@ -3,6 +3,13 @@
 Each thread keeps its own ``requests.Session`` (sessions are not thread-safe), so connections to
 a website are kept alive across the IPNs of a batch. At most ``MAX_ANSWER_BYTES`` of an answer are
 read: a website answering with a huge page cannot fill the worker's memory.
+
+The attempt as a whole (connect, send, status, the bounded body) ends at ``timeout``: a timer cuts
+the socket then, so a website dripping one byte a second cannot hold a worker thread for longer
+(the socket timeouts alone bound each read, not the attempt). Connections go only to the addresses
+``destinations`` allows. What is recorded is short and printable, and a failure to connect is
+"could not connect" whatever the reason (refused, filtered, unknown name), so the IPN URL cannot
+be used to tell a closed port from a filtered one.
 """
 
 import threading
@@ -13,6 +20,7 @@ from datetime import datetime
 import requests
 
 from ...models.ipn_attempt import ANSWER_EXCERPT
+from .destinations import Attempt, GuardedAdapter, begin_attempt, end_attempt
 from .payload import encode_body, webhook_headers
 from .schedule import parse_retry_after
 from .words import attempt_in_words
@@ -53,15 +61,19 @@ class AttemptResult:
         return self.http_status is not None and 200 <= self.http_status < 300
 
     def describe(self) -> str:
-        """What happened in words, for the log: ``answered HTTP 500 with "the answer…" (12 ms)`` or
-        ``could not connect: connection refused (3 ms)``; the raw error is kept in ``ipn_attempts``."""
+        """What happened in words, for the log (which the config's members read):
+        ``answered HTTP 500 with "the answer…" (12 ms)``, or ``could not connect`` without a
+        duration (how long a failed connection took would tell a closed port from a filtered one)."""
+        if self.http_status is None:
+            return self.error
         words = attempt_in_words(self.http_status, self.error, self.answer, self.duration_ms)
         return f"{words} ({self.duration_ms} ms)"
 
 
 def clean_text(text: str, limit: int = ANSWER_EXCERPT) -> str:
-    """At most ``limit`` characters, without NUL (PostgreSQL refuses to store one)."""
-    return text[:limit].replace("\x00", "\ufffd")
+    """At most ``limit`` printable characters: control characters (NUL, which PostgreSQL refuses
+    to store, escape sequences, line breaks) become spaces."""
+    return "".join(c if c.isprintable() else " " for c in text[:limit])
 
 
 def _read_answer(answer: requests.Response) -> str:
@@ -72,19 +84,43 @@ def _read_answer(answer: requests.Response) -> str:
     return clean_text(data.decode(answer.encoding or "utf-8", errors="replace"))
 
 
-class Sender:
-    """Posts deliveries with the policy's timeout; safe to share between threads."""
+def _failure(error: Exception, attempt: Attempt, timeout: float) -> str:
+    """What went wrong, in words that tell the website's operator enough and a prober nothing."""
+    if attempt.refused:
+        return "destination not allowed: not a public address"
+    if attempt.expired or isinstance(error, requests.ReadTimeout):
+        return f"no answer within {timeout:g} s"
+    if isinstance(error, requests.ConnectionError):
+        return "could not connect"
+    if isinstance(error, ValueError):  # requests' InvalidURL, MissingSchema…
+        return "not a usable URL"
+    return "request failed"
 
-    def __init__(self, timeout: float):
+
+class Sender:
+    """Posts deliveries within ``timeout`` each, to allowed addresses only; safe to share between
+    threads."""
+
+    def __init__(self, timeout: float, allow_private: bool = False):
         self.timeout = timeout
+        self.allow_private = allow_private
         self._local = threading.local()
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
+            session.trust_env = False  # no proxy from the environment: it would skip the guard
             session.headers["User-Agent"] = USER_AGENT
+            adapter = GuardedAdapter(self.allow_private)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
         return session
+
+    def _forget_session(self) -> None:
+        session, self._local.session = getattr(self._local, "session", None), None
+        if session is not None:
+            session.close()
 
     def send(self, delivery: Delivery, now: datetime) -> AttemptResult:
         """One attempt at ``now``: the timestamp signed in the headers and recorded."""
@@ -97,18 +133,33 @@ class Sender:
             return AttemptResult(now, 0, error="no IPN URL configured")
         body = encode_body(delivery.fields)
         headers = webhook_headers(delivery.key_ipn, delivery.webhook_id, int(now.timestamp()), body)
+        attempt = begin_attempt()
+        deadline = threading.Timer(self.timeout, attempt.cut)
+        deadline.daemon = True
+        deadline.start()
         try:
-            answer = self._session().post(
-                delivery.url,
-                data=body,
-                headers=headers,
-                timeout=(self.timeout, self.timeout),
-                allow_redirects=False,
-                stream=True,
-            )
-        except Exception as error:  # refused, timeout, bad URL…: every one is a failed attempt
-            return AttemptResult(now, elapsed(), error=clean_text(f"{type(error).__name__}: {error}"))
-        with answer:
-            text = _read_answer(answer)
+            try:
+                answer = self._session().post(
+                    delivery.url,
+                    data=body,
+                    headers=headers,
+                    timeout=(self.timeout, self.timeout),
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except Exception as error:  # refused, timeout, bad URL…: every one is a failed attempt
+                return AttemptResult(now, elapsed(), error=_failure(error, attempt, self.timeout))
+            if attempt.expired:  # cut while reading the headers: what was parsed is no answer
+                answer.close()
+                return AttemptResult(now, elapsed(), error=f"no answer within {self.timeout:g} s")
+            with answer:
+                text = _read_answer(answer)
+            if attempt.expired:  # the status came in time; the body did not
+                text = clean_text(f"{text} (answer cut at {self.timeout:g} s)".strip())
+        finally:
+            deadline.cancel()
+            end_attempt()
+            if attempt.expired:
+                self._forget_session()  # its connection was cut
         retry_after = parse_retry_after(answer.headers.get("Retry-After"), now)
         return AttemptResult(now, elapsed(), answer.status_code, answer=text, retry_after=retry_after)

@@ -16,12 +16,14 @@ from ...platforms.epayment.form import parse_order_id
 from ...platforms.epayment.statuses import AFTER_PAYMENT_STATUSES, is_good, is_pending
 from ...settings import Settings, SettingsError
 from ..ipn.payload import mark_due
+from ..operations.settle import settle_report
 
 log = logging.getLogger(__name__)
 
-#: How a report arrived: PostFinance's post-sale request, the shopper's browser, or our own
-#: DirectLink question (issue 6); all three go through ``apply_report``.
-POSTSALE, RETURN, DIRECTLINK = "postsale", "return", "directlink"
+#: How a report arrived: PostFinance's post-sale request, the shopper's browser, our own
+#: DirectLink question (issue 6), or the platform's answer to a refund, capture or cancellation
+#: (issue 15); all go through ``apply_report``.
+POSTSALE, RETURN, DIRECTLINK, OPERATION = "postsale", "return", "directlink", "operation"
 
 
 class FeedbackRejected(Exception):
@@ -150,6 +152,12 @@ def apply_report(
         log.warning("feedback for transaction %s does not match its amount/currency", transaction.id)
         return FeedbackOutcome(transaction, report, status_changed=False, mismatch=True)
 
+    if settle_report(dbsession, transaction, report).hold:
+        # An operation was settled (or is still pending) without changing what websites see.
+        if report.pay_id == transaction.postfinance_id:
+            transaction.postfinance_id_sub = max(report.pay_id_sub, transaction.postfinance_id_sub or 0)
+        return FeedbackOutcome(transaction, report, status_changed=False, mismatch=False)
+
     verdict = classify(transaction, report)
     if verdict == "stale":
         add_log("postfinanceIgnored", f"stale report: status {report.status}, PAYIDSUB {report.pay_id_sub}")
@@ -167,7 +175,7 @@ def apply_report(
         return FeedbackOutcome(transaction, report, status_changed=False, mismatch=False)
 
     transaction.postfinance_status = report.status
-    if channel == DIRECTLINK:
+    if channel in (DIRECTLINK, OPERATION):
         # Our question is no report of PostFinance's unless it brings news; then the IPN's
         # ``last_update`` says when we learnt it.
         transaction.last_postfinance_ipn_date = now

@@ -39,6 +39,7 @@ DETAIL_FIELDS = (
     "last_ipn_date",
     "postfinance_status_text",
     "internal_status_text",
+    "refunded_amount",
 )
 
 DATE_FIELDS = (
@@ -61,6 +62,7 @@ TRANSACTION_COLUMNS = (
     "brand",
     "card",
     *DATE_FIELDS,
+    "refunded_amount",
 )
 
 LOG_FIELDS = ("when", "extra_data", "log_type", "log_type_text")
@@ -159,6 +161,7 @@ def transaction_detail(transaction: Any, date: DateWriter) -> dict[str, Any]:
         "last_ipn_date": date(t.last_ipn_date),
         "postfinance_status_text": status_text(t.postfinance_status),
         "internal_status_text": INTERNAL_STATUS_TEXT.get(t.internal_status, t.internal_status),
+        "refunded_amount": str(t.refunded_amount or 0),
     }
 
 

@@ -1,4 +1,4 @@
-"""Starting a payment (PROTOCOL §2) and forwarding the shopper to the config's platform (§3)."""
+"""Starting a payment (PROTOCOL §2); ``forward`` sends the shopper on to the platform (§3)."""
 
 import logging
 import re
@@ -10,13 +10,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ...models import Config, Transaction, TransactionLog, mark_changed
-from ...models.meta import MAX_ROW_ID, utcnow
-from ...models.transaction import FEEDBACK, FORWARDED, REFERENCE_MAX_LENGTH
-from ...platforms import PaymentOrder
-from ...platforms.epayment.form import format_order_id
-from ...settings import Settings
+from ...models.meta import MAX_ROW_ID
+from ...models.transaction import REFERENCE_MAX_LENGTH
 from ...signing import check_sign
-from .platforms import platform_for
 
 log = logging.getLogger(__name__)
 
@@ -176,37 +172,3 @@ def start_payment(dbsession: Session, params: Mapping[str, str]) -> StartedPayme
         raise StartError("REFERENCE_ERROR", "reference already used")
     mark_changed(dbsession)  # Core writes: pyramid_tm must commit, not roll back
     return StartedPayment(id=created.id, token=created.token)
-
-
-class NotForwardable(Exception):
-    """The ``go`` link is unknown, its config disabled, or PostFinance already answered."""
-
-
-@dataclass(frozen=True)
-class Forward:
-    transaction: Transaction
-    action_url: str
-    fields: dict[str, str]
-
-
-def forward(dbsession: Session, settings: Settings, token: str, client_ip: str) -> Forward:
-    """The SHA-IN signed form for the shopper, and the ``userForwarded`` step recorded."""
-    if not TOKEN_PATTERN.fullmatch(token):
-        raise NotForwardable("unknown token or disabled config")
-    transaction = dbsession.scalar(select(Transaction).where(Transaction.token == token).with_for_update())
-    if transaction is None or not transaction.config.usable:
-        raise NotForwardable("unknown token or disabled config")
-    if transaction.internal_status == FEEDBACK:
-        raise NotForwardable("PostFinance already answered for this transaction")
-    page = platform_for(settings, transaction.config).begin_payment(
-        PaymentOrder(
-            order_id=format_order_id(settings.orderid_prefix, transaction.id),
-            amount_cents=transaction.amount,
-            return_url=settings.url("/paiements/return"),
-            language=settings.language or None,
-        )
-    )
-    transaction.internal_status = FORWARDED
-    transaction.last_userforwarded_date = utcnow()
-    dbsession.add(TransactionLog(transaction=transaction, log_type="userForwarded", extra_data=client_ip))
-    return Forward(transaction=transaction, action_url=page.url, fields=dict(page.fields))

@@ -1,4 +1,5 @@
-"""Comparing a PostFinance transaction report with the database (issue 6, PROTOCOL §8).
+"""Comparing a PostFinance transaction report with the database (issue 6, PROTOCOL §8), or
+Checkout's transaction export (PROTOCOL §11) with the Checkout configs' transactions.
 
 Two steps with plain results, so that the command, the inbox task and the admin page share them:
 ``read_report`` (the whole file, or a ``ReportUnreadable`` naming line and column: a comparison is
@@ -7,6 +8,12 @@ Storing a run, listing runs and the CSV of differences are in ``reconcile_runs``
 
 Made for a million lines: the report is kept as one final line per order (the highest
 PAYID/PAYIDSUB), and the database is streamed past it, so memory holds one side only.
+
+Refund lines (a later PAYIDSUB with a refund status, its own amount) are summed apart. For an
+order PolyBanking refunded, the sum of its done refund lines is compared with what PolyBanking
+refunded and the payment line (the last before the refunds) with the payment: both the same is
+*same*; refunds not the same is *different* in amount, both sides showing the refunded total.
+Orders PolyBanking did not refund are compared by their final line, as before.
 """
 
 from collections.abc import Iterable
@@ -15,14 +22,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from ...models import Config, Transaction
 from ...models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_POLYBANKING, ONLY_REPORT, UNANSWERED
-from ...platforms import CURRENCY
+from ...platforms import CHECKOUT, CURRENCY, EPAYMENT
+from ...platforms.checkout import export
 from ...platforms.epayment.form import MAX_TRANSACTION_ID, format_order_id
 from ...platforms.epayment.report import ReportError, ReportInfo, ReportLine, iter_report
+from ...platforms.epayment.statuses import OPERATION_DONE, OPERATION_PENDING, OPERATION_REFUSED
 from ...settings import Settings
 
 SAME = "same"
@@ -38,6 +47,14 @@ CATEGORY_TEXT = {
 #: The compared values, in the order they are listed.
 FIELDS = ("payid", "amount", "currency", "status")
 CHUNK = 500  # ids per IN (…) query: well under every database's parameter limit
+REFUND_DONE = OPERATION_DONE["refund"]
+#: Statuses of a refund's own line in a report.
+REFUND_LINES = REFUND_DONE | OPERATION_PENDING["refund"] | OPERATION_REFUSED["refund"]
+PAID = "9"
+
+
+def is_refund_line(line: ReportLine) -> bool:
+    return line.pay_id_sub > 0 and line.status in REFUND_LINES
 
 
 class ReportUnreadable(Exception):
@@ -56,6 +73,12 @@ class ParsedReport:
     last_date: date
     ours: dict[int, ReportLine]
     others: dict[str, ReportLine]
+    #: Cents of the done refund lines per transaction id, and the payment line a refund line
+    #: followed (both consumed by compare() too).
+    refunds: dict[int, int] = field(default_factory=dict)
+    payments: dict[int, ReportLine] = field(default_factory=dict)
+    #: The platform whose report it is: only that platform's configs are compared with it.
+    platform: str = EPAYMENT
 
     @property
     def orders(self) -> int:
@@ -72,13 +95,17 @@ def read_report(stream: BinaryIO, file_name: str, orderid_prefix: str) -> Parsed
     info = ReportInfo()
     ours: dict[int, ReportLine] = {}
     others: dict[str, ReportLine] = {}
+    refunds: dict[int, int] = {}
+    payments: dict[int, ReportLine] = {}
     count = 0
     first = last = None
     previous_date = None
     head = orderid_prefix + "-"
     cut = len(head)
     try:
-        for line in iter_report(stream, info):
+        platform = CHECKOUT if export.is_export(stream) else EPAYMENT
+        lines = export.iter_export(stream, info) if platform == CHECKOUT else iter_report(stream, info)
+        for line in lines:
             count += 1
             if line.order_date is not previous_date:  # dates are cached: usually the same object
                 previous_date = line.order_date
@@ -103,6 +130,15 @@ def read_report(stream: BinaryIO, file_name: str, orderid_prefix: str) -> Parsed
                 known = ours.get(transaction_id)
                 if known is None or _later(line, known):
                     ours[transaction_id] = line
+                if line.pay_id_sub and line.status in REFUND_LINES:
+                    if line.status in REFUND_DONE:
+                        refunds[transaction_id] = refunds.get(transaction_id, 0) + line.amount_cents
+                    if known is not None and not is_refund_line(known) and ours[transaction_id] is line:
+                        payments[transaction_id] = known  # the payment line the refunds followed
+                elif known is not None and ours[transaction_id] is not line:
+                    paid_line = payments.get(transaction_id)
+                    if paid_line is None or _later(line, paid_line):
+                        payments[transaction_id] = line
             else:
                 known = others.get(ref)
                 if known is None or _later(line, known):
@@ -113,7 +149,19 @@ def read_report(stream: BinaryIO, file_name: str, orderid_prefix: str) -> Parsed
         raise ReportUnreadable(f"the file cannot be read ({error.strerror or error})") from None
     if first is None or last is None:
         raise ReportUnreadable("the report has no transaction lines")
-    return ParsedReport(file_name, info.file_format, info.encoding, count, first, last, ours, others)
+    return ParsedReport(
+        file_name,
+        info.file_format,
+        info.encoding,
+        count,
+        first,
+        last,
+        ours,
+        others,
+        refunds,
+        payments,
+        platform,
+    )
 
 
 @dataclass(frozen=True)
@@ -185,7 +233,11 @@ def _report_side(line: ReportLine) -> Side:
 
 def _columns():
     return select(
-        Transaction.id, Transaction.amount, Transaction.postfinance_id, Transaction.postfinance_status
+        Transaction.id,
+        Transaction.amount,
+        Transaction.postfinance_id,
+        Transaction.postfinance_status,
+        Transaction.refunded_amount,
     )
 
 
@@ -195,7 +247,29 @@ class _Tally:
     def __init__(self, result: Comparison):
         self.result = result
         self.totals = result.totals
-        self.pending: list[tuple[str, int, ReportLine | None, Side, tuple[str, ...]]] = []
+        #: (category, transaction id, report line, our side, differing fields, report side if not the line's)
+        self.pending: list[tuple[str, int, ReportLine | None, Side, tuple[str, ...], Side | None]] = []
+
+    def pair_refunds(self, transaction_id: int, row, line: ReportLine, report: "ParsedReport") -> None:
+        """An order PolyBanking refunded: its payment line, and the refunded totals of both sides."""
+        _id, amount, pay_id, status, refunded = row
+        reported = report.refunds.pop(transaction_id, 0)
+        payment = report.payments.pop(transaction_id, None)
+        if not is_refund_line(line) and (payment is None or _later(line, payment)):
+            payment = line  # the final line is the payment's own (a refund line came before it)
+        if reported == refunded and payment is not None:
+            self.pair(transaction_id, amount, pay_id, PAID if status in REFUND_DONE else status, payment)
+            return
+        same = reported == refunded and line.pay_id == (pay_id or "")
+        totals = self.totals[SAME if same else DIFFERENT]
+        totals.count += 1
+        totals.report_cents += reported
+        totals.polybanking_cents += refunded
+        if not same:
+            report_side = Side(line.pay_id, reported, line.currency, line.status)
+            fields = ("amount",) + (("payid",) if line.pay_id != (pay_id or "") else ())
+            ours_side = Side(pay_id, refunded, CURRENCY, status)
+            self.pending.append((DIFFERENT, transaction_id, line, ours_side, fields, report_side))
 
     def pair(self, transaction_id: int, amount: int, pay_id, status, line: ReportLine) -> None:
         differing = []
@@ -213,7 +287,7 @@ class _Tally:
         totals.polybanking_cents += amount
         if differing:
             side = Side(pay_id, amount, CURRENCY, status)
-            self.pending.append((DIFFERENT, transaction_id, line, side, tuple(differing)))
+            self.pending.append((DIFFERENT, transaction_id, line, side, tuple(differing), None))
 
     def only_polybanking(self, transaction_id: int, amount: int, pay_id, status) -> None:
         """Not in the report: a difference if PostFinance answered about it, else the expected case
@@ -222,7 +296,9 @@ class _Tally:
         totals = self.totals[category]
         totals.count += 1
         totals.polybanking_cents += amount
-        self.pending.append((category, transaction_id, None, Side(pay_id, amount, CURRENCY, status), ()))
+        self.pending.append(
+            (category, transaction_id, None, Side(pay_id, amount, CURRENCY, status), (), None)
+        )
 
     def only_report(self, line: ReportLine, category: str = ONLY_REPORT) -> None:
         totals = self.totals[category]
@@ -259,7 +335,7 @@ def compare(dbsession: Session, settings: Settings, report: ParsedReport, live: 
     tally = _Tally(result)
     ours = report.ours
     start, end = day_bounds(report.first_date, report.last_date, settings.timezone)
-    in_environment = Config.test_mode.is_(not live)
+    in_environment = and_(Config.test_mode.is_(not live), Config.platform == report.platform)
     scan = (
         _columns()
         .join(Config, Config.id == Transaction.config_id)
@@ -270,10 +346,13 @@ def compare(dbsession: Session, settings: Settings, report: ParsedReport, live: 
     connection = dbsession.connection()  # Core rows: no ORM bookkeeping per row
     pop = ours.pop
     same_count = same_cents = 0
-    for transaction_id, amount, pay_id, status in connection.execute(scan):
+    for row in connection.execute(scan):
+        transaction_id, amount, pay_id, status, refunded = row
         line = pop(transaction_id, None)
         if line is None:
             tally.only_polybanking(transaction_id, amount, pay_id, status)
+        elif refunded:
+            tally.pair_refunds(transaction_id, row, line, report)
         elif (
             line.amount_cents == amount
             and line.status == status
@@ -296,8 +375,13 @@ def compare(dbsession: Session, settings: Settings, report: ParsedReport, live: 
             .join(Config, Config.id == Transaction.config_id)
             .where(in_environment, Transaction.id.in_(batch))
         )
-        for transaction_id, amount, pay_id, status in rows:
-            tally.pair(transaction_id, amount, pay_id, status, ours.pop(transaction_id))
+        for row in rows:
+            transaction_id, amount, pay_id, status, refunded = row
+            line = ours.pop(transaction_id)
+            if refunded:
+                tally.pair_refunds(transaction_id, row, line, report)
+            else:
+                tally.pair(transaction_id, amount, pay_id, status, line)
     for line in ours.values():
         tally.only_report(line)
     ours.clear()
@@ -324,7 +408,7 @@ def _describe(dbsession: Session, settings: Settings, tally: _Tally) -> None:
         )
         known.update((row.id, (row.config_id, row.reference)) for row in rows)
     prefix = settings.orderid_prefix
-    for category, transaction_id, line, side, differing in tally.pending:
+    for category, transaction_id, line, side, differing, report_side in tally.pending:
         config_id, reference = known.get(transaction_id, (None, None))
         tally.result.items.append(
             Item(
@@ -332,7 +416,7 @@ def _describe(dbsession: Session, settings: Settings, tally: _Tally) -> None:
                 line.order_id if line else format_order_id(prefix, transaction_id),
                 differing,
                 line.line if line else None,
-                _report_side(line) if line else None,
+                report_side or (_report_side(line) if line else None),
                 transaction_id,
                 config_id,
                 reference,

@@ -1,9 +1,12 @@
-"""Asking PostFinance (DirectLink, PROTOCOL §9) about payments whose outcome we do not know.
+"""Asking PostFinance (DirectLink, PROTOCOL §9; Checkout's API for Checkout configs, §11) about
+payments whose outcome we do not know.
 
 Which ones: forwarded to PostFinance more than ``reconcile.stale_after`` ago without any feedback,
-and those left in an uncertain status (52, 92) as long. Each is asked at most
-``reconcile.max_queries`` times per status, with growing pauses, and not once it is older than
-``reconcile.give_up_after``. The answer is applied like a feedback (``feedback.apply_report``).
+those left in an uncertain status (52, 92; Checkout's PROCESSING, COMPLETED) as long, and those
+with a refund, capture or cancellation still pending that long after it was sent (its answer was
+pending or never came). Each is asked at most ``reconcile.max_queries`` times per status, with
+growing pauses, and not once it is older than ``reconcile.give_up_after``. The answer is applied
+like a feedback (``feedback.apply_report``).
 
 The HTTP call happens in a task between two short transactions: ``claim_due`` (which counts the
 question before it is asked, so two workers never ask twice) and ``apply_answer``.
@@ -16,9 +19,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from ...models import Config, Transaction, TransactionLog
+from ...models import Config, Operation, Transaction, TransactionLog
 from ...models.meta import utcnow
+from ...models.operation import PENDING
 from ...models.transaction import FORWARDED
+from ...platforms import CHECKOUT, EPAYMENT
+from ...platforms.checkout.states import UNSETTLED_STATUSES as CHECKOUT_UNSETTLED
 from ...platforms.epayment import directlink
 from ...platforms.epayment.feedback import FeedbackError
 from ...platforms.epayment.form import format_order_id
@@ -40,6 +46,10 @@ def _environment(settings: Settings, test_mode: bool) -> PostFinanceEnvironment 
     return env
 
 
+def _checkout(settings: Settings, test_mode: bool) -> bool:
+    return (settings.checkout_test if test_mode else settings.checkout_live) is not None
+
+
 def pause(settings: Settings, attempts: int) -> timedelta:
     """Wait before the next question: stale_after, then doubling, at most 12 hours."""
     return min(settings.reconcile.stale_after * (2 ** max(attempts - 1, 0)), LONGEST_PAUSE)
@@ -53,26 +63,44 @@ def claim_due(
     config = settings.reconcile
     cutoff = now - config.stale_after
     modes = [mode for mode in (True, False) if _environment(settings, mode) is not None]
-    if not modes:
+    checkout_modes = [mode for mode in (True, False) if _checkout(settings, mode)]
+    if not modes and not checkout_modes:
         return []
     t = Transaction
+    epayment = and_(Config.platform == EPAYMENT, Config.test_mode.in_(modes))
+    checkout = and_(Config.platform == CHECKOUT, Config.test_mode.in_(checkout_modes))
+    uncertain = or_(
+        and_(epayment, t.postfinance_status.in_(sorted(UNCERTAIN_STATUSES))),
+        and_(checkout, t.postfinance_status.in_(sorted(CHECKOUT_UNSETTLED))),
+    )
     quiet_since_cutoff = and_(
         or_(t.last_postfinance_ipn_date.is_(None), t.last_postfinance_ipn_date < cutoff),
         or_(
             t.last_user_back_from_postfinance_date.is_(None), t.last_user_back_from_postfinance_date < cutoff
         ),
     )
+    operation_pending = select(Operation.transaction_id).where(
+        Operation.state == PENDING,
+        Operation.sent.is_(True),
+        Operation.updated_at < cutoff,
+        Operation.updated_at >= now - config.give_up_after,
+    )
     query = (
         select(t)
         .join(Config, Config.id == t.config_id)
         .where(
-            Config.test_mode.in_(modes),
-            t.last_userforwarded_date >= now - config.give_up_after,
+            or_(epayment, checkout),
             t.directlink_attempts < config.max_queries,
             or_(t.directlink_next_at.is_(None), t.directlink_next_at <= now),
             or_(
-                and_(t.internal_status == FORWARDED, t.last_userforwarded_date < cutoff),
-                and_(t.postfinance_status.in_(sorted(UNCERTAIN_STATUSES)), quiet_since_cutoff),
+                and_(
+                    t.last_userforwarded_date >= now - config.give_up_after,
+                    or_(
+                        and_(t.internal_status == FORWARDED, t.last_userforwarded_date < cutoff),
+                        and_(uncertain, quiet_since_cutoff),
+                    ),
+                ),
+                t.id.in_(operation_pending),
             ),
         )
         .order_by(t.id)

@@ -8,7 +8,8 @@ from pyramid.view import view_config, view_defaults
 
 from ...auth.tequila import TequilaClient, TequilaError, is_valid_key
 from ...params import client_ip
-from ...services.admin.users import SignInRefused, sign_in_local, sign_in_tequila
+from ...security import HOME
+from ...services.admin.users import SignInRefused, sign_in_local, sign_in_tequila, sign_out_everywhere
 from .forms import read_form, safe_next
 
 log = logging.getLogger(__name__)
@@ -113,5 +114,13 @@ class TequilaLoginView:
 def logout(request):
     if request.identity is not None:
         log.info("user %s signed out", request.identity.username)
+    headers = forget(request)
+    return HTTPSeeOther(location=request.route_url("admin.login"), headers=headers)
+
+
+@view_config(route_name="admin.logout.everywhere", request_method="POST", permission=HOME)
+def logout_everywhere(request):
+    """End every session of the signed-in user: other browsers, and any copy of a cookie."""
+    sign_out_everywhere(request.dbsession, request.identity)
     headers = forget(request)
     return HTTPSeeOther(location=request.route_url("admin.login"), headers=headers)

@@ -26,6 +26,7 @@ def _form_of(config) -> dict[str, str]:
         "group": config.group,
         "max_amount": "" if config.max_amount is None else f"{config.max_amount / 100:.2f}",
         "environment": "test" if config.test_mode else "live",
+        "platform": config.platform,
     }
 
 
@@ -54,18 +55,26 @@ class ConfigCreateView:
             "form": form,
             "errors": errors or {},
             "can_admin": False,
+            "can_switch": self.can_switch,
             "has_prod": self.request.registry.pb_settings.prod is not None,
         }
 
+    @property
+    def can_switch(self) -> bool:
+        return bool(self.request.has_permission(CONFIG_ADMIN))
+
     @view_config(request_method="GET")
     def get(self):
-        return self._page({"environment": "test"})
+        return self._page({"environment": "test", "platform": "epayment"})
 
     @view_config(request_method="POST")
     def post(self):
         form = read_form(self.request)
         try:
             values = service.parse_form(form, self.request.registry.pb_settings)
+            problem = service.environment_problem(None, values, self.can_switch, confirmed=True)
+            if problem:
+                return self._page(form, {"environment": problem}, 400)
             config = service.create(self.request.dbsession, values, self.request.identity)
         except service.ConfigError as error:
             return self._page(form, error.errors, 400)
@@ -102,26 +111,34 @@ class ConfigEditView:
             "form": form,
             "errors": errors or {},
             "can_admin": self.can_admin,
+            "can_switch": self.can_admin,
             "has_prod": self.request.registry.pb_settings.prod is not None,
         }
 
     @view_config(request_method="GET")
     def get(self):
-        return self._page({**_form_of(self.config), "admin_enable": "on" if self.config.admin_enable else ""})
+        flags = {flag: "on" if getattr(self.config, flag) else "" for flag in ("admin_enable", "api_refunds")}
+        return self._page({**_form_of(self.config), **flags})
 
     @view_config(request_method="POST")
     def post(self):
         form = read_form(self.request)
+        if not self.can_admin:  # the environment's buttons are disabled for them: not sent
+            form.setdefault("environment", "test" if self.config.test_mode else "live")
         user = self.request.identity
         try:
             values = service.parse_form(form, self.request.registry.pb_settings)
+            problem = service.environment_problem(
+                self.config.test_mode, values, self.can_admin, checked(form, "confirm_environment")
+            )
+            if problem:
+                return self._page(form, {"environment": problem}, 400)
             changes = service.update(self.request.dbsession, self.config, values, user)
         except service.ConfigError as error:
             return self._page(form, error.errors, 400)
-        if self.can_admin and service.set_flag(
-            self.request.dbsession, self.config, "admin_enable", checked(form, "admin_enable"), user
-        ):
-            changes.append("admin_enable")
+        for flag in ("admin_enable", "api_refunds") if self.can_admin else ():
+            if service.set_flag(self.request.dbsession, self.config, flag, checked(form, flag), user):
+                changes.append(flag)
         flash(self.request, "Config saved." if changes else "Nothing changed.")
         return see_other(self.request, "admin.config.show", config_id=self.config.id)
 
@@ -146,16 +163,23 @@ class AllowedUsersView:
     def get(self):
         users = list(self.request.dbsession.scalars(select(User).order_by(User.username)))
         allowed = {user.id for user in self.config.allowed_users}
-        return {"config": self.config, "users": users, "allowed": allowed}
+        operators = {user.id for user in self.config.operators}
+        return {"config": self.config, "users": users, "allowed": allowed, "operators": operators}
 
     @view_config(request_method="POST")
     def post(self):
-        try:
-            values = self.request.POST.getall("user")
-        except (UnicodeDecodeError, ValueError):
-            values = []
-        ids = {int(v) for v in values if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) < 10}
-        changes = service.set_allowed_users(self.request.dbsession, self.config, ids, self.request.identity)
+        changes = []
+        for field, relation in (("user", "allowed_users"), ("operator", "operators")):
+            try:
+                values = self.request.POST.getall(field)
+            except (UnicodeDecodeError, ValueError):
+                values = []
+            ids = {
+                int(v) for v in values if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) < 10
+            }
+            changes += service.set_allowed_users(
+                self.request.dbsession, self.config, ids, self.request.identity, relation
+            )
         flash(self.request, "Allowed users saved." if changes else "Nothing changed.")
         return see_other(self.request, "admin.config.show", config_id=self.config.id)
 

@@ -36,7 +36,9 @@ def see_other(request, route_name: str, **kw) -> HTTPSeeOther:
 
 
 def safe_next(request, target: str) -> str:
-    """Where to go after sign-in: a path of this site under /admin/, never another host."""
-    if target.startswith("/admin/") and not target.startswith("//") and "\\" not in target:
+    """Where to go after sign-in: a path of this site under /admin/, never another host; anything
+    else (control characters that would split the Location header included) goes home."""
+    printable = target.isascii() and target.isprintable()
+    if printable and target.startswith("/admin/") and "\\" not in target:
         return request.application_url + target
     return request.route_url("admin.home")

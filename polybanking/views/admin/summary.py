@@ -75,6 +75,11 @@ def summary_page(request):
         "group_charts": [group_chart(summary, group) for group in summary.groups],
         # (label, cents per month, total) per table row
         "overview_rows": [(group.label, group.months, group.total) for group in summary.groups],
+        "refunded_rows": [(group.label, group.refunded, group.refunded_total) for group in summary.groups],
+        "net_rows": [
+            (group.label, _minus(group.months, group.refunded), group.net) for group in summary.groups
+        ],
+        "net_totals": _minus(summary.month_totals, summary.month_refunded),
         "group_rows": [
             [
                 (line.name + (" (test)" if line.test_mode else ""), line.months, line.total)
@@ -85,6 +90,10 @@ def summary_page(request):
         "pdf_url": request.route_path("admin.summary.pdf", _query=query),
         "csv_url": request.route_path("admin.summary.csv", _query=query),
     }
+
+
+def _minus(paid: tuple[int, ...], refunded: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(a - b for a, b in zip(paid, refunded, strict=True))
 
 
 def _download(request) -> Summary:

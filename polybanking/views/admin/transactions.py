@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ...models import TransactionLog
 from ...platforms.epayment.form import format_order_id
 from ...platforms.epayment.statuses import STATUS_TEXT
-from ...security import TRANSACTION_LIST, TRANSACTION_RESEND, TRANSACTION_VIEW
+from ...security import TRANSACTION_LIST, TRANSACTION_OPERATE, TRANSACTION_RESEND, TRANSACTION_VIEW
 from ...services.admin.queries import (
     MAX_PAGE,
     SEARCH_MAX_LENGTH,
@@ -20,8 +20,10 @@ from ...services.admin.queries import (
 )
 from ...services.ipn import payload as ipn
 from ...services.ipn.report import attempt_history
+from ...services.operations.money import money_of
 from ...tasks.queue import enqueue_after_commit
 from .forms import flash, read_form, see_other
+from .operations import new_key
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +125,9 @@ def transaction_show(request):
         "ipn_attempt_count": sum(row.kind != "resend" for row in history),
         "last_attempt": next((row.when for row in history if row.kind != "resend"), None),
         "can_resend": request.has_permission(TRANSACTION_RESEND),
+        "money": money_of(request.dbsession, transaction),
+        "can_operate": request.has_permission(TRANSACTION_OPERATE),
+        "operation_key": new_key(),
     }
 
 
@@ -131,7 +136,8 @@ def transaction_resend(request):
     read_form(request)
     transaction = request.context.transaction
     ipn.request_resend(request.dbsession, transaction, by=f"admin {request.identity.username}")
-    enqueue_after_commit(request.tm, request.registry.tasks.send_ipn, transaction.id)
+    registry = request.registry
+    enqueue_after_commit(request.tm, registry.tasks.send_ipn, transaction.id, breaker=registry.queue_breaker)
     log.info("user %s asked to resend the IPN of transaction %s", request.identity.username, transaction.id)
     flash(request, "The IPN will be sent again in a moment; its attempt appears below.")
     return see_other(request, "admin.transaction.show", transaction_id=transaction.id)

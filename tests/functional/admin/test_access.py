@@ -86,6 +86,13 @@ def requests_for(w) -> dict[str, list[tuple[str, str, dict]]]:
         "admin.transaction.list": [("GET", "/admin/transactions/", {})],
         "admin.transaction.show": [("GET", f"/admin/transactions/{ta}/", {})],
         "admin.transaction.resend": [("POST", f"/admin/transactions/{ta}/resend-ipn", {})],
+        "admin.transaction.operate": [
+            (
+                "POST",
+                f"/admin/transactions/{ta}/operations",
+                {"kind": "refund", "key": "access-test", "amount": "1.00", "confirm": "yes"},
+            )
+        ],
         "admin.user.list": [("GET", "/admin/users/", {})],
         "admin.user.create": [
             ("GET", "/admin/users/new", {}),
@@ -126,10 +133,12 @@ def requests_for(w) -> dict[str, list[tuple[str, str, dict]]]:
         ],
         "admin.login.tequila": [("POST", "/admin/login/tequila", {})],
         "admin.logout": [("POST", "/admin/logout", {})],
+        # Any signed-in user's own sessions (test_login); here, only its CSRF protection is tried.
+        "admin.logout.everywhere": [("POST", "/admin/logout/everywhere", {})],
     }
 
 
-PUBLIC = {"admin.login", "admin.login.tequila", "admin.logout"}
+PUBLIC = {"admin.login", "admin.login.tequila", "admin.logout", "admin.logout.everywhere"}
 #: Pages every signed-in user opens, showing only what their configs allow.
 SHARED = {
     "admin.home",

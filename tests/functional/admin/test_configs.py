@@ -1,6 +1,7 @@
 """Configs in the admin pages: create, edit, switch on/off, allowed users, keys, and the change log."""
 
 import re
+from dataclasses import replace
 
 from sqlalchemy import select
 
@@ -124,6 +125,27 @@ def test_edit_is_logged_in_words_and_keys_never_appear_in_the_log(admin_as, make
         assert all(secret not in text for _user, text in logs_of(db, config.id))
 
 
+def test_the_platform_is_chosen_shown_and_its_change_logged(admin_as, make_config, db):
+    config = make_config(name="Shop", max_amount=None)
+    assert config_named(db, "Shop").platform == "epayment"  # the default
+    client = admin_as("alice", configs=[config.id])
+    page = client.get(f"/admin/configs/{config.id}/edit")
+    assert 'name="platform" value="epayment" checked' in page.text
+    form = {**FORM, "name": "Shop", "platform": "checkout", "csrf_token": csrf_token(page)}
+    assert client.post(f"/admin/configs/{config.id}/edit", form).status_int == 303
+    assert config_named(db, "Shop").platform == "checkout"
+    assert "platform: 'epayment' → 'checkout'" in logs_of(db, config.id)[-1][1]
+    assert "<dt>Platform</dt><dd>Checkout</dd>" in client.get(f"/admin/configs/{config.id}/").text
+    assert "<td>Checkout</td>" in client.get("/admin/configs/").text
+    page = client.get(f"/admin/configs/{config.id}/edit")
+    refused = client.post(
+        f"/admin/configs/{config.id}/edit",
+        {**FORM, "platform": "ogone", "csrf_token": csrf_token(page)},
+        expect_errors=True,
+    )
+    assert refused.status_int == 400 and config_named(db, "Shop").platform == "checkout"
+
+
 def test_a_regenerated_request_key_is_the_only_one_accepted(admin_as, make_config, testapp, db):
     config = make_config()
     client = admin_as("root", superuser=True)
@@ -219,3 +241,74 @@ def test_forms_say_their_rules_in_words(admin_as, make_config, db):
     password = root.get("/admin/users/new").html
     assert "At least 8 characters" in password.select_one("#h-password").get_text()
     assert password.select_one("#f-password")["aria-describedby"] == "h-password"
+
+
+def test_a_private_ipn_url_is_a_form_error_without_the_allowance(admin_as, app, db, monkeypatch):
+    """ipn.allow_private_destinations off (production): the worker would never post there."""
+    settings = app.registry.pb_settings
+    monkeypatch.setattr(app.registry, "pb_settings", replace(settings, allow_private_destinations=False))
+    client = admin_as("root", superuser=True)
+    for url in (
+        "http://127.0.0.1:6543/admin/",
+        "http://169.254.169.254/latest/",
+        "http://[::1]/",
+        "http://0177.0.0.1/",
+    ):
+        answer = create(client, url_ipn=url)
+        assert answer.status_int == 400, url
+        assert "must be a public address" in answer.text
+    assert db.run(lambda s: s.scalar(select(Config.id))) is None
+    monkeypatch.setattr(app.registry, "pb_settings", settings)  # development and the suite allow it
+    assert create(client, url_ipn="http://127.0.0.1:6543/ipn").status_int == 303
+
+
+def test_only_a_superuser_switches_test_and_live_and_confirms_it(admin_as, make_config, db):
+    config = make_config(name="Shop", test_mode=True)
+    edit = f"/admin/configs/{config.id}/edit"
+    member = admin_as("alice", staff=True, configs=[config.id])
+    page = member.get(edit)
+    assert "Only a superuser can switch" in page.text
+    for extra in ({}, {"confirm_environment": "on"}):  # the disabled button, posted anyway
+        form = {**FORM, "name": "Shop", "environment": "live", "csrf_token": csrf_token(page), **extra}
+        answer = member.post(edit, form, expect_errors=True)
+        assert answer.status_int == 400 and "only a superuser can switch" in answer.text
+    assert config_named(db, "Shop").test_mode is True
+    # The member's other changes still save, the environment as it was (its buttons send nothing).
+    form = {**FORM, "name": "Shop", "group": "Bar", "csrf_token": csrf_token(page)}
+    del form["environment"]
+    assert member.post(edit, form).status_int == 303
+    assert config_named(db, "Shop").test_mode is True and config_named(db, "Shop").group == "Bar"
+    assert create(member, name="Live by staff", environment="live").status_int == 400
+    assert config_named(db, "Live by staff") is None
+
+    root = admin_as("root", superuser=True)
+    page = root.get(edit)
+    form = {**FORM, "name": "Shop", "group": "Bar", "environment": "live", "admin_enable": "on"}
+    form["csrf_token"] = csrf_token(page)
+    answer = root.post(edit, form, expect_errors=True)
+    assert answer.status_int == 400 and "tick the confirmation" in answer.text
+    assert config_named(db, "Shop").test_mode is True
+    assert root.post(edit, {**form, "confirm_environment": "on"}).status_int == 303
+    assert config_named(db, "Shop").test_mode is False
+    assert logs_of(db, config.id)[-1] == ("root", "environment: test → live")
+
+
+def test_only_superusers_let_a_website_refund_through_the_api(admin_as, make_config, db):
+    config = make_config(name="Ticket shop")
+    alice = admin_as("alice", configs=[config.id])
+    assert 'name="api_refunds"' not in alice.get(f"/admin/configs/{config.id}/edit").text
+    page = alice.get(f"/admin/configs/{config.id}/edit")
+    alice.post(
+        f"/admin/configs/{config.id}/edit", {**FORM, "api_refunds": "on", "csrf_token": csrf_token(page)}
+    )
+    assert not config_named(db, "Ticket shop").api_refunds
+
+    root = admin_as("root", superuser=True)
+    page = root.get(f"/admin/configs/{config.id}/edit")
+    root.post(
+        f"/admin/configs/{config.id}/edit",
+        {**FORM, "admin_enable": "on", "api_refunds": "on", "csrf_token": csrf_token(page)},
+    )
+    assert config_named(db, "Ticket shop").api_refunds
+    assert logs_of(db, config.id)[-1] == ("root", "refunds through the API: no → yes")
+    assert "Refunds through the API</dt><dd>allowed" in root.get(f"/admin/configs/{config.id}/").text

@@ -1,6 +1,7 @@
 """Signing in and out: the form, the session cookie, failed attempts slowed down and logged."""
 
 import logging
+import threading
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -118,6 +119,67 @@ def test_sign_out(browser, make_user):
     assert redirected.status_int == 303 and "/admin/login" in redirected.location
 
 
+def copy_of(browser, client):
+    """Another browser holding a copy of ``client``'s session cookie (a stolen or shared cookie)."""
+    other = browser(ip="10.9.9.9")
+    other.set_cookie("polybanking_session", client.cookies["polybanking_session"])
+    return other
+
+
+def test_sign_out_ends_every_copy_of_the_session(browser, make_user):
+    make_user("alice")
+    client = browser()
+    sign_in(client, "alice")
+    elsewhere = browser()
+    sign_in(elsewhere, "alice")  # alice's other browser: its own session
+    copy = copy_of(browser, client)
+    assert copy.get("/admin/").status_int == 200
+    client.post("/admin/logout", {"csrf_token": csrf_token(client.get("/admin/"))}, status=303)
+    assert copy.get("/admin/").status_int == 303  # the copy is signed out too
+    assert elsewhere.get("/admin/").status_int == 200  # signing out here leaves the others alone
+
+
+def test_sign_out_everywhere_ends_every_session_of_the_user(browser, make_user):
+    make_user("alice")
+    make_user("bob")
+    clients = [browser() for _ in range(3)]
+    for client in clients:
+        sign_in(client, "alice")
+    copy = copy_of(browser, clients[1])
+    bob = browser()
+    sign_in(bob, "bob")
+    home = clients[0].get("/admin/")
+    assert "Sign out everywhere" in home.text
+    answer = clients[0].post("/admin/logout/everywhere", {"csrf_token": csrf_token(home)}, status=303)
+    assert answer.location.endswith("/admin/login")
+    for client in [*clients, copy]:
+        assert client.get("/admin/").status_int == 303
+    assert bob.get("/admin/").status_int == 200
+    sign_in(clients[0], "alice")  # and alice can sign in again
+    assert clients[0].get("/admin/").status_int == 200
+
+
+def test_a_password_change_or_disabling_ends_the_users_sessions(admin_as, browser, make_user, db):
+    root = admin_as("root", superuser=True)
+    alice_id = make_user("alice")
+    alice = browser()
+    sign_in(alice, "alice")
+    copy = copy_of(browser, alice)
+    page = root.get(f"/admin/users/{alice_id}/edit")
+    form = {"csrf_token": csrf_token(page), "is_active": "on", "password": "a brand new password 42"}
+    answer = root.post(f"/admin/users/{alice_id}/edit", form, status=303)
+    assert "signed out everywhere" in root.get(answer.location).text
+    assert alice.get("/admin/").status_int == 303 and copy.get("/admin/").status_int == 303
+    sign_in(alice, "alice", "a brand new password 42")
+    copy = copy_of(browser, alice)
+    form = {"csrf_token": csrf_token(root.get(f"/admin/users/{alice_id}/edit"))}  # active unticked
+    root.post(f"/admin/users/{alice_id}/edit", form, status=303)
+    db.run(lambda s: s.execute(update(User).where(User.id == alice_id).values(is_active=True)))
+    # Enabled again, the sessions from before stay ended: the account must sign in afresh.
+    assert alice.get("/admin/").status_int == 303 and copy.get("/admin/").status_int == 303
+    assert root.get("/admin/").status_int == 200
+
+
 def test_sign_out_without_the_csrf_token_is_refused(browser, make_user):
     make_user("alice")
     client = browser()
@@ -156,6 +218,53 @@ def test_after_sign_in_the_visitor_goes_where_they_were_going_on_this_site_only(
         )
         assert answer.location.endswith("/admin/") and "evil" not in answer.location
         page = other.get("/admin/")
+
+
+def test_next_with_control_characters_goes_home(browser, make_user):
+    """A CR/LF (or any control character) in ``next`` would split the Location header: home instead."""
+    make_user("alice")
+    for target in (
+        "/admin/users/\r\nSet-Cookie: x=1",
+        "/admin/\nx",
+        "/admin/\x7f",
+        "/admin/\x01x",
+        "/admin/é",
+    ):
+        client = browser()
+        page = client.get("/admin/login")
+        answer = client.post(
+            "/admin/login",
+            {"username": "alice", "password": PASSWORD, "csrf_token": csrf_token(page), "next": target},
+        )
+        assert answer.status_int == 303
+        assert answer.location.endswith("/admin/") and "Set-Cookie" not in answer.location
+
+
+def test_parallel_wrong_passwords_are_counted_atomically(browser, make_user, db, engine):
+    """16 guesses at once: only the first USERNAME_LIMIT have their password checked, whatever the
+    database (PostgreSQL's READ COMMITTED needs the throttle's lock; SQLite's BEGIN IMMEDIATE queues)."""
+    make_user("alice")
+    clients = [browser(ip=f"10.1.0.{n}") for n in range(16)]
+    tokens = [csrf_token(client.get("/admin/login")) for client in clients]
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def guess(client, token):
+        barrier.wait()
+        form = {"username": "alice", "password": "wrong guess", "csrf_token": token}
+        answer = client.post("/admin/login", form, status="*")
+        statuses.append(answer.status_int)
+
+    threads = [threading.Thread(target=guess, args=pair) for pair in zip(clients, tokens, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    checked = statuses.count(400)
+    # Five, or one more should a slow machine let the first delay (1 s) pass before the last try.
+    assert throttle.USERNAME_LIMIT <= checked <= throttle.USERNAME_LIMIT + 1, statuses
+    assert statuses.count(429) == len(clients) - checked
+    assert db.run(lambda s: s.scalar(select(func.count()).select_from(SignInFailure))) == checked
 
 
 def test_security_headers_on_admin_pages(browser, make_user):

@@ -156,3 +156,25 @@ def test_a_bad_period_is_a_400_with_the_reason(admin_as, data):
         for download in ("summary.pdf", "summary.csv"):
             refused = root.get(SUMMARY + download, fields, status=400)
             assert message in refused.text and refused.content_type == "text/html", (fields, download)
+
+
+def test_the_summary_page_shows_refunded_and_net(admin_as, make_config, db):
+    from datetime import UTC, datetime
+
+    from polybanking.models import Transaction
+
+    shop = make_config(name="Shop", test_mode=False)
+
+    def add(session):
+        session.add(
+            Transaction(
+                config_id=shop.id, reference="part", amount=2000, postfinance_status="9", refunded_amount=500,
+                refund_reserved=500, creation_date=datetime(2026, 10, 6, 12, 0, 0, tzinfo=UTC),
+            )
+        )  # fmt: skip
+
+    db.run(add)
+    root = admin_as("root", superuser=True)
+    page = root.get("/admin/summary/?from=2026-10-01&to=2026-10-31")
+    assert "refunded: <strong>CHF 5.00</strong>; net: <strong>CHF 15.00</strong>" in page.text
+    assert 'id="refunds"' in page.text and "Net (paid less refunded)" in page.text

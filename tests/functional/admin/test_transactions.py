@@ -200,9 +200,7 @@ def test_a_failing_ipn_shows_on_the_home_page_and_in_the_attempts(
     assert '<span class="status bad">failed</span>' in detail.text and "answered HTTP 500" in detail.text
 
 
-def test_a_failed_attempt_says_what_happened_in_words_and_keeps_the_detail(
-    admin_as, make_config, testapp, receiver, db
-):
+def test_a_failed_attempt_says_what_happened_in_words(admin_as, make_config, testapp, receiver, db):
     from ...outbox import closed_port_url
 
     config = make_config(name="Ticket shop", url_ipn=closed_port_url())
@@ -214,8 +212,9 @@ def test_a_failed_attempt_says_what_happened_in_words_and_keeps_the_detail(
     page = client.get(f"/admin/transactions/{transaction_id}/").html
     (row,) = page.select("#ipn-attempts tbody tr")
     words = row.select("td")[2]
-    assert words.get_text(" ", strip=True).startswith("could not connect: connection refused (")
-    assert words.details.code.get_text().startswith("ConnectionError: ")  # the raw detail, one click away
+    # Words, and no duration: how long a failed connection took would help probe a network.
+    assert words.get_text(" ", strip=True) == "could not connect · status 9"
+    assert words.details is None
 
 
 def test_home_shows_todays_takings_and_stuck_payments(admin_as, make_config, make_transaction):

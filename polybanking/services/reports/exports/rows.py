@@ -10,7 +10,7 @@ writes them (see ``_Dates``) and rows straight from the driver, as named tuples 
 from collections import namedtuple
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from functools import partial
 from typing import Any
 
@@ -57,6 +57,15 @@ def _as_stored(expression):
     return type_coerce(expression, NullType())
 
 
+def _sqlite_moment(stored: str | None) -> datetime | None:
+    """A date as SQLite keeps it (UTC text) as an aware datetime, parsed by the C parser."""
+    return datetime.fromisoformat(stored + "+00:00") if stored else None
+
+
+def _driver_moment(value: datetime | None) -> datetime | None:
+    return value  # psycopg returns timestamptz as aware datetimes
+
+
 def _postgresql_text(column):
     """PostgreSQL writes the UTC text SQLite stores (``YYYY-MM-DD HH:MM:SS``), for the same writer."""
     return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24:MI:SS")
@@ -70,10 +79,12 @@ class _Dates:
 
     select: Callable
     write: DateWriter
-    #: No selected column needs SQLAlchemy's conversion (dates are text, the flag is only tested
-    #: for truth), so rows can come straight from the driver: building SQLAlchemy rows only to
-    #: turn them into named tuples would cost a tenth of the export.
+    #: No selected column needs SQLAlchemy's conversion (dates are text or the driver's own, the
+    #: flag is only tested for truth), so rows can come straight from the driver: building
+    #: SQLAlchemy rows only to turn them into named tuples would cost a tenth of the export.
     driver_rows: bool = False
+    #: A selected date as an aware datetime (for the Excel export, which writes dates as dates).
+    moment: Callable[[Any], datetime | None] = _driver_moment
 
 
 def _dates(engine: Engine, as_text: bool, zone: tzinfo) -> _Dates:
@@ -85,7 +96,13 @@ def _dates(engine: Engine, as_text: bool, zone: tzinfo) -> _Dates:
         return _Dates(_as_stored, local_text_dates(zone), driver_rows=True)
     if as_text and dialect == "postgresql":
         return _Dates(_postgresql_text, local_text_dates(zone), driver_rows=True)
-    return _Dates(lambda column: column, local_dates(zone))  # datetimes (Excel, other databases)
+    # Datetimes (Excel): SQLite's text parsed here, PostgreSQL's from the driver as they come.
+    local = local_dates(zone)
+    if dialect == "sqlite":
+        return _Dates(_as_stored, lambda stored: local(_sqlite_moment(stored)), True, _sqlite_moment)
+    if dialect == "postgresql":
+        return _Dates(_as_stored, local, driver_rows=True)
+    return _Dates(lambda column: column, local)  # other databases: SQLAlchemy's datetimes
 
 
 def _date_column(table, name: str, dates: _Dates):
@@ -131,6 +148,7 @@ class Batch:
     rows: list[Any]
     logs: dict[int, list[Any]]
     date: DateWriter
+    moment: Callable[[Any], datetime | None]
 
 
 def batches(
@@ -156,7 +174,7 @@ def batches(
                 for log in connection.execute(logs_of, {"ids": list(logs)}):
                     logs[log.transaction_id].append(log)
         if rows:
-            yield Batch(rows, logs, dates.write)
+            yield Batch(rows, logs, dates.write, dates.moment)
         if len(rows) < BATCH:
             return
         query, params = following, {"after_keyset": rows[-1].keyset, "after_id": rows[-1].id}

@@ -6,7 +6,7 @@
 - JSON and XML: each transaction with its log lines under ``logs``, as the original PolyBanking
   exported them (XML: ``<data><export><item>…``, fields in name order).
 - Excel: typed cells (amounts in CHF as numbers, dates as dates in the organisation's time zone),
-  written row by row with XlsxWriter's constant-memory mode, then sent from a temporary file.
+  written row by row as SpreadsheetML into a zip (memory flat), then sent from a temporary file.
 """
 
 import csv
@@ -165,7 +165,7 @@ def write_xml(engine: Engine, spec: ExportSpec, progress: Progress) -> Iterator[
 
 
 def write_xlsx(engine: Engine, spec: ExportSpec, progress: Progress) -> Iterator[bytes]:
-    from .xlsx import write_workbook  # XlsxWriter is only loaded when asked for
+    from .xlsx import write_workbook  # loaded only when an Excel file is asked for
 
     with tempfile.TemporaryFile() as file:
         write_workbook(file, engine, spec, progress)

@@ -106,13 +106,19 @@ def _overview(pdf: _Document, summary: Summary) -> None:
     pdf.multi_cell(
         0, 4.5,
         f"Period: {summary.period}. Paid transactions (status 9), by day of creation; {test}.\n"
-        f"Total paid: CHF {chf_display(summary.total)}",
+        f"Total paid: CHF {chf_display(summary.total)}"
+        + (f"; refunded: CHF {chf_display(summary.refunded)}; net: CHF {chf_display(summary.net)}"
+           if summary.refunded else ""),
         new_x="LMARGIN", new_y="NEXT",
     )  # fmt: skip
     pdf.ln(2)
     pdf.chart(overview_chart(summary))
     rows = [(group.label, group.months, group.total, False) for group in summary.groups]
     rows.append(("Total", summary.month_totals, summary.total, True))
+    if summary.refunded:
+        net = tuple(a - b for a, b in zip(summary.month_totals, summary.month_refunded, strict=True))
+        rows.append(("Refunded", summary.month_refunded, summary.refunded, False))
+        rows.append(("Net", net, summary.net, True))
     pdf.month_table(rows, "Group")
 
 

@@ -1,4 +1,8 @@
-"""The treasurer's summary: money paid (status 9) per config group, per config, per month.
+"""The treasurer's summary: money paid per config group, per config, per month, what was
+refunded of it and the net (paid less refunded).
+
+A transaction counts as paid when it is (status 9) or was and has been refunded since (the
+refunds PolyBanking made, ``refunded_amount``); refunds count in the month the payment does.
 
 Sums stay integer cents from the database to the last step that shows them (:mod:`.money`).
 Months are the organisation's (``Period.months``), so a payment made at 23:30 UTC on 31 October
@@ -15,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from ....models import Config, Transaction
@@ -37,6 +41,12 @@ class ConfigLine:
     test_mode: bool
     months: tuple[int, ...]  # cents per month of the period
     total: int
+    refunded: tuple[int, ...] = ()  # cents refunded per month (of the payments of that month)
+    refunded_total: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.total - self.refunded_total
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,12 @@ class GroupSummary:
     configs: tuple[ConfigLine, ...]
     months: tuple[int, ...]
     total: int
+    refunded: tuple[int, ...] = ()
+    refunded_total: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.total - self.refunded_total
 
     @property
     def label(self) -> str:
@@ -73,9 +89,27 @@ class Summary:
     transactions_mode: str = "none"
     #: List title (a group's label, or ``All``) → its paid transactions, oldest first.
     transactions: dict[str, list[PaidTransaction]] = field(default_factory=dict)
+    month_refunded: tuple[int, ...] = ()
+    refunded: int = 0
     #: Cents paid in the period in the test configs left out (a demo's summary is otherwise all
     #: zeros without saying why).
     test_left_out: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.total - self.refunded
+
+
+def _paid():
+    """Paid, or paid and refunded (by PolyBanking) since."""
+    return or_(Transaction.postfinance_status == PAID, Transaction.refunded_amount > 0)
+
+
+def _columns(lines) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Per-month sums of paid and refunded over ``lines`` (configs or groups)."""
+    paid = tuple(sum(column) for column in zip(*(line.months for line in lines), strict=True))
+    refunded = tuple(sum(column) for column in zip(*(line.refunded for line in lines), strict=True))
+    return paid, refunded
 
 
 def _visible(visible: Select | None) -> list:
@@ -83,12 +117,12 @@ def _visible(visible: Select | None) -> list:
     return [] if visible is None else [Transaction.config_id.in_(visible)]
 
 
-def _sums(dbsession: Session, month: Month, visible: Select | None = None) -> dict[int, int]:
-    """Cents paid per config in ``month``."""
+def _sums(dbsession: Session, month: Month, visible: Select | None = None) -> dict[int, tuple[int, int]]:
+    """Cents paid and refunded per config in ``month``."""
     query = (
-        select(Transaction.config_id, func.sum(Transaction.amount))
+        select(Transaction.config_id, func.sum(Transaction.amount), func.sum(Transaction.refunded_amount))
         .where(
-            Transaction.postfinance_status == PAID,
+            _paid(),
             Transaction.creation_date >= month.period.start_utc,
             Transaction.creation_date < month.period.end_utc,
             *_visible(visible),
@@ -96,7 +130,9 @@ def _sums(dbsession: Session, month: Month, visible: Select | None = None) -> di
         .group_by(Transaction.config_id)
     )
     # int(): PostgreSQL sums BIGINT into NUMERIC (a Decimal here); no float ever holds the money.
-    return {config_id: int(total) for config_id, total in dbsession.execute(query)}
+    return {
+        config_id: (int(total), int(refunded or 0)) for config_id, total, refunded in dbsession.execute(query)
+    }
 
 
 def _transactions(
@@ -105,7 +141,7 @@ def _transactions(
     query = (
         select(Transaction.config_id, Transaction.reference, Transaction.creation_date, Transaction.amount)
         .where(
-            Transaction.postfinance_status == PAID,
+            _paid(),
             Transaction.creation_date >= period.start_utc,
             Transaction.creation_date < period.end_utc,
             *_visible(visible),
@@ -160,28 +196,38 @@ def build_summary(
 
     groups: dict[str, list[ConfigLine]] = {}
     for config in configs.values():
-        cents = tuple(sums.get(config.id, 0) for sums in per_month)
+        cents = tuple(sums.get(config.id, (0, 0))[0] for sums in per_month)
+        refunded = tuple(sums.get(config.id, (0, 0))[1] for sums in per_month)
         if not config.usable and not any(cents):
             continue
-        line = ConfigLine(config.id, config.name, config.test_mode, cents, sum(cents))
+        line = ConfigLine(
+            config.id, config.name, config.test_mode, cents, sum(cents), refunded, sum(refunded)
+        )
         groups.setdefault(config.group, []).append(line)
 
     group_summaries = tuple(
         GroupSummary(
             name,
             tuple(lines),
-            tuple(sum(column) for column in zip(*(line.months for line in lines), strict=True)),
+            _columns(lines)[0],
             sum(line.total for line in lines),
+            _columns(lines)[1],
+            sum(line.refunded_total for line in lines),
         )
         for name, lines in sorted(groups.items(), key=lambda item: (item[0] == "", item[0]))
     )
     month_totals = tuple(
         sum(group.months[index] for group in group_summaries) for index in range(len(months))
     )
+    month_refunded = tuple(
+        sum(group.refunded[index] for group in group_summaries) for index in range(len(months))
+    )
     left_out = 0
     if not include_test:
         shown_or_live = set(configs)
-        left_out = sum(cents for sums in per_month for id_, cents in sums.items() if id_ not in shown_or_live)
+        left_out = sum(
+            cents for sums in per_month for id_, (cents, _r) in sums.items() if id_ not in shown_or_live
+        )
     listed = (
         {} if transactions == "none" else _transactions(dbsession, period, configs, transactions, visible)
     )
@@ -195,5 +241,7 @@ def build_summary(
         generated_at=(now or datetime.now(UTC)).astimezone(period.tz),
         transactions_mode=transactions,
         transactions=listed,
+        month_refunded=month_refunded,
+        refunded=sum(month_refunded),
         test_left_out=left_out,
     )

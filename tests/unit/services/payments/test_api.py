@@ -74,6 +74,7 @@ def test_detail_of_a_paid_transaction_is_strings_except_amount_chf():
         "last_ipn_date": "",
         "postfinance_status_text": "Payment requested",
         "internal_status_text": "Feedback from PostFinance",
+        "refunded_amount": "0",
     }
 
 

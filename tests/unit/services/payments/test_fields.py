@@ -24,7 +24,7 @@ LOCAL = local_dates(ZURICH)
 PROTOCOL_DETAIL = (
     "reference extra_data amount amount_chf postfinance_id postfinance_status internal_status ipn_needed "
     "brand card creation_date last_userforwarded_date last_user_back_from_postfinance_date "
-    "last_postfinance_ipn_date last_ipn_date postfinance_status_text internal_status_text"
+    "last_postfinance_ipn_date last_ipn_date postfinance_status_text internal_status_text refunded_amount"
 ).split()
 
 
@@ -70,6 +70,7 @@ def test_a_paid_transaction(dbsession):
         "last_ipn_date": "",
         "postfinance_status_text": "Payment requested",
         "internal_status_text": "Feedback from PostFinance",
+        "refunded_amount": "0",
     }
     assert list(transaction_detail(transaction, LOCAL)) == PROTOCOL_DETAIL
 

@@ -383,3 +383,41 @@ def test_orders_are_ours_exactly_when_parse_order_id_says_so(settings):
         ref: number for ref, number in expected.items() if number is not None
     }
     assert set(report.others) == {ref for ref, number in expected.items() if number is None}
+
+
+def refunded_by_polybanking(dbsession, config, *, status, refunded, amount=1000):
+    transaction = add(dbsession, config, amount=amount, status=status)
+    transaction.refund_reserved = transaction.refunded_amount = refunded
+    dbsession.flush()
+    return transaction
+
+
+def test_refund_lines_of_refunds_polybanking_made_are_no_difference(dbsession, settings, config):
+    part = refunded_by_polybanking(dbsession, config, status="9", refunded=300)
+    whole = refunded_by_polybanking(dbsession, config, status="8", refunded=1000)
+    pending_then_done = refunded_by_polybanking(dbsession, config, status="9", refunded=250)
+    data = csv_bytes(
+        [
+            Line(oid(part), total="10,00"),
+            Line(oid(part), payidsub=1, status="8", total="3,00"),
+            Line(oid(whole), payidsub=2, status="8", total="4,00"),  # lines in any order
+            Line(oid(whole), total="10,00"),
+            Line(oid(whole), payidsub=1, status="8", total="6,00"),
+            Line(oid(pending_then_done), total="10,00"),
+            Line(oid(pending_then_done), payidsub=1, status="81", total="2,50"),
+            Line(oid(pending_then_done), payidsub=2, status="8", total="2,50"),
+        ]
+    )
+    result = run(dbsession, settings, data)
+    assert counts(result) == {"same": 3}
+
+
+def test_refunds_not_the_same_are_a_difference_in_amount(dbsession, settings, config):
+    part = refunded_by_polybanking(dbsession, config, status="9", refunded=300)
+    data = csv_bytes([Line(oid(part), total="10,00"), Line(oid(part), payidsub=1, status="8", total="5,00")])
+    result = run(dbsession, settings, data)
+    assert counts(result) == {"different": 1}
+    (item,) = result.items
+    assert item.fields == ("amount",)
+    assert (item.report.amount, item.polybanking.amount) == (500, 300)
+    assert item.transaction_id == part.id and item.reference == part.reference

@@ -1,0 +1,212 @@
+"""PostFinance Checkout as an :class:`~polybanking.platforms.ApiPlatform`: one space, through the SDK.
+
+Every call has the platform's short timeout (a shopper may be waiting) and any failure, Checkout's
+refusal or the network's, becomes a PlatformError carrying Checkout's own message.
+"""
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import urllib3
+
+from .. import CHECKOUT, PaymentOrder, PaymentPage, PlatformError, StatusReport
+from .states import shown
+
+# The SDK is imported where it is used: importing it loads its hundreds of models (seconds of
+# CPU), which every command and worker start would pay for, Checkout or not.
+
+
+def sdk_errors() -> tuple[type[Exception], ...]:
+    """The errors of an SDK call: Checkout's answer, the network, or an answer the SDK cannot read."""
+    from postfinancecheckout.exceptions import OpenApiException
+    from postfinancecheckout.postfinancecheckout_sdk_exception import PostFinanceCheckoutSdkException
+    from pydantic import ValidationError
+
+    return (
+        OpenApiException,
+        PostFinanceCheckoutSdkException,
+        urllib3.exceptions.HTTPError,
+        ValidationError,
+        ValueError,
+    )
+
+
+def describe(error: Exception) -> str:
+    """Checkout's own words for a failed call (its error body's code and message), for the logs."""
+    from postfinancecheckout.exceptions import ApiException
+
+    if isinstance(error, ApiException):
+        try:
+            body = json.loads(error.body or "")
+            detail = f"{body.get('code', '')}: {body.get('message', '')}"
+        except (ValueError, AttributeError):
+            detail = (error.reason or "").strip()
+        return f"Checkout answered HTTP {error.status} ({detail})"
+    return f"Checkout could not be reached or read: {type(error).__name__}: {str(error)[:200]}"
+
+
+def cents(amount: float | int | None) -> int | None:
+    """Checkout's decimal amount in cents; None when it is not an exact number of cents."""
+    if amount is None:
+        return None
+    try:
+        value = Decimal(str(amount)) * 100
+    except InvalidOperation:
+        return None
+    return int(value) if value == value.to_integral_value() else None
+
+
+@dataclass(frozen=True)
+class CheckoutPlatform:
+    """One Checkout space, reached with its application user's credentials."""
+
+    space_id: int
+    user_id: int
+    authentication_key: str
+    api_url: str
+    timeout: float = 10.0
+    name: str = CHECKOUT
+
+    def __repr__(self) -> str:  # never show the key
+        return f"<CheckoutPlatform space {self.space_id} at {self.api_url}>"
+
+    def configuration(self):
+        """The SDK's ``Configuration`` for this space's application user."""
+        from postfinancecheckout import Configuration
+
+        return Configuration(
+            host=self.api_url,
+            user_id=self.user_id,
+            authentication_key=self.authentication_key,
+            request_timeout=self.timeout,
+        )
+
+    def call(self, service_class: type, method: str, *args, **kwargs):
+        """One SDK call; PlatformError (Checkout's words) when it fails."""
+        service = service_class(self.configuration())
+        try:
+            return getattr(service, method)(*args, **kwargs)
+        except sdk_errors() as error:
+            raise PlatformError(describe(error)) from error
+
+    def _transactions(self, method: str, *args, **kwargs):
+        from postfinancecheckout.service import TransactionsService
+
+        return self.call(TransactionsService, method, *args, **kwargs)
+
+    def begin_payment(self, order: PaymentOrder) -> PaymentPage:
+        """Create the transaction (one line item of the whole amount), then ask for its page."""
+        from postfinancecheckout.models import LineItemCreate, LineItemType, TransactionCreate
+
+        create = TransactionCreate(
+            currency=order.currency,
+            merchant_reference=order.order_id,
+            success_url=order.return_url,
+            failed_url=order.return_url,
+            language=order.language.replace("_", "-") if order.language else None,
+            line_items=[
+                LineItemCreate(
+                    name=f"Order {order.order_id}",
+                    unique_id=order.order_id,
+                    quantity=1,
+                    amount_including_tax=order.amount_cents / 100,
+                    type=LineItemType.PRODUCT,
+                )
+            ],
+        )
+        created = self._transactions("post_payment_transactions", self.space_id, create)
+        if created is None or created.id is None:
+            raise PlatformError("Checkout created no transaction")
+        return self.resume_payment(str(created.id))
+
+    def resume_payment(self, platform_id: str) -> PaymentPage:
+        url = self._transactions(
+            "get_payment_transactions_id_payment_page_url", int(platform_id), self.space_id
+        )
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise PlatformError("Checkout gave no payment page URL")
+        return PaymentPage(url=url, platform_id=platform_id)
+
+    def read(self, platform_id: str):
+        """The SDK's ``Transaction`` as Checkout has it now."""
+        return self._transactions("get_payment_transactions_id", int(platform_id), self.space_id)
+
+    def read_status(self, platform_id: str) -> StatusReport | None:
+        transaction = self.read(platform_id)
+        return report_of(transaction)
+
+    def refund_transaction_id(self, refund_id: int) -> str:
+        """The id of the transaction a refund belongs to (a Refund webhook names only the refund)."""
+        from postfinancecheckout.service import RefundsService
+
+        refund = self.call(RefundsService, "get_payment_refunds_id", refund_id, self.space_id)
+        if refund is None or refund.transaction is None or refund.transaction.id is None:
+            raise PlatformError(f"Checkout named no transaction for refund {refund_id}")
+        return str(refund.transaction.id)
+
+    def export(self, fields: list[str], page: int = 2000, most: int = 100_000) -> bytes:
+        """The space's transaction export (CSV, ``fields`` as columns), page by page, newest first;
+        at most ``most`` transactions (the API's offset stops there)."""
+        from postfinancecheckout.service import TransactionsService
+
+        header, lines = b"", []
+        for offset in range(0, most, page):
+            body = bytes(
+                self.call(
+                    TransactionsService,
+                    "get_payment_transactions_export",
+                    self.space_id,
+                    fields=fields,
+                    limit=page,
+                    offset=offset,
+                    order="createdOn DESC",
+                )
+            )
+            first, _newline, rest = body.partition(b"\r\n")
+            header = header or first
+            rows = [row for row in rest.split(b"\r\n") if row.strip()]
+            lines.extend(rows)
+            if len(rows) < page:
+                break
+        return b"\r\n".join([header, *lines, b""])
+
+    def check_access(self) -> None:
+        """Read the space: the credentials work and the user may see it (``polybanking check``)."""
+        from postfinancecheckout.service import SpacesService
+
+        space = self.call(SpacesService, "get_spaces_id", self.space_id)
+        if space is None or space.id != self.space_id:
+            raise PlatformError(f"Checkout did not show space {self.space_id}")
+
+    def search(self, reference: str, limit: int = 10) -> list:
+        """Checkout's transactions whose merchantReference is ``reference`` (reconciliation)."""
+        query = 'merchantReference:"' + reference.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        found = self._transactions("get_payment_transactions_search", self.space_id, query=query, limit=limit)
+        return list(found.data or [])
+
+
+def report_of(transaction) -> StatusReport | None:
+    """Checkout's transaction in websites' codes (``states``); None while it has no answer yet."""
+    state = getattr(transaction.state, "value", transaction.state) or ""
+    amount = transaction.authorization_amount
+    refunded = transaction.refunded_amount or 0
+    mapped = shown(state, refunded_whole=bool(amount) and refunded >= amount)
+    if mapped is None:
+        return None
+    method = ""
+    connector = transaction.payment_connector_configuration
+    if connector is not None:
+        configuration = connector.payment_method_configuration
+        method = (configuration.name if configuration is not None else None) or connector.name or ""
+    return StatusReport(
+        order_id=transaction.merchant_reference or "",
+        pay_id=str(transaction.id),
+        pay_id_sub=mapped.rank,
+        status=mapped.status,
+        amount_raw="" if amount is None else str(amount),
+        amount_cents=cents(amount),
+        currency=transaction.currency or "",
+        brand=method[:255],
+        card="",
+    )
