@@ -1,5 +1,5 @@
 """PolyBanking: one self-hosted PostFinance payment gateway for many small websites."""
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 requires = [
     "pyramid>=2.0,<3",
@@ -46,9 +46,11 @@ setup(
     name="polybanking",
     version="0.1.0",
     description=__doc__,
-    packages=find_packages(exclude=["tests", "tests.*"]),
+    # The data folders (templates, static, fonts) are packages too, declared as such: otherwise
+    # setuptools warns, for each of them, that it "would be ignored" (hundreds of lines at `make run`).
+    packages=find_namespace_packages(include=["polybanking", "polybanking.*"], exclude=["*.__pycache__"]),
     include_package_data=True,
-    package_data={"polybanking": ["templates/**/*", "static/**/*", "openapi.yaml", "fonts/*"]},
+    package_data={"polybanking": ["openapi.yaml"], "": ["*.jinja2", "*.css", "*.js", "*.ttf", "LICENSE"]},
     zip_safe=False,
     python_requires=">=3.11",
     install_requires=requires,

@@ -164,6 +164,7 @@ class ExportResource(AllConfigsExport):
 
 def includeme(config) -> None:
     config.add_static_view("static", "polybanking:static", cache_max_age=3600)
+    config.add_route("home", "/")  # where to go next: the demo, the sandbox, the admin
 
     # Websites and PostFinance (PROTOCOL §2, §3, §5): CSRF-exempt, signed instead.
     config.add_route("payment.start", "/paiements/start/")

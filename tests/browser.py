@@ -82,10 +82,9 @@ def serving(command: list[str], url: str, log: Path, **popen):
             process.wait(timeout=30)
 
 
-@contextmanager
-def demo_gateway(tmp_path: Path, base_settings: dict):
-    """`polybanking demo` (gateway + sandbox + demo shop + worker) on its own SQLite database and port,
-    as `make run` starts it; yields (base URL, the ``polybanking --ini …`` command line)."""
+def own_gateway(tmp_path: Path, base_settings: dict) -> tuple[str, list[str]]:
+    """An ini on its own SQLite database and port (logging INFO, as development.ini), initialised;
+    its base URL and the ``polybanking --ini …`` command line."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = app_settings_for(
@@ -101,5 +100,13 @@ def demo_gateway(tmp_path: Path, base_settings: dict):
     ini = write_ini(tmp_path / "demo.ini", settings, listen=f"127.0.0.1:{port}")
     cli = [sys.executable, "-m", "polybanking.scripts.cli", "--ini", ini]
     subprocess.run([*cli, "initdb"], check=True, capture_output=True)
+    return url, cli
+
+
+@contextmanager
+def demo_gateway(tmp_path: Path, base_settings: dict):
+    """`polybanking demo` (gateway + sandbox + demo shop + worker) on its own SQLite database and port,
+    as `make run` starts it; yields (base URL, the ``polybanking --ini …`` command line)."""
+    url, cli = own_gateway(tmp_path, base_settings)
     with serving([*cli, "demo"], f"{url}/sandbox/shop/", tmp_path / "demo.log"):
         yield url, cli

@@ -105,7 +105,7 @@ class PolyBanking:
     # --- the original's methods -------------------------------------------------------------------
 
     def compute_sign(self, secret: str, data: Mapping[str, object]) -> str:
-        """The PolyBanking signature (PROTOCOL §1) of ``data`` with ``secret``."""
+        """The PolyBanking signature of ``data`` with ``secret`` (docs/websites.md, section 1)."""
         return compute_sign(secret, data)
 
     def new_transaction(self, amount: int | str, reference: str, extra_data: str = "") -> StartResult:
@@ -135,9 +135,6 @@ class PolyBanking:
         if result.status != "OK" and self.raise_errors:
             raise PaymentRefused(result.status)
         return result
-
-    #: The original library's spelling; websites written for it keep working.
-    new_transation = new_transaction
 
     def check_ipn(self, post_data: Mapping[str, Any]) -> IpnCheck:
         """Check an IPN the gateway posted (the request's form, e.g. Flask's ``request.form``).
@@ -183,7 +180,8 @@ class PolyBanking:
         return self._api("/api/transactions/", {"max_transaction": str(max_transaction)})
 
     def get_transaction(self, reference: str) -> dict[str, Any] | None:
-        """One transaction's details (PROTOCOL §7), or None if unknown (TransactionNotFound)."""
+        """One transaction's details (docs/websites.md, section 5), or None if unknown
+        (TransactionNotFound)."""
         path = f"/api/transactions/{reference_path(reference)}/"
         return self._api(path, {"reference": reference})
 
@@ -261,7 +259,7 @@ class PolyBanking:
             raise TransportError(f"{type(error).__name__}: {error}") from None
 
     def _api(self, path: str, extra: dict[str, str]) -> Any:
-        """An API call (PROTOCOL §7): its ``data``, or None / a typed exception."""
+        """An API call (docs/websites.md, section 5): its ``data``, or None / a typed exception."""
         form = {"config_id": str(self.config_id), "secret": self.keyAPI, **extra}
         try:
             status_code, answer = self._post(path, form)

@@ -1,5 +1,5 @@
-"""The PolyBanking signature (PROTOCOL §1), written from the protocol: this package imports nothing
-from the gateway, so a website can install it alone."""
+"""The PolyBanking signature (section 1 of the project's docs/websites.md), written from the
+protocol: this package imports nothing from the gateway, so a website can install it alone."""
 
 import base64
 import hashlib

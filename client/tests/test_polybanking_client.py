@@ -174,9 +174,20 @@ def test_requests_are_signed_forms_posted_to_the_protocols_paths(gateway):
     assert logs["reference"] == ".."
 
 
-def test_the_original_misspelt_method_still_works(gateway):
-    gateway.body = {"status": "OK", "url": "http://gw/paiements/go/abc"}
-    assert client(gateway.url).new_transation(550, "r") == ("OK", "http://gw/paiements/go/abc")
+#: The original library's public methods, exactly (its ``new_transation`` was only a docstring's typo).
+ORIGINAL_METHODS = {"compute_sign", "new_transaction", "check_ipn", "get_transactions", "get_transaction",
+                    "get_transaction_logs"}  # fmt: skip
+#: What is new, documented in the README: the IPN's Standard Webhooks headers, refunds, and closing
+#: the session.
+NEW_METHODS = {"check_ipn_headers", "refund", "close"}
+
+
+def test_the_methods_are_the_originals_and_the_documented_new_ones_only():
+    public = {
+        name for name in dir(PolyBanking) if not name.startswith("_") and callable(getattr(PolyBanking, name))
+    }
+    assert public == ORIGINAL_METHODS | NEW_METHODS
+    assert not hasattr(PolyBanking, "new_transation")
 
 
 def test_one_session_is_reused_across_calls(gateway):

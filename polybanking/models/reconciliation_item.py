@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .meta import Base
 
 DIFFERENT, ONLY_REPORT, ONLY_POLYBANKING, FOREIGN = "different", "only_report", "only_polybanking", "foreign"
-CATEGORIES = (DIFFERENT, ONLY_REPORT, ONLY_POLYBANKING, FOREIGN)
+UNANSWERED = "unanswered"  # forwarded to PostFinance, never answered: expected, listed apart
+CATEGORIES = (DIFFERENT, ONLY_REPORT, ONLY_POLYBANKING, UNANSWERED, FOREIGN)
 
 
 class ReconciliationItem(Base):

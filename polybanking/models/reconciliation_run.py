@@ -42,6 +42,9 @@ class ReconciliationRun(Base):
     only_report_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     only_polybanking_count: Mapped[int] = mapped_column(default=0)
     only_polybanking_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Forwarded to PostFinance and never answered (the shopper left its page): expected, apart.
+    unanswered_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    unanswered_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     foreign_count: Mapped[int] = mapped_column(default=0)
     foreign_cents: Mapped[int] = mapped_column(BigInteger, default=0)
 

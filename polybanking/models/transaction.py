@@ -14,7 +14,7 @@ REFERENCE_MAX_LENGTH = 255
 
 CREATED, FORWARDED, FEEDBACK = "cr", "fw", "fb"
 INTERNAL_STATUS_TEXT = {
-    CREATED: "Transaction created",
+    CREATED: "Transation created",  # sic: the original's text, which the API returns
     FORWARDED: "User forwarded to PostFinance",
     FEEDBACK: "Feedback from PostFinance",
 }

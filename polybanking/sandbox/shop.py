@@ -8,7 +8,7 @@ Configured by ``sandbox.shop.config_id``, ``sandbox.shop.key_request`` and ``san
 
 import secrets
 from collections import deque
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 
 from pyramid.response import Response
@@ -30,6 +30,15 @@ def includeme(config) -> None:
 
 #: The shop's configs: e-payment (``sandbox.shop.*``) and Checkout (``sandbox.shop.checkout.*``).
 PLATFORMS = {"epayment": "sandbox.shop.", "checkout": "sandbox.shop.checkout."}
+
+
+def _local(sent: str, zone: tzinfo) -> str:
+    """The IPN's ``last_update`` (UTC, as the protocol sends it) in the organisation's time, for
+    people; what was sent is shown beside it."""
+    try:
+        return datetime.fromisoformat(sent).astimezone(zone).isoformat(" ", "seconds")
+    except ValueError:
+        return sent
 
 
 def _shop_settings(request, platform: str = "epayment") -> dict[str, str]:
@@ -102,5 +111,6 @@ class DemoShopView:
         signed = {name: received.get(name, "") for name in IPN_FIELDS}
         keys = [shop["key_ipn"] for shop in self.shops.values() if shop["config_id"] == signed["config"]]
         ok = bool(keys) and check_sign(keys[0], signed, received.get("sign"))
-        self.request.registry.sandbox_shop_ipns.append({**signed, "signature_ok": ok})
+        local = _local(signed["last_update"], self.request.registry.pb_settings.tz)
+        self.request.registry.sandbox_shop_ipns.append({**signed, "signature_ok": ok, "local_update": local})
         return Response("OK" if ok else "bad signature", status=200 if ok else 403)

@@ -41,7 +41,7 @@ def _report_parsers(sub) -> None:
     )
     export.add_argument("--format", required=True, choices=list(FORMATS))
     which = export.add_mutually_exclusive_group(required=True)
-    which.add_argument("--config", type=int, metavar="ID", help="one config")
+    which.add_argument("--config", metavar="CONFIG", help="one config: its number or exact name")
     which.add_argument("--all", action="store_true", help="every config")
     export.add_argument("--only-good", action="store_true", help="only good payments (status 5 or 9)")
     _period_arguments(export)
@@ -99,9 +99,11 @@ def _parser() -> argparse.ArgumentParser:
         "--reuse", action="store_true", help="if a config of that name exists, print it instead"
     )
     create.add_argument("--json", action="store_true", help="print one JSON object")
+    listed = config.add_parser("list", help="list the configs (number, name, group, mode; never their keys)")
+    listed.add_argument("--json", action="store_true", help="print one JSON array")
     for name, verb in (("allow", "allow a user on a config"), ("deny", "take a user off a config")):
         access = config.add_parser(name, help=verb)
-        access.add_argument("--config", required=True, help="config id")
+        access.add_argument("--config", required=True, help="the config's number or exact name")
         access.add_argument("--user", required=True, help="username")
 
     user = sub.add_parser("user", help="manage admin accounts").add_subparsers(
@@ -203,6 +205,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 for key, value in result.items():
                     print(f"{key}: {value}")
+        elif args.command == "config" and args.config_command == "list":
+            configs = commands.list_configs(args.ini)
+            if args.json:
+                print(json.dumps(configs))
+            else:
+                for c in configs:
+                    mode = "test" if c["test_mode"] else "live"
+                    state = "" if c["active"] and c["admin_enable"] else " (switched off)"
+                    group = f" [{c['group']}]" if c["group"] else ""
+                    print(f"{c['id']:>5}  {c['name']}{group}, {mode}{state}")
         elif args.command == "config" and args.config_command in ("allow", "deny"):
             allowed = args.config_command == "allow"
             changed = commands.allow_user(

@@ -10,11 +10,9 @@ from urllib.parse import urlsplit
 
 import transaction
 from pyramid.paster import get_appsettings, setup_logging
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..models import Config, ConfigLog, get_engine, get_session_factory, get_tm_session
-from ..models.meta import MAX_ROW_ID
 from ..models.reconciliation_run import COMMAND
 from ..platforms import CHECKOUT, EPAYMENT, PLATFORMS
 from ..services.ipn.destinations import url_problem
@@ -142,12 +140,16 @@ def _store_config(session_factory, fields: dict, reuse: bool) -> dict:
     manager = transaction.TransactionManager(explicit=True)
     with manager:
         dbsession = get_tm_session(session_factory, manager)
-        if reuse:
-            existing = dbsession.scalar(
-                select(Config).where(Config.name == fields["name"]).order_by(Config.id)
-            )
-            if existing is not None:
+        from ..services.admin.configs import named
+
+        existing = named(dbsession, fields["name"])
+        if existing is not None:
+            if reuse:
                 return _describe(existing)
+            raise CommandError(
+                f"config {existing.id} is already named {fields['name']!r}: choose another name "
+                "(or --reuse to print that one)"
+            )
         config = Config(**fields)
         dbsession.add(config)
         dbsession.flush()
@@ -262,16 +264,30 @@ def allow_user(ini: str, *, config_id: str, username: str, allowed: bool) -> boo
     from ..services.admin.configs import allow
     from ..services.admin.users import find_by_username
 
-    if not (config_id.isascii() and config_id.isdigit()) or not 0 < int(config_id) <= MAX_ROW_ID:
-        raise CommandError(f"--config must be a config id, not {config_id!r}")
     with _session(ini) as dbsession:
-        config = dbsession.get(Config, int(config_id))
-        if config is None:
-            raise CommandError(f"no config {config_id}")
+        config = find_config(dbsession, config_id)
         user = find_by_username(dbsession, username)
         if user is None:
             raise CommandError(f"no user {username!r}")
         return allow(dbsession, config, user, allowed, acting=None)
+
+
+def find_config(dbsession, text: str) -> Config:
+    """The config a command names by its number or its exact name, or a one-line refusal."""
+    from ..services.admin.configs import find
+
+    config = find(dbsession, text)
+    if config is None:
+        raise CommandError(f"no config numbered or named {text!r} (`polybanking config list` shows them)")
+    return config
+
+
+def list_configs(ini: str) -> list[dict]:
+    """``config list``: every config, without its keys."""
+    from ..services.admin.configs import listing
+
+    with _session(ini) as dbsession:
+        return listing(dbsession)
 
 
 def run_worker(ini: str, workers: int = 2) -> None:

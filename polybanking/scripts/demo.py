@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 
 from ..platforms import CHECKOUT
 from .commands import create_config, read_settings
@@ -46,7 +46,11 @@ def run_demo(ini: str) -> int:
         )
         print("Demo config on PostFinance Checkout:")
         print(json.dumps(checkout, indent=2))
-    print(f"\nPay in the browser: {shop}/    (PostFinance sandbox: {settings.url('/sandbox/')})")
+    print(f"\nOpen {settings.url('/')} : the demo shop, the PostFinance sandbox and the admin pages.")
+    print(f"Pay in the browser: {shop}/    (PostFinance sandbox: {settings.url('/sandbox/')})")
+    print(f"Admin pages: {settings.url('/admin/')}; create the first admin user with")
+    create = f".venv/bin/polybanking --ini {ini} user create --username admin --superuser"
+    print(f"    echo 'a long password' | {create}")
     print("Stop with Ctrl-C.\n", flush=True)
 
     env = dict(os.environ)
@@ -69,18 +73,21 @@ def run_demo(ini: str) -> int:
         [sys.executable, "-m", "polybanking.scripts.cli", "--ini", ini, "worker"],
         [sys.executable, "-m", "pyramid.scripts.pserve", ini],
     ]
-    children = [subprocess.Popen(command, env=env) for command in commands]  # noqa: S603 (our own argv)
-    interrupted = False
+    stopping = threading.Event()
 
     def stop(_signum, _frame):
-        raise KeyboardInterrupt
+        stopping.set()
 
-    signal.signal(signal.SIGTERM, stop)  # a service manager's stop must end the children too
+    # Ctrl-C reaches the children and this process together; SIGTERM is a service manager's stop.
+    # Both are asked for explicitly: a shell starting us in the background would leave SIGINT ignored.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    children = [subprocess.Popen(command, env=env) for command in commands]  # noqa: S603 (our own argv)
     try:
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        interrupted = True
+        while not stopping.is_set() and all(child.poll() is None for child in children):
+            stopping.wait(0.5)
+        if not stopping.is_set():
+            stopping.wait(1)  # a child that stopped on Ctrl-C may be seen before our own signal
     finally:
         for child in children:
             if child.poll() is None:
@@ -91,4 +98,4 @@ def run_demo(ini: str) -> int:
             except subprocess.TimeoutExpired:
                 child.kill()
     # Only Ctrl-C (or SIGTERM) is a normal end: a child that stopped by itself is a failure.
-    return 0 if interrupted else 1
+    return 0 if stopping.is_set() else 1

@@ -7,14 +7,14 @@ A resend marks the IPN due now in the database (services/ipn.py ``request_resend
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 import transaction
 from sqlalchemy.orm import Session
 
 from ..models import get_engine, get_session_factory, get_tm_session
 from ..services.ipn import report as ipn_report
-from ..services.ipn.payload import format_date, request_resend
+from ..services.ipn.payload import request_resend
 from ..settings import SettingsError
 from ..tasks.context import TaskContext
 from ..tasks.queue import build_huey, enqueue_after_commit, register_tasks
@@ -90,7 +90,12 @@ def resend_failed(ini: str, since: str | None) -> str:
 COLUMNS = ("config", "reference", "status", "attempts", "{when}", "last result")
 
 
-def _table(entries: list[ipn_report.OutboxEntry], failed: bool) -> list[str]:
+def _local(moment: datetime | None, zone: tzinfo) -> str:
+    """A time for people: the organisation's local time with its offset."""
+    return "-" if moment is None else moment.astimezone(zone).isoformat(" ", "seconds")
+
+
+def _table(entries: list[ipn_report.OutboxEntry], failed: bool, zone: tzinfo) -> list[str]:
     when = "last attempt" if failed else "next attempt"
     rows = [[column.format(when=when) for column in COLUMNS]]
     for entry in entries:
@@ -101,8 +106,8 @@ def _table(entries: list[ipn_report.OutboxEntry], failed: bool) -> list[str]:
                 entry.reference,
                 entry.postfinance_status or "-",
                 str(entry.attempts),
-                format_date(moment) or "-",
-                entry.last_result or "-",
+                _local(moment, zone),
+                entry.last_result_text or "-",
             ]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
@@ -115,6 +120,7 @@ def status(ini: str, limit: int = 50, as_json: bool = False) -> str:
     """What is pending (still tried) and failed (given up), with each one's last result."""
     if not 1 <= limit <= 10000:
         raise CommandError("--limit must be between 1 and 10000")
+    zone = read_settings(ini)[1].tz
     with _session(ini) as (dbsession, _manager, _tasks):
         totals = ipn_report.counts(dbsession)
         failed = ipn_report.entries(dbsession, failed=True, limit=limit)
@@ -132,10 +138,10 @@ def status(ini: str, limit: int = 50, as_json: bool = False) -> str:
         lines += [
             "",
             "Failed (no automatic attempt left; `polybanking ipn resend --failed`):",
-            *_table(failed, True),
+            *_table(failed, True, zone),
         ]
     if pending:
-        lines += ["", "Pending:", *_table(pending, False)]
+        lines += ["", "Pending:", *_table(pending, False, zone)]
     shown = len(failed) + len(pending)
     if shown < totals["pending"] + totals["failed"]:
         lines += ["", f"(showing {shown}; use --limit for more)"]

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from ..models import get_engine
 from ..services.reports.exports import export as export_service
+from ..services.reports.money import chf_display
 from ..services.reports.period import Period, PeriodError, resolve
 from ..services.reports.summary.as_csv import summary_csv, summary_filename
 from ..services.reports.summary.summary import build_summary
-from .commands import CommandError, database_errors, read_settings
+from .commands import CommandError, database_errors, find_config, read_settings
 from .progress import ProgressBar
 
 STDOUT = "-"
@@ -74,7 +75,7 @@ def export(
     ini: str,
     *,
     format: str,
-    config_id: int | None,
+    config_id: int | str | None,
     only_good: bool = False,
     period: str | None = None,
     start: str | None = None,
@@ -88,6 +89,8 @@ def export(
         engine = get_engine(raw)
         try:
             with Session(engine) as dbsession:  # closed before the export reads (SQLite's lock)
+                if config_id is not None:  # a number or an exact name, as every command accepts
+                    config_id = find_config(dbsession, str(config_id)).id
                 spec = export_service.build_spec(dbsession, format, chosen, config_id, only_good)
             total = export_service.count(engine, spec)
             target = STDOUT if output == STDOUT else _destination(output, export_service.filename(spec))
@@ -130,6 +133,12 @@ def summary(
             raise CommandError(str(error)) from None
         finally:
             engine.dispose()
+    if result.test_left_out:  # on standard error: `--csv -` keeps standard output for the CSV
+        print(
+            f"note: test configs are left out; CHF {chf_display(result.test_left_out)} was paid in them "
+            "in this period (--include-test counts them)",
+            file=sys.stderr,
+        )
     from ..services.reports.summary.as_pdf import render_pdf  # fpdf2 loads only for the command that needs it
 
     written = []

@@ -49,16 +49,20 @@ class TransactionsApi:
 
     @view_config(route_name="api.transactions")
     def list(self):
-        limit = parse_max_transaction(self.context.form.get("max_transaction"))
-        return {"result": "ok", "data": list_references(self.request.dbsession, self.context.config, limit)}
+        asked = parse_max_transaction(self.context.form.get("max_transaction"))
+        return list_references(self.request.dbsession, self.context.config, asked)
 
     @view_config(route_name="api.transaction")
     def detail(self):
-        return {"result": "ok", "data": transaction_detail(self.context.transaction)}
+        zone = self.request.registry.pb_settings.tz
+        return {"result": "ok", "data": transaction_detail(self.context.transaction, zone)}
 
     @view_config(route_name="api.transaction.logs")
     def logs(self):
-        return {"result": "ok", "data": transaction_logs(self.request.dbsession, self.context.transaction)}
+        logs = transaction_logs(
+            self.request.dbsession, self.context.transaction, self.request.registry.pb_settings.tz
+        )
+        return {"result": "ok", "data": logs}
 
     @view_config(route_name="api.transaction.refunds")
     def refund(self):

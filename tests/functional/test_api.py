@@ -3,6 +3,7 @@
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +15,8 @@ from ..website import start_params
 from .test_payment_flow import PLATFORMS, pay_on
 
 LIST = "/api/transactions/"
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+00:00$")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+0[12]:00$")  # Zurich, testing.ini
+ZURICH = ZoneInfo("Europe/Zurich")
 DETAIL_FIELDS = {
     "refunded_amount",  # PROTOCOL §10, added beside the original's fields
     "reference",
@@ -117,21 +119,32 @@ def test_list_is_newest_first_and_only_the_configs_own(testapp, make_config):
     assert testapp.post(LIST, creds(other)).json["data"] == [{"reference": "someone-elses"}]
 
 
-def test_list_default_is_100_and_the_cap_1000(testapp, make_config, db):
+def test_list_default_is_100_and_a_cut_at_1000_is_said(testapp, make_config, db):
     config = make_config()
     references = add_transactions(db, config, 1003)
     newest_first = [{"reference": r} for r in reversed(references)]
 
-    def listed(**form):
-        return testapp.post(LIST, creds(config, **form)).json["data"]
+    def answer(**form):
+        return testapp.post(LIST, creds(config, **form)).json
 
-    assert listed() == newest_first[:100]
+    def listed(**form):
+        return answer(**form)["data"]
+
+    assert answer() == {"result": "ok", "data": newest_first[:100]}  # nothing cut: nothing said
     assert listed(max_transaction="3") == newest_first[:3]
     assert listed(max_transaction="0") == []
-    assert listed(max_transaction="1000") == newest_first[:1000]
-    assert listed(max_transaction="1001") == newest_first[:1000]
-    assert listed(max_transaction=str(10**40)) == newest_first[:1000]
+    assert answer(max_transaction="1000") == {"result": "ok", "data": newest_first[:1000]}
+    cut = {"result": "ok", "data": newest_first[:1000], "truncated": True, "limit": 1000}
+    assert answer(max_transaction="1001") == cut
+    assert answer(max_transaction=str(10**40)) == cut
     assert listed(max_transaction="0" * 50 + "7") == newest_first[:7]
+
+
+def test_asking_more_than_the_cap_of_a_smaller_list_is_not_a_cut(testapp, make_config, db):
+    config = make_config()
+    references = add_transactions(db, config, 5)
+    answer = testapp.post(LIST, creds(config, max_transaction="5000")).json
+    assert answer == {"result": "ok", "data": [{"reference": r} for r in reversed(references)]}
 
 
 @pytest.mark.parametrize(
@@ -164,8 +177,8 @@ def test_detail_of_a_new_transaction(testapp, make_config):
         "extra_data": "Café; size=XL",
         "amount": "1250",
         "amount_chf": 12.5,
-        "postfinance_id": "",
-        "postfinance_status": "",
+        "postfinance_id": "None",
+        "postfinance_status": "??",
         "internal_status": "cr",
         "ipn_needed": "False",
         "brand": "",
@@ -175,8 +188,8 @@ def test_detail_of_a_new_transaction(testapp, make_config):
         "last_postfinance_ipn_date": "",
         "last_ipn_date": "",
         "refunded_amount": "0",
-        "postfinance_status_text": "",
-        "internal_status_text": "Transaction created",
+        "postfinance_status_text": "Unknow",
+        "internal_status_text": "Transation created",
     }
 
 
@@ -199,7 +212,8 @@ def test_detail_and_logs_after_a_payment(testapp, make_config, receiver, db, pla
     for name in ("creation_date", "last_userforwarded_date", "last_user_back_from_postfinance_date",
                  "last_postfinance_ipn_date", "last_ipn_date"):  # fmt: skip
         assert DATE.match(data[name]), (name, data[name])
-        assert data[name] == getattr(stored, name).strftime("%Y-%m-%d %H:%M:%S+00:00")
+        local = getattr(stored, name).astimezone(ZURICH)
+        assert data[name] == local.strftime("%Y-%m-%d %H:%M:%S") + local.strftime("%z")[:3] + ":00"
 
     logs = testapp.post(logs_url("paid-1"), creds(config)).json
     assert logs["result"] == "ok"

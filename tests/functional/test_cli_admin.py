@@ -5,6 +5,7 @@ same ``main(argv)`` in-process, since each interpreter start-up costs seconds on
 """
 
 import io
+import json
 import os
 import subprocess
 
@@ -129,3 +130,37 @@ def test_errors_are_one_line_and_change_nothing(setup, polybanking, args, stdin)
     assert code == 2 and err.startswith("polybanking: ") and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err and "a good long password" not in err
     assert query(folder, "SELECT count(*) FROM users")[0][0] == before
+
+
+def test_a_config_is_named_by_its_number_or_its_exact_name_everywhere(setup, polybanking):
+    folder, _ini, shop, _results = setup
+    code, out, err = polybanking("config", "allow", "--config", "Shop", "--user", "webmaster")
+    assert code == 0 and "webmaster allowed on config Shop" in out, err
+    assert query(folder, "SELECT config_id FROM config_allowed_users") == [(shop["id"],)]
+    assert polybanking("config", "deny", "--config", "Shop", "--user", "webmaster")[0] == 0
+    code, _out, err = polybanking("config", "allow", "--config", "shop", "--user", "webmaster")  # exact only
+    assert code == 2 and "no config numbered or named 'shop'" in err
+
+
+def test_two_configs_never_get_the_same_name(setup, polybanking):
+    folder = setup[0]
+    before = query(folder, "SELECT count(*) FROM configs")[0][0]
+    code, _out, err = polybanking(*create_args("Shop"))
+    assert code == 2 and "already named 'Shop'" in err and len(err.strip().splitlines()) == 1
+    assert query(folder, "SELECT count(*) FROM configs")[0][0] == before
+    code, out, _err = polybanking(*create_args("Shop"), "--reuse")  # make run's demo config, again
+    assert code == 0 and query(folder, "SELECT count(*) FROM configs")[0][0] == before
+
+
+def test_config_list_shows_every_config_without_its_keys(setup, polybanking):
+    _folder, _ini, shop, _results = setup
+    code, out, _err = polybanking("config", "list", "--json")
+    assert code == 0
+    listed = json.loads(out)
+    assert {"id": shop["id"], "name": "Shop"}.items() <= next(
+        c for c in listed if c["id"] == shop["id"]
+    ).items()
+    assert not any(key.startswith("key_") for config in listed for key in config)
+    assert shop["key_api"] not in out
+    code, out, _err = polybanking("config", "list")
+    assert code == 0 and f"{shop['id']:>5}  Shop, test" in out and shop["key_api"] not in out

@@ -5,6 +5,7 @@ import json
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from huey import SqliteHuey
@@ -119,8 +120,11 @@ def test_status_lists_failed_and_pending_with_their_last_result(ini, outbox):
     )
     failed_rows, pending_rows = lines[failed_at + 2 : pending_at - 1], lines[pending_at + 2 :]
     assert [row.split()[2] for row in failed_rows] == ["new-fail", "old-fail"]  # latest first
-    assert "ConnectTimeout: too slow" in failed_rows[0] and "HTTP 500" in failed_rows[1]
-    assert len(pending_rows) == 1 and "waiting" in pending_rows[0] and "ConnectionError" in pending_rows[0]
+    assert "could not connect within" in failed_rows[0] and "answered HTTP 500" in failed_rows[1]
+    assert len(pending_rows) == 1 and "waiting" in pending_rows[0] and "could not connect" in pending_rows[0]
+    # Times for people: the organisation's (testing.ini: Zurich), with the offset.
+    local = YESTERDAY.astimezone(ZoneInfo("Europe/Zurich")).isoformat(" ", "seconds")
+    assert local in failed_rows[0] and "+00:00" not in text.stdout
     assert "delivered" not in text.stdout
 
     data = json.loads(as_json.stdout)
@@ -130,6 +134,7 @@ def test_status_lists_failed_and_pending_with_their_last_result(ini, outbox):
     assert (
         pending["next_attempt_at"].endswith("+00:00") and pending["last_result"] == "ConnectionError: refused"
     )
+    assert pending["last_result_text"] == "could not connect: connection refused"  # the raw one beside it
     assert [entry["config_name"] for entry in data["failed_ipns"]] == ["Other", "Shop"]
 
 

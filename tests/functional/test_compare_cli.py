@@ -48,7 +48,8 @@ def test_everything_matches_exits_0(setup):
     result = run("compare", str(report), ini=ini)
     assert result.returncode == 0, result.stderr
     assert "Everything matches." in result.stdout
-    assert "other systems' orders          1" in result.stdout
+    assert "  other systems' orders         1   CHF           5.50 (listed apart)" in result.stdout
+    assert "cents" not in result.stdout
 
 
 def test_differences_exit_1_list_them_and_write_the_csv(setup):
@@ -92,3 +93,18 @@ def test_an_unreadable_or_missing_file_exits_2_and_says_why(setup):
         assert "line 3" in stored.error
     assert missing.returncode == 2
     assert "cannot read" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_a_test_report_compared_as_live_says_the_environment_may_be_wrong(setup):
+    folder, ini, ids, _engine = setup
+    report = folder / "test-as-live.csv"
+    report.write_bytes(csv_bytes([Line(f"polybanking-{ids['test']}")]))
+    result = run("compare", str(report), "--live", ini=ini)
+    assert result.returncode == 1, result.stderr
+    assert (
+        "None of the report's orders was found among the live configs: is it the test account's report?"
+        in (result.stdout)
+    )
+    matching = folder / "test-as-test.csv"
+    matching.write_bytes(csv_bytes([Line(f"polybanking-{ids['test']}")]))
+    assert "is it the" not in run("compare", str(matching), ini=ini).stdout

@@ -5,6 +5,7 @@ Debian's Chromium driven by Playwright (never a downloaded browser). Screenshots
 saved in the test's temporary folder.
 """
 
+import re
 import time
 
 import pytest
@@ -28,7 +29,9 @@ def test_a_person_pays_in_the_sandbox(demo, tmp_path):
         browser = launch_chromium(playwright)
         try:
             page = browser.new_page()
-            page.goto(f"{demo}/sandbox/shop/")
+            page.goto(f"{demo}/")  # where a new user starts: the README's URL
+            page.click("text=Demo shop")
+            page.wait_for_url("**/sandbox/shop/")
             page.fill("input[name=amount]", "12.50")
             page.screenshot(path=tmp_path / "1-shop.png")
             page.click("button[type=submit]")
@@ -50,6 +53,8 @@ def test_a_person_pays_in_the_sandbox(demo, tmp_path):
             row = page.inner_text("#ipns")
             page.screenshot(path=tmp_path / "4-ipn.png")
             assert "\t9\tTrue\t" in row and "valid" in row and "INVALID" not in row
+            # People read the organisation's time with its offset; the UTC value sent is beside it.
+            assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+0[12]:00 \(sent as [^)]*\+00:00\)", row), row
         finally:
             browser.close()
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from polybanking.models import Transaction, TransactionLog
-from polybanking.services.payments.fields import DETAIL_FIELDS, log_detail, transaction_detail
+from polybanking.services.payments.fields import DETAIL_FIELDS, local_dates, log_detail, transaction_detail
 from polybanking.services.reports.exports import export
 from polybanking.services.reports.exports import rows as export_rows
 from polybanking.services.reports.exports import writers as export_writers
@@ -21,6 +21,7 @@ from polybanking.services.reports.period import custom_period
 from ..report_data import PERIOD, TRANSACTIONS, add_report_data, utc
 
 ZURICH = ZoneInfo("Europe/Zurich")
+LOCAL = local_dates(ZURICH)  # the API's dates, with testing.ini's polybanking.timezone
 NOVEMBER = custom_period("2026-11-01", "2026-11-30", ZURICH)
 WHOLE = custom_period(*PERIOD, ZURICH)
 
@@ -60,7 +61,7 @@ def test_csv_of_one_config_has_protocols_columns(data, run_export):
         ("'" + ref if ref.startswith("=") else ref) for _key, ref, *_rest in expected
     ]
     a3 = next(row for row in rows if row["reference"] == "a3")
-    assert a3["creation_date"] == "2026-10-31 23:30:00+00:00"
+    assert a3["creation_date"] == "2026-11-01 00:30:00+01:00"  # local, as the API gives it
     assert a3["amount"] == "4000" and a3["amount_chf"] == "40.0"  # as the API gives them
     assert a3["postfinance_status_text"] == "Payment requested" and a3["ipn_needed"] == "False"
     assert a3["last_userforwarded_date"] == ""
@@ -114,8 +115,8 @@ def expected_items(session, config_ids=None) -> list[dict]:
             .order_by(TransactionLog.when)
         )
         item = {"config": str(transaction.config_id), "config_name": transaction.config.name}
-        item.update(transaction_detail(transaction))
-        item["logs"] = [log_detail(log) for log in logs]
+        item.update(transaction_detail(transaction, LOCAL))
+        item["logs"] = [log_detail(log, LOCAL) for log in logs]
         items.append(item)
     return items
 
@@ -123,7 +124,7 @@ def expected_items(session, config_ids=None) -> list[dict]:
 def test_json_holds_each_transaction_with_its_logs_as_the_api_shows_them(data, db, run_export):
     items = json.loads(run_export("json"))
     # Same values as transaction_detail/log_detail on the ORM objects: the dates the database
-    # wrote for the export are the ones format_date writes.
+    # wrote for the export, made local, are the ones the API writes.
     assert items == db.run(expected_items)
     assert len(items) == 11
     assert [log["log_type"] for log in items[0]["logs"]] == ["created", "postfinanceStatus"]
@@ -304,7 +305,7 @@ def test_bad_requests(db, clean_db, format, config_id, message):
         db.run(lambda session: export.build_spec(session, format, NOVEMBER, config_id))
 
 
-def test_dates_are_utc_whatever_the_database_sessions_time_zone(data, db, app_settings):
+def test_dates_are_right_whatever_the_database_sessions_time_zone(data, db, app_settings):
     """PostgreSQL writes the export's dates itself: a server or role set to another zone must not
     shift them (SQLite stores UTC text, which has no zone to get wrong)."""
     url = app_settings["sqlalchemy.url"]
@@ -319,7 +320,7 @@ def test_dates_are_utc_whatever_the_database_sessions_time_zone(data, db, app_se
     finally:
         new_york.dispose()
     assert items == db.run(expected_items)
-    assert items[0]["creation_date"] == "2026-08-31 22:00:00+00:00"
+    assert items[0]["creation_date"] == "2026-09-01 00:00:00+02:00"
 
 
 def test_xlsx_continues_on_a_new_sheet_when_one_is_full(data, run_export, monkeypatch):
@@ -360,7 +361,7 @@ def test_csv_is_exactly_what_csv_writer_writes(db, make_config, run_export):
         query = (
             select(Transaction).where(Transaction.config_id == config.id).order_by(Transaction.creation_date)
         )
-        found = [transaction_detail(transaction) for transaction in session.scalars(query)]
+        found = [transaction_detail(transaction, LOCAL) for transaction in session.scalars(query)]
         for fields in found:
             for name in ("reference", "extra_data"):
                 if fields[name].startswith(RISKY):

@@ -62,7 +62,7 @@ def test_ipn_fields_and_signature(testapp, make_config, receiver, settings, db):
     parsed = datetime.strptime(ipn["last_update"][:-6], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     assert abs((datetime.now(UTC) - parsed).total_seconds()) < 60
     successes = [extra for kind, extra in logs(db) if kind == "ipnsuccess"]
-    assert len(successes) == 1 and re.fullmatch(r"status 9: HTTP 200 \(\d+ ms\): ok", successes[0])
+    assert len(successes) == 1 and re.fullmatch(r"status 9: answered HTTP 200 \(\d+ ms\)", successes[0])
 
 
 def test_failed_ipn_is_logged_and_stays_due(testapp, make_config, receiver, settings, db):
@@ -72,7 +72,8 @@ def test_failed_ipn_is_logged_and_stays_due(testapp, make_config, receiver, sett
     postsale(testapp, settings, db)
     assert len(receiver.wait_for(1)) == 1
     failures = [extra for kind, extra in logs(db) if kind == "ipnfailled"]
-    assert len(failures) == 1 and re.fullmatch(r"status 9: HTTP 500 \(\d+ ms\): nope", failures[0])
+    assert len(failures) == 1
+    assert re.fullmatch(r'status 9: answered HTTP 500 with "nope" \(\d+ ms\)', failures[0])
     state = db.run(lambda s: s.execute(select(Transaction.ipn_needed, Transaction.ipn_attempts)).one())
     assert tuple(state) == (True, 1)
 

@@ -330,8 +330,8 @@ def test_standard_webhooks_headers(make_config, receiver, db, clock, deliverer):
 
 
 def test_the_readmes_recipe_accepts_a_real_ipn_and_refuses_a_tampered_one(make_config, receiver, db):
-    """The verification code a website copies from README.md, run against what the gateway sends."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    """The verification code a website copies from docs/websites.md, run against what the gateway sends."""
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "websites.md").read_text()
     (code,) = re.findall(r"```python\n(import base64.*?def check_ipn_headers.*?)```", readme, re.S)
     namespace: dict = {}
     exec(code, namespace)  # noqa: S102 (our own README)

@@ -125,6 +125,7 @@ def test_failures_are_retried_as_scheduled_then_marked_failed(
         assert step * 0.9 <= gap <= step * 1.1
     assert state.failed is True and state.needed is True and state.next_at is None
     assert [kind for kind, _ in ipn_logs(db, transaction_id)] == ["ipnfailled"] * 4
+    assert state.last_ipn_date is None  # the last *successful* IPN (PROTOCOL §7): there is none
 
     # Given up: no scan, however late, sends it again.
     clock.advance(timedelta(days=30))
@@ -181,7 +182,8 @@ def test_an_attempt_records_time_status_duration_and_the_answers_start(
     assert attempt.postfinance_status == "9"
     ((kind, text),) = ipn_logs(db, transaction_id)
     assert kind == "ipnfailled"
-    assert text == f"status 9: HTTP 502 ({attempt.duration_ms} ms): {attempt.answer}".rstrip()
+    quoted = "é" * 119 + "…"  # the words quote the answer's start; the table keeps 1 000 characters
+    assert text == f'status 9: answered HTTP 502 with "{quoted}" ({attempt.duration_ms} ms)'
 
 
 def test_an_error_attempt_is_logged_without_telling_closed_from_filtered(make_config, db, deliverer_for):

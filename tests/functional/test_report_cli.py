@@ -41,7 +41,7 @@ def runs(ini):
     ini, folder, ids = ini
     cases = {
         "csv-default-name": ["export", "--format", "csv", "--all", *CUSTOM],
-        "csv-one-config": ["export", "--format", "csv", "--config", str(ids["shop"]), "--only-good", *CUSTOM,
+        "csv-one-config": ["export", "--format", "csv", "--config", "Ticket shop", "--only-good", *CUSTOM,
                            "-o", "shop.csv"],
         "json-stdout": ["export", "--format", "json", "--all", *CUSTOM, "-o", "-"],
         "xlsx-folder": ["export", "--format", "xlsx", "--all", *CUSTOM, "-o", "out"],
@@ -104,6 +104,8 @@ def test_summary_files(runs):
         "summary written to out/Summary_2026-09-01_2026-11-30.csv",  # as the operator named it
     ]
     assert (place / "report.pdf").read_bytes().startswith(b"%PDF-")
+    # Left out by default, but said (a demo where every config is in test mode would show zeros).
+    assert "test configs are left out; CHF 999.99 was paid in them" in result.stderr
     rows = list(csv.reader(io.StringIO((place / "out" / "Summary_2026-09-01_2026-11-30.csv").read_text())))
     assert ["", "", "(total)", "13.33", "223.45", "41.50", f"{EXPECTED_TOTAL / 100:.2f}"] in rows
 
@@ -120,7 +122,7 @@ def test_summary_of_a_named_period_to_standard_output(runs):
 ERRORS = {
     "unknown format": (["export", "--format", "pdf", "--all"], "invalid choice"),
     "config and all": (["export", "--format", "csv", "--all", "--config", "1"], "not allowed with"),
-    "unknown config": (["export", "--format", "csv", "--config", "424242"], "no config with id 424242"),
+    "unknown config": (["export", "--format", "csv", "--config", "424242"], "no config numbered or named"),
     "reversed dates": (["export", "--format", "csv", "--all", "--from", "2026-03-01", "--to", "2026-02-01"],
                        "after the end date"),
     "unwritable": (["export", "--format", "csv", "--all", "-o", "/nonexistent/folder/x.csv"], "cannot write"),

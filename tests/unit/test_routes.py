@@ -8,6 +8,7 @@ from pyramid.interfaces import IRoutesMapper
 #: name → pattern, in registration order, of the app built from testing.ini (sandbox on).
 ROUTES = {
     "__static/": "static/*subpath",
+    "home": "/",  # issue 17: the first page a new user opens
     # PROTOCOL §2, §3, §5
     "payment.start": "/paiements/start/",
     "payment.go": "/paiements/go/{token}",

@@ -1,21 +1,25 @@
-"""PostFinance payment status codes (PROTOCOL §5): their names, which are good, which are final."""
+"""PostFinance payment status codes (PROTOCOL §5): their names, which are good, which are final.
+
+The names are the original PolyBanking's, spelling included ("Authorized waiting external result",
+"Authoris. to be requested manually"): the API returns them and existing websites show them.
+"""
 
 STATUS_TEXT: dict[str, str] = {
     "0": "Invalid or incomplete",
     "1": "Cancelled by customer",
-    "2": "Authorisation refused",
+    "2": "Authorisation declined",
     "4": "Order stored",
     "40": "Stored waiting external result",
     "41": "Waiting for client payment",
     "46": "Waiting authentication",
     "5": "Authorised",
-    "50": "Authorised waiting external result",
+    "50": "Authorized waiting external result",
     "51": "Authorisation waiting",
     "52": "Authorisation not known",
     "55": "Standby",
     "56": "OK with scheduled payments",
     "57": "Not OK with scheduled payments",
-    "59": "Authorisation to be requested manually",
+    "59": "Authoris. to be requested manually",
     "6": "Authorised and cancelled",
     "61": "Author. deletion waiting",
     "62": "Author. deletion uncertain",

@@ -154,9 +154,16 @@ class BackOfficeView:
         renderer="polybanking:templates/sandbox/epayment/transactions.jinja2",
     )
     def list(self):
+        """Newest operation first (PAYIDs are random, so their order says nothing of time); times in
+        the organisation's zone, as PostFinance's back office shows its merchant's."""
+        zone = self.request.registry.pb_settings.tz
+        entries = sorted(
+            self.ledger.entries(self.env.name), key=lambda e: (e.changed_at, e.pay_id_sub), reverse=True
+        )
         return {
             "env": self.env.name,
-            "entries": list(reversed(self.ledger.entries(self.env.name))),
+            "entries": entries,
+            "ordered_at": lambda entry: _local(entry.ordered_at, zone).isoformat(" ", "seconds"),
             "actions": list(ACTIONS),
         }
 

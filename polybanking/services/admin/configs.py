@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ...models import Config, ConfigLog, User
 from ...models.config import SECRET_FIELDS, generate_secret
+from ...models.meta import MAX_ROW_ID
 from ...platforms import CHECKOUT, EPAYMENT, PLATFORMS
 from ...settings import Settings
 from ..ipn.destinations import url_problem
@@ -76,13 +77,13 @@ def parse_chf(text: str) -> int | None:
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        raise ValueError("not an amount") from None
+        raise ValueError("write it in francs, such as 250 or 99.50") from None
     if not amount.is_finite() or amount <= 0:
-        raise ValueError("a positive amount with at most two decimals")
+        raise ValueError("a positive amount in francs, such as 250 or 99.50")
     if amount * 100 > MAX_AMOUNT:  # before quantize, which fails on huge numbers
-        raise ValueError("too large")
+        raise ValueError(f"at most {MAX_AMOUNT // 100:,} francs".replace(",", "'"))
     if amount != amount.quantize(Decimal("0.01")):
-        raise ValueError("a positive amount with at most two decimals")
+        raise ValueError("at most two decimals (centimes), such as 99.50")
     return int(amount * 100)
 
 
@@ -107,7 +108,7 @@ def parse_form(form: dict[str, str], settings: Settings) -> ConfigValues:
     try:
         max_amount = parse_chf(form.get("max_amount", ""))
     except ValueError as error:
-        errors["max_amount"] = f"in CHF, {error}"
+        errors["max_amount"] = f"in francs (CHF): {error}; leave it empty for no maximum"
         max_amount = None
     test_mode = form.get("environment", "test") != "live"
     if not test_mode and settings.prod is None:
@@ -146,6 +147,47 @@ def environment_problem(
     return ""
 
 
+def named(dbsession: Session, name: str) -> Config | None:
+    """The config with exactly this name, if any (names are unique: see :func:`check_name_free`)."""
+    return dbsession.scalar(select(Config).where(Config.name == name).order_by(Config.id).limit(1))
+
+
+def check_name_free(dbsession: Session, name: str, config: Config | None = None) -> None:
+    """ConfigError unless no other config has this name: people and commands name configs, and
+    two of the same name could not be told apart."""
+    other = named(dbsession, name)
+    if other is not None and other is not config:
+        raise ConfigError({"name": f"config {other.id} already has this name; choose another"})
+
+
+def find(dbsession: Session, text: str) -> Config | None:
+    """The config named by a number (its id) or by its exact name, as commands accept either."""
+    text = text.strip()
+    if text.isascii() and text.isdigit() and len(text) <= 10 and 0 < int(text) <= MAX_ROW_ID:
+        config = dbsession.get(Config, int(text))
+        if config is not None:
+            return config
+    return named(dbsession, text) if text and "\x00" not in text else None
+
+
+def listing(dbsession: Session) -> list[dict]:
+    """Every config, without its keys (``config list``)."""
+    configs = dbsession.scalars(select(Config).order_by(Config.id))
+    return [
+        {
+            "id": c.id,
+            "name": c.name,
+            "group": c.group or "",
+            "test_mode": c.test_mode,
+            "active": c.active,
+            "admin_enable": c.admin_enable,
+            "max_amount": c.max_amount,
+            "url_ipn": c.url_ipn,
+        }
+        for c in configs
+    ]
+
+
 def _shown(field: str, value) -> str:
     if field == "test_mode":
         return "test" if value else "live"
@@ -162,6 +204,7 @@ def add_log(dbsession: Session, config: Config, user: User | None, text: str) ->
 
 def create(dbsession: Session, values: ConfigValues, user: User) -> Config:
     """A new config with fresh keys; its creator is allowed on it (staff see only their configs)."""
+    check_name_free(dbsession, values.name)
     config = Config(**{f.name: getattr(values, f.name) for f in fields(values)})
     if not user.is_superuser:
         config.allowed_users.append(user)
@@ -173,6 +216,8 @@ def create(dbsession: Session, values: ConfigValues, user: User) -> Config:
 
 
 def update(dbsession: Session, config: Config, values: ConfigValues, user: User) -> list[str]:
+    if values.name != config.name:
+        check_name_free(dbsession, values.name, config)
     changes = []
     for field in fields(values):
         new = getattr(values, field.name)

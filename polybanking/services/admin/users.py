@@ -18,6 +18,11 @@ log = logging.getLogger(__name__)
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,149}")
 
 
+def has_users(dbsession: Session) -> bool:
+    """Whether any admin account exists (the home page says how to create the first)."""
+    return dbsession.scalar(select(User.id).limit(1)) is not None
+
+
 class UserError(ValueError):
     """A refused change; the message is shown to the administrator."""
 

@@ -189,7 +189,8 @@ def record(
                 transaction.ipn_claim_token = transaction.ipn_claimed_until = None
             outcomes.append(Recorded(transaction.id, False, transaction.ipn_next_attempt_at, released=True))
             continue
-        transaction.last_ipn_date = result.started_at
+        if result.ok:  # PROTOCOL §7: the last *successful* IPN, as the original said
+            transaction.last_ipn_date = result.started_at
         attempt_rows.append(
             {
                 "transaction_id": transaction.id,

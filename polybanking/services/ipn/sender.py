@@ -23,6 +23,7 @@ from ...models.ipn_attempt import ANSWER_EXCERPT
 from .destinations import Attempt, GuardedAdapter, begin_attempt, end_attempt
 from .payload import encode_body, webhook_headers
 from .schedule import parse_retry_after
+from .words import attempt_in_words
 
 MAX_ANSWER_BYTES = 4 * ANSWER_EXCERPT
 USER_AGENT = "PolyBanking-IPN/2"
@@ -60,12 +61,13 @@ class AttemptResult:
         return self.http_status is not None and 200 <= self.http_status < 300
 
     def describe(self) -> str:
-        """``HTTP 500 (12 ms): the answer…`` or ``could not connect``, for the log (which the
-        config's members read: how long a failed connection took would tell a closed port from a
-        filtered one)."""
+        """What happened in words, for the log (which the config's members read):
+        ``answered HTTP 500 with "the answer…" (12 ms)``, or ``could not connect`` without a
+        duration (how long a failed connection took would tell a closed port from a filtered one)."""
         if self.http_status is None:
             return self.error
-        return f"HTTP {self.http_status} ({self.duration_ms} ms): {self.answer}".rstrip(": ")
+        words = attempt_in_words(self.http_status, self.error, self.answer, self.duration_ms)
+        return f"{words} ({self.duration_ms} ms)"
 
 
 def clean_text(text: str, limit: int = ANSWER_EXCERPT) -> str:

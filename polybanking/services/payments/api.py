@@ -5,6 +5,8 @@ wrong secret, neither by its answer nor by its time: the secret is compared with
 same length when the config does not exist, always in constant time.
 """
 
+from datetime import tzinfo
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -59,14 +61,15 @@ def authenticate(dbsession: Session, config_id: str | None, secret: str | None) 
 
 
 def parse_max_transaction(raw: str | None) -> int:
-    """``max_transaction`` of the list: default 100, at most 1000; anything but digits is a 400."""
+    """``max_transaction`` of the list: default 100; anything but digits is a 400. More than the
+    cap is kept as "more than the cap" (the answer then says it was cut)."""
     if raw is None:
         return DEFAULT_MAX_TRANSACTIONS
     if not (raw.isascii() and raw.isdigit()):
         raise ApiRefused(400, "max_transaction must be a whole number, 0 or more")
     if len(raw.lstrip("0")) > len(str(MAX_TRANSACTIONS_CAP)):  # int() of huge strings is slow or refused
-        return MAX_TRANSACTIONS_CAP
-    return min(int(raw), MAX_TRANSACTIONS_CAP)
+        return MAX_TRANSACTIONS_CAP + 1
+    return int(raw)
 
 
 def find_transaction(dbsession: Session, config: Config, reference: str) -> Transaction:
@@ -85,27 +88,37 @@ def find_transaction(dbsession: Session, config: Config, reference: str) -> Tran
     return transaction
 
 
-def list_references(dbsession: Session, config: Config, limit: int) -> list[dict[str, str]]:
-    """The config's newest transactions first, as ``[{"reference": ...}]``."""
-    references = dbsession.scalars(
-        select(Transaction.reference)
-        .where(Transaction.config_id == config.id)
-        .order_by(Transaction.creation_date.desc(), Transaction.id.desc())
-        .limit(limit)
+def list_references(dbsession: Session, config: Config, asked: int) -> dict:
+    """The ``{"result": "ok", "data": [{"reference": ...}, ...]}`` answer, newest first, with what
+    was asked up to ``MAX_TRANSACTIONS_CAP``; when more were asked and there are more, the answer
+    says so (``"truncated": true, "limit": 1000``) instead of stopping silently."""
+    limit = min(asked, MAX_TRANSACTIONS_CAP)
+    references = list(
+        dbsession.scalars(
+            select(Transaction.reference)
+            .where(Transaction.config_id == config.id)
+            .order_by(Transaction.creation_date.desc(), Transaction.id.desc())
+            .limit(limit + 1)
+        )
     )
-    return [{"reference": reference} for reference in references]
+    answer: dict = {"result": "ok", "data": [{"reference": reference} for reference in references[:limit]]}
+    if asked > limit and len(references) > limit:
+        answer.update(truncated=True, limit=MAX_TRANSACTIONS_CAP)
+    return answer
 
 
-def transaction_detail(transaction: Transaction) -> dict[str, str | float]:
-    """The fields of PROTOCOL §7 (one definition, shared with the exports)."""
-    return transaction_fields.transaction_detail(transaction)
+def transaction_detail(transaction: Transaction, zone: tzinfo) -> dict[str, str | float]:
+    """The fields of PROTOCOL §7 (one definition, shared with the exports), dates in ``zone``
+    (``polybanking.timezone``)."""
+    return transaction_fields.transaction_detail(transaction, transaction_fields.local_dates(zone))
 
 
-def transaction_logs(dbsession: Session, transaction: Transaction) -> list[dict[str, str]]:
-    """The transaction's story, newest first."""
+def transaction_logs(dbsession: Session, transaction: Transaction, zone: tzinfo) -> list[dict[str, str]]:
+    """The transaction's story, newest first, dates in ``zone``."""
+    date = transaction_fields.local_dates(zone)
     logs = dbsession.scalars(
         select(TransactionLog)
         .where(TransactionLog.transaction_id == transaction.id)
         .order_by(TransactionLog.when.desc(), TransactionLog.id.desc())
     )
-    return [transaction_fields.log_detail(log) for log in logs]
+    return [transaction_fields.log_detail(log, date) for log in logs]

@@ -170,7 +170,8 @@ def apply_report(
     else:
         transaction.postfinance_id_sub = max(report.pay_id_sub, transaction.postfinance_id_sub or 0)
     if verdict == "duplicate":
-        add_log("postfinanceIgnored", f"duplicate report: status {report.status}")
+        # The normal case: the browser's return and the post-sale say the same thing.
+        add_log("postfinanceRepeated", f"status {report.status} again")
         return FeedbackOutcome(transaction, report, status_changed=False, mismatch=False)
 
     transaction.postfinance_status = report.status

@@ -5,19 +5,20 @@ functions, so they cannot drift apart. Both take an ORM object or any row with t
 names: exports stream plain rows, because building a million ORM objects costs several times the
 query itself. The derived values are the models' properties' (see below).
 
-Dates are written by ``date`` (default :func:`.ipn.format_date`). An export passes
-:func:`as_text` instead, with the dates already written by the database in the same
-``YYYY-MM-DD HH:MM:SS+00:00`` form (a tested equality): formatting millions of dates in Python
-would take longer than the whole query.
+Dates are the organisation's local time with their offset (``polybanking.timezone``), as the
+original sent them: ``YYYY-MM-DD HH:MM:SS+01:00``, whole seconds. They are written by ``date``:
+:func:`local_dates` for datetimes; an export passes :func:`local_text_dates` instead, which turns
+the UTC text the database already wrote into local text by a per-hour lookup (a tested equality):
+converting millions of datetimes in Python would take longer than the whole query.
 """
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from ...models.transaction import INTERNAL_STATUS_TEXT
 from ...models.transaction_log import LOG_TYPE_TEXT
-from ...platforms.epayment.statuses import status_text
-from ..ipn.payload import format_date
+from ...platforms.epayment.statuses import status_text as postfinance_status_text
 
 #: PROTOCOL §7's detail fields, in the order of the CSV columns.
 DETAIL_FIELDS = (
@@ -74,17 +75,70 @@ LOG_COLUMNS = ("when", "extra_data", "log_type")
 # calls per row are a tenth of a million-row export (the tests hold both to the same values).
 
 
-def as_text(value: str | None) -> str:
-    """A date the database already wrote in PROTOCOL's form; ``""`` when there is none."""
-    return value or ""
-
+#: What the original answered before PostFinance's first feedback (``str(None)`` for the PAYID).
+NO_PAYID = "None"
+NO_STATUS = "??"
+NO_STATUS_TEXT = "Unknow"  # sic: the original's text, which websites show
 
 DateWriter = Callable[[Any], str]
 
 
-def transaction_detail(transaction: Any, date: DateWriter = format_date) -> dict[str, Any]:
+def local_dates(zone: tzinfo) -> DateWriter:
+    """A writer of aware datetimes as ``YYYY-MM-DD HH:MM:SS+01:00`` in ``zone``; ``""`` for None."""
+
+    def write(value: datetime | None) -> str:
+        if value is None:
+            return ""
+        if value.tzinfo is None:  # the models' dates are always aware; a naive one is taken as UTC
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(zone).isoformat(" ", "seconds")
+
+    return write
+
+
+def _hour_in(zone: tzinfo, utc_hour: str) -> tuple[str, str] | None:
+    """The local ``YYYY-MM-DD HH`` and ``+01:00`` of a UTC hour (``YYYY-MM-DD HH``), or None when
+    the offset changes within it or is not whole hours (minutes would then move too)."""
+    start = datetime.fromisoformat(utc_hour + ":00:00+00:00")
+    first, last = start.astimezone(zone), (start + timedelta(seconds=3599)).astimezone(zone)
+    offset = first.utcoffset()
+    if offset != last.utcoffset() or offset is None or offset.total_seconds() % 3600:
+        return None
+    text = first.isoformat(" ", "seconds")
+    return text[:13], text[19:]
+
+
+def local_text_dates(zone: tzinfo) -> DateWriter:
+    """A writer of UTC dates as the database writes them (``YYYY-MM-DD HH:MM:SS`` and anything
+    after) as :func:`local_dates` would; ``""`` for None. One conversion per hour, cached: the
+    minutes and seconds are copied."""
+    hours: dict[str, tuple[str, str] | None] = {}
+    slow = local_dates(zone)
+
+    def write(stored: str | None) -> str:
+        if not stored:
+            return ""
+        key = stored[:13]
+        try:
+            hour = hours[key]
+        except KeyError:
+            hour = hours[key] = _hour_in(zone, key)
+        if hour is None:
+            return slow(datetime.fromisoformat(stored[:19] + "+00:00"))
+        return hour[0] + stored[13:19] + hour[1]
+
+    return write
+
+
+def status_text(code: str | None) -> str:
+    """PROTOCOL §5's text of a status, ``Unknow`` before any feedback."""
+    return NO_STATUS_TEXT if not code or code == NO_STATUS else postfinance_status_text(code)
+
+
+def transaction_detail(transaction: Any, date: DateWriter) -> dict[str, Any]:
     """PROTOCOL §7's ``data`` object: strings as the original sent them, ``amount_chf`` a number,
-    dates ``YYYY-MM-DD HH:MM:SS+00:00`` and ``""`` for a missing value.
+    dates local ``YYYY-MM-DD HH:MM:SS+01:00`` and ``""`` for a missing value, ``"None"`` and
+    ``"??"`` for the PAYID and status before any feedback.
 
     ``transaction`` is a :class:`Transaction` or a row carrying ``TRANSACTION_COLUMNS``.
     """
@@ -94,8 +148,8 @@ def transaction_detail(transaction: Any, date: DateWriter = format_date) -> dict
         "extra_data": t.extra_data or "",
         "amount": str(t.amount),
         "amount_chf": t.amount / 100,
-        "postfinance_id": t.postfinance_id or "",
-        "postfinance_status": t.postfinance_status or "",
+        "postfinance_id": t.postfinance_id or NO_PAYID,
+        "postfinance_status": t.postfinance_status or NO_STATUS,
         "internal_status": t.internal_status,
         "ipn_needed": "True" if t.ipn_needed else "False",
         "brand": t.brand or "",
@@ -111,7 +165,7 @@ def transaction_detail(transaction: Any, date: DateWriter = format_date) -> dict
     }
 
 
-def log_detail(log: Any, date: DateWriter = format_date) -> dict[str, str]:
+def log_detail(log: Any, date: DateWriter) -> dict[str, str]:
     """One entry of PROTOCOL §7's ``logs`` answer; ``log`` is a :class:`TransactionLog` or a row
     carrying ``LOG_COLUMNS``."""
     return {

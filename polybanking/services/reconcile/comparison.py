@@ -26,7 +26,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from ...models import Config, Transaction
-from ...models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_POLYBANKING, ONLY_REPORT
+from ...models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_POLYBANKING, ONLY_REPORT, UNANSWERED
 from ...platforms import CHECKOUT, CURRENCY, EPAYMENT
 from ...platforms.checkout import export
 from ...platforms.epayment.form import MAX_TRANSACTION_ID, format_order_id
@@ -35,12 +35,13 @@ from ...platforms.epayment.statuses import OPERATION_DONE, OPERATION_PENDING, OP
 from ...settings import Settings
 
 SAME = "same"
-CATEGORIES = (SAME, DIFFERENT, ONLY_REPORT, ONLY_POLYBANKING, FOREIGN)
+CATEGORIES = (SAME, DIFFERENT, ONLY_REPORT, ONLY_POLYBANKING, UNANSWERED, FOREIGN)
 CATEGORY_TEXT = {
     SAME: "same",
     DIFFERENT: "different",
     ONLY_REPORT: "only in the report",
     ONLY_POLYBANKING: "only in PolyBanking",
+    UNANSWERED: "forwarded, never answered",
     FOREIGN: "other systems' orders",
 }
 #: The compared values, in the order they are listed.
@@ -289,11 +290,14 @@ class _Tally:
             self.pending.append((DIFFERENT, transaction_id, line, side, tuple(differing), None))
 
     def only_polybanking(self, transaction_id: int, amount: int, pay_id, status) -> None:
-        totals = self.totals[ONLY_POLYBANKING]
+        """Not in the report: a difference if PostFinance answered about it, else the expected case
+        of a shopper who left PostFinance's page (PostFinance lists no order it never processed)."""
+        category = ONLY_POLYBANKING if status or pay_id else UNANSWERED
+        totals = self.totals[category]
         totals.count += 1
         totals.polybanking_cents += amount
         self.pending.append(
-            (ONLY_POLYBANKING, transaction_id, None, Side(pay_id, amount, CURRENCY, status), (), None)
+            (category, transaction_id, None, Side(pay_id, amount, CURRENCY, status), (), None)
         )
 
     def only_report(self, line: ReportLine, category: str = ONLY_REPORT) -> None:

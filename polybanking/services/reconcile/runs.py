@@ -15,8 +15,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from ...models import ReconciliationItem, ReconciliationRun
-from ...models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_POLYBANKING, ONLY_REPORT
+from ...models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_POLYBANKING, ONLY_REPORT, UNANSWERED
 from ...settings import Settings
+from ..reports.money import chf_display
 from .comparison import CATEGORY_TEXT, SAME, Comparison, Item, ReportUnreadable, Side, compare, read_report
 
 MAX_FILE_NAME = 255
@@ -63,6 +64,8 @@ def store_run(
     run.only_report_count, run.only_report_cents = totals[ONLY_REPORT].count, totals[ONLY_REPORT].report_cents
     run.only_polybanking_count = totals[ONLY_POLYBANKING].count
     run.only_polybanking_cents = totals[ONLY_POLYBANKING].polybanking_cents
+    run.unanswered_count = totals[UNANSWERED].count
+    run.unanswered_cents = totals[UNANSWERED].polybanking_cents
     run.foreign_count, run.foreign_cents = totals[FOREIGN].count, totals[FOREIGN].report_cents
     dbsession.add(run)
     dbsession.flush()
@@ -228,22 +231,60 @@ def differences_csv(items: Iterable[Item]) -> str:
 
 
 def summary_lines(run: ReconciliationRun) -> list[str]:
-    """The run in a few lines of text (the command's output, the inbox task's log)."""
+    """The run in a few lines of text (the command's output, the inbox task's log), amounts in CHF."""
     head = f"{run.file_name}: {run.environment} environment"
     if run.error:
         return [f"{head}: NOT READ: {run.error}"]
+    rows = [
+        ("same", run.same_count, run.same_cents, ""),
+        (
+            "different",
+            run.different_count,
+            run.different_report_cents,
+            f" in the report, CHF {chf_display(run.different_polybanking_cents)} in PolyBanking",
+        ),
+        ("only in the report", run.only_report_count, run.only_report_cents, ""),
+        ("only in PolyBanking", run.only_polybanking_count, run.only_polybanking_cents, ""),
+        (
+            "forwarded, never answered",
+            run.unanswered_count,
+            run.unanswered_cents,
+            " (expected, listed apart)",
+        ),
+        ("other systems' orders", run.foreign_count, run.foreign_cents, " (listed apart)"),
+    ]
     lines = [
         f"{head}, {run.file_format.upper()} {run.encoding}, {run.report_lines} lines, "
         f"orders of {run.first_date:%d/%m/%Y} to {run.last_date:%d/%m/%Y}",
-        f"  same                    {run.same_count:>8}   {run.same_cents:>14} cents",
-        f"  different               {run.different_count:>8}   {run.different_report_cents:>14} cents in "
-        f"the report, {run.different_polybanking_cents} in PolyBanking",
-        f"  only in the report      {run.only_report_count:>8}   {run.only_report_cents:>14} cents",
-        f"  only in PolyBanking     {run.only_polybanking_count:>8}   {run.only_polybanking_cents:>14} cents",
-        f"  other systems' orders   {run.foreign_count:>8}   {run.foreign_cents:>14} cents (listed apart)",
+        *(
+            f"  {name:<22}{count:>9}   CHF {chf_display(cents):>14}{after}"
+            for name, count, cents, after in rows
+        ),
         "Everything matches." if run.matches else "There are differences.",
     ]
-    return lines
+    hint = environment_hint(run)
+    return lines + [hint] if hint else lines
+
+
+def environment_hint(run: ReconciliationRun) -> str:
+    """When none of the report's orders is found among the environment's configs, the likely cause
+    is the other environment's report (a test report compared as live, or the reverse)."""
+    if not run.readable or not run.only_report_count or run.same_count or run.different_count:
+        return ""
+    other = "test" if run.live else "live"
+    return (
+        f"None of the report's orders was found among the {run.environment} configs: is it the "
+        f"{other} account's report? Compare it again as {other}."
+    )
+
+
+def _shown(name: str, value: str | int | None) -> str:
+    """A compared value for people: amounts in CHF, and "none" rather than Python's None."""
+    if value is None or value == "":
+        return "none"
+    if name == "amount" and isinstance(value, int):
+        return "CHF " + chf_display(value)
+    return str(value)
 
 
 def item_line(item: Item) -> str:
@@ -254,15 +295,20 @@ def item_line(item: Item) -> str:
     text += f", config {item.config_id}, reference {item.reference!r})" if item.reference is not None else ")"
     if item.fields and item.report and item.polybanking:
         text += "; " + ", ".join(
-            f"{name} {item.report.value(name)} in the report, {item.polybanking.value(name)} in PolyBanking"
+            f"{name} {_shown(name, item.report.value(name))} in the report, "
+            f"{_shown(name, item.polybanking.value(name))} in PolyBanking"
             for name in item.fields
         )
     elif item.report and not item.fields:
         report = item.report
-        text += f"; PAYID {report.pay_id}, {report.amount} cents {report.currency}, status {report.status}"
+        amount = "none" if report.amount is None else f"{report.currency or '?'} {chf_display(report.amount)}"
+        text += (
+            f"; PAYID {_shown('payid', report.pay_id)}, {amount}, status {_shown('status', report.status)}"
+        )
     elif item.polybanking:
         ours_side = item.polybanking
         text += (
-            f"; PAYID {ours_side.pay_id or '-'}, {ours_side.amount} cents, status {ours_side.status or '-'}"
+            f"; PAYID {_shown('payid', ours_side.pay_id)}, {_shown('amount', ours_side.amount)}, "
+            f"status {_shown('status', ours_side.status)}"
         )
     return text

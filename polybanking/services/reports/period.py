@@ -111,6 +111,8 @@ def named_period(name: str, today: date, tz: ZoneInfo) -> Period:
 def parse_day(value: str, what: str = "date") -> date:
     """A ``YYYY-MM-DD`` day, within the range reports can cover."""
     text = (value or "").strip()
+    if not text:
+        raise PeriodError(f"{what} is missing: give it as YYYY-MM-DD (or choose a named period)")
     if len(text) != 10 or not text.isascii():
         raise PeriodError(f"{what} must be YYYY-MM-DD, not {value!r}")
     try:

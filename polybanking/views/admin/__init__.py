@@ -23,9 +23,13 @@ def chf(cents: int | None) -> str:
 def includeme(config) -> None:
     zone = config.registry.admin_settings.timezone
 
-    def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
-        """A UTC time from the database in the organisation's time zone (polybanking.timezone)."""
-        return "" if value is None else value.astimezone(zone).strftime(fmt)
+    def localtime(value: datetime | None, fmt: str = "") -> str:
+        """A UTC time from the database in the organisation's time zone (polybanking.timezone):
+        by default with its offset, ``2026-12-01 15:08:08+01:00``, as the API writes it."""
+        if value is None:
+            return ""
+        local = value.astimezone(zone)
+        return local.strftime(fmt) if fmt else local.isoformat(" ", "seconds")
 
     def register_filters() -> None:
         environment = config.get_jinja2_environment()

@@ -72,12 +72,12 @@ class ConfigCreateView:
         form = read_form(self.request)
         try:
             values = service.parse_form(form, self.request.registry.pb_settings)
+            problem = service.environment_problem(None, values, self.can_switch, confirmed=True)
+            if problem:
+                return self._page(form, {"environment": problem}, 400)
+            config = service.create(self.request.dbsession, values, self.request.identity)
         except service.ConfigError as error:
             return self._page(form, error.errors, 400)
-        problem = service.environment_problem(None, values, self.can_switch, confirmed=True)
-        if problem:
-            return self._page(form, {"environment": problem}, 400)
-        config = service.create(self.request.dbsession, values, self.request.identity)
         flash(self.request, f"Config “{config.name}” created with new keys.")
         return see_other(self.request, "admin.config.show", config_id=config.id)
 
@@ -125,17 +125,17 @@ class ConfigEditView:
         form = read_form(self.request)
         if not self.can_admin:  # the environment's buttons are disabled for them: not sent
             form.setdefault("environment", "test" if self.config.test_mode else "live")
+        user = self.request.identity
         try:
             values = service.parse_form(form, self.request.registry.pb_settings)
+            problem = service.environment_problem(
+                self.config.test_mode, values, self.can_admin, checked(form, "confirm_environment")
+            )
+            if problem:
+                return self._page(form, {"environment": problem}, 400)
+            changes = service.update(self.request.dbsession, self.config, values, user)
         except service.ConfigError as error:
             return self._page(form, error.errors, 400)
-        problem = service.environment_problem(
-            self.config.test_mode, values, self.can_admin, checked(form, "confirm_environment")
-        )
-        if problem:
-            return self._page(form, {"environment": problem}, 400)
-        user = self.request.identity
-        changes = service.update(self.request.dbsession, self.config, values, user)
         for flag in ("admin_enable", "api_refunds") if self.can_admin else ():
             if service.set_flag(self.request.dbsession, self.config, flag, checked(form, flag), user):
                 changes.append(flag)

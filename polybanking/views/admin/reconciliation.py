@@ -12,7 +12,7 @@ from pyramid.view import view_config, view_defaults
 from sqlalchemy import select
 
 from ...models import Config
-from ...models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_POLYBANKING, ONLY_REPORT
+from ...models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_POLYBANKING, ONLY_REPORT, UNANSWERED
 from ...models.reconciliation_run import UPLOAD, ReconciliationRun
 from ...platforms.epayment.statuses import status_text
 from ...security import RECONCILIATION_RUN, RECONCILIATION_VIEW
@@ -21,6 +21,7 @@ from ...services.reconcile.comparison import CATEGORIES, CATEGORY_TEXT, SAME, It
 from ...services.reconcile.runs import (
     count_runs,
     differences_csv,
+    environment_hint,
     list_runs,
     reconcile_file,
     run_items,
@@ -150,6 +151,7 @@ def category_totals(run: ReconciliationRun) -> list[tuple[str, str, int, int | N
             None,
             run.only_polybanking_cents,
         ),
+        (UNANSWERED, CATEGORY_TEXT[UNANSWERED], run.unanswered_count, None, run.unanswered_cents),
         (FOREIGN, CATEGORY_TEXT[FOREIGN], run.foreign_count, run.foreign_cents, None),
     ]
 
@@ -180,6 +182,7 @@ def run_show(request):
         "not_same": sum(count for name, _label, count, _r, _p in totals if name != SAME),
         "config_names": config_names,
         "summary": summary_lines(run),
+        "hint": environment_hint(run),
         "field_text": FIELD_TEXT,
         "status_text": status_text,
         "money": money,

@@ -19,6 +19,7 @@ from ...services.admin.queries import (
     visible_configs,
 )
 from ...services.ipn import payload as ipn
+from ...services.ipn.report import attempt_history
 from ...services.operations.money import money_of
 from ...tasks.queue import enqueue_after_commit
 from .forms import flash, read_form, see_other
@@ -27,7 +28,6 @@ from .operations import new_key
 log = logging.getLogger(__name__)
 
 TEMPLATES = "polybanking:templates/admin/transactions/"
-IPN_LOG_TYPES = ("ipnsuccess", "ipnfailled", "ipnResend")
 
 
 def _date(text: str) -> date | None:
@@ -86,7 +86,18 @@ def transaction_list(request):
         "status_groups": STATUS_GROUPS,
         "statuses": STATUS_TEXT,
         "page_url": page_url,
+        "date_problem": _date_problem(filters),
     }
+
+
+def _date_problem(filters: TransactionFilter) -> str:
+    """Why the date range cannot match anything, when it cannot (rather than an empty list)."""
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        return (
+            f"The “from” date ({filters.date_from:%d.%m.%Y}) is after the “to” date "
+            f"({filters.date_to:%d.%m.%Y}): no transaction can match. Swap them?"
+        )
+    return ""
 
 
 @view_config(
@@ -104,12 +115,15 @@ def transaction_show(request):
             .order_by(TransactionLog.when.desc(), TransactionLog.id.desc())
         )
     )
+    history = attempt_history(request.dbsession, transaction)
     return {
         "transaction": transaction,
         # What PostFinance's back office and reports call this payment (ORDERID, PROTOCOL §3).
         "order_id": format_order_id(request.registry.pb_settings.orderid_prefix, transaction.id),
         "logs": logs,
-        "ipn_attempts": [entry for entry in logs if entry.log_type in IPN_LOG_TYPES],
+        "ipn_history": history,
+        "ipn_attempt_count": sum(row.kind != "resend" for row in history),
+        "last_attempt": next((row.when for row in history if row.kind != "resend"), None),
         "can_resend": request.has_permission(TRANSACTION_RESEND),
         "money": money_of(request.dbsession, transaction),
         "can_operate": request.has_permission(TRANSACTION_OPERATE),

@@ -74,7 +74,7 @@ def requests_for(w) -> dict[str, list[tuple[str, str, dict]]]:
         "admin.config.show": [("GET", f"/admin/configs/{a}/", {})],
         "admin.config.edit": [
             ("GET", f"/admin/configs/{a}/edit", {}),
-            ("POST", f"/admin/configs/{a}/edit", config_form),
+            ("POST", f"/admin/configs/{a}/edit", {**config_form, "name": "Hacked again"}),  # names are unique
         ],
         "admin.config.active": [("POST", f"/admin/configs/{a}/active", {"active": "0"})],
         "admin.config.users": [

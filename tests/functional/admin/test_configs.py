@@ -203,6 +203,46 @@ def test_only_superusers_manage_allowed_users_and_the_admin_switch(admin_as, mak
     assert not config_named(db, "Ticket shop").admin_enable
 
 
+def test_two_configs_never_get_the_same_name(admin_as, make_config, db):
+    taken = make_config(name="Ticket shop")
+    other = make_config(name="Bar")
+    client = admin_as("root", superuser=True)
+    answer = create(client)  # FORM's name is "Ticket shop"
+    assert answer.status_int == 400 and f"config {taken.id} already has this name" in answer.text
+    page = client.get(f"/admin/configs/{other.id}/edit")
+    renamed = client.post(
+        f"/admin/configs/{other.id}/edit",
+        {**FORM, "csrf_token": csrf_token(page)},
+        expect_errors=True,
+    )
+    assert renamed.status_int == 400 and "already has this name" in renamed.text
+    assert config_named(db, "Bar") is not None
+    same = client.post(  # saving a config under its own name is no clash
+        f"/admin/configs/{taken.id}/edit",
+        {**FORM, "csrf_token": csrf_token(client.get(f"/admin/configs/{taken.id}/edit"))},
+    )
+    assert same.status_int == 303
+
+
+def test_forms_say_their_rules_in_words(admin_as, make_config, db):
+    root = admin_as("root", superuser=True)
+    answer = create(root, max_amount="abc")
+    assert (
+        "in francs (CHF): write it in francs, such as 250 or 99.50; leave it empty for no maximum"
+        in answer.text
+    )
+    assert "not an amount" not in answer.text
+    config = make_config(name="Shop")
+    shown = root.get(f"/admin/configs/{config.id}/").html
+    assert "refuses new payments" in shown.select_one("#h-active").get_text()
+    edit = root.get(f"/admin/configs/{config.id}/edit").html
+    assert "only a superuser" in shown.select_one("#h-active").get_text()
+    assert "cannot switch it back on" in edit.select_one("#h-admin_enable").get_text()
+    password = root.get("/admin/users/new").html
+    assert "At least 8 characters" in password.select_one("#h-password").get_text()
+    assert password.select_one("#f-password")["aria-describedby"] == "h-password"
+
+
 def test_a_private_ipn_url_is_a_form_error_without_the_allowance(admin_as, app, db, monkeypatch):
     """ipn.allow_private_destinations off (production): the worker would never post there."""
     settings = app.registry.pb_settings

@@ -136,7 +136,10 @@ JUNK = [
         "is after the end date",
     ),
     ({"format": "csv", "period": "custom", "from": "2026-13-01", "to": "2026-12-01"}, "real YYYY-MM-DD date"),
-    ({"format": "csv", "period": "custom", "from": "", "to": "2026-12-01"}, "start date must be YYYY-MM-DD"),
+    (
+        {"format": "csv", "period": "custom", "from": "", "to": "2026-12-01"},
+        "start date is missing: give it as YYYY-MM-DD",
+    ),
     ({"format": "csv", "period": "custom", "from": "1800-01-01", "to": "2026-12-01"}, "between 2000-01-01"),
 ]
 

@@ -85,7 +85,7 @@ def test_the_shared_fixture_uploaded_gives_a_stored_run_and_its_result(root, fix
         False,
     )
     assert (run.same_count, run.different_count, run.only_report_count) == (1, 3, 1)
-    assert (run.only_polybanking_count, run.foreign_count, run.error) == (1, 1, "")
+    assert (run.only_polybanking_count, run.unanswered_count, run.foreign_count, run.error) == (0, 1, 1, "")
 
     html = page.html
     summary = html.select_one("#summary").get_text(" ", strip=True)
@@ -99,7 +99,8 @@ def test_the_shared_fixture_uploaded_gives_a_stored_run_and_its_result(root, fix
         "total-same": ["Same", "1", "CHF 25.00", "CHF 25.00"],
         "total-different": ["Different", "3", "CHF 5'112.00", "CHF 5'103.00"],
         "total-only_report": ["Only in the report", "1", "CHF 7.00", "–"],
-        "total-only_polybanking": ["Only in PolyBanking", "1", "–", "CHF 42.00"],
+        "total-only_polybanking": ["Only in PolyBanking", "0", "–", "CHF 0.00"],
+        "total-unanswered": ["Forwarded, never answered", "1", "–", "CHF 42.00"],
         "total-foreign": ["Other systems' orders", "1", "CHF 30.00", "–"],
     }
 
@@ -121,8 +122,10 @@ def test_the_shared_fixture_uploaded_gives_a_stored_run_and_its_result(root, fix
 
     only_report = html.select_one("#section-only_report").get_text(" ", strip=True)
     assert "polybanking-6" in only_report and "PAYID 3100000106" in only_report
-    only_ours = html.select_one("#section-only_polybanking").get_text(" ", strip=True)
-    assert "polybanking-5" in only_ours and "fixture-ref-5" in only_ours and "CHF 42.00" in only_ours
+    assert html.select_one("#section-only_polybanking") is None
+    never = html.select_one("#section-unanswered").get_text(" ", strip=True)
+    assert "polybanking-5" in never and "fixture-ref-5" in never and "CHF 42.00" in never
+    assert "left" in never and "Expected; no difference." in never
     assert "webshop-77" in html.select_one("#section-foreign").get_text()
     assert "There are differences." in html.select_one("#summary-text").get_text()
     assert html.select_one("#csv")["href"] == f"/admin/reconciliation/{run.id}/differences.csv"
@@ -143,7 +146,7 @@ def test_the_differences_download_as_csv(root, fixture_shop, db):
         ("different", "polybanking-3", "amount"),
         ("different", "polybanking-4", "status"),
         ("only in the report", "polybanking-6", ""),
-        ("only in PolyBanking", "polybanking-5", ""),
+        ("forwarded, never answered", "polybanking-5", ""),
         ("other systems' orders", "webshop-77", ""),
     ]
     amount = rows[1]
@@ -357,3 +360,12 @@ def test_forms_that_cannot_be_read_are_a_400(root, snapshot):
         # Refused at the door (polybanking/ingress.py) or by the upload form itself: a clear 400.
         assert "cannot be read" in answer.text or "The form could not be read." in answer.text
     assert snapshot() == before
+
+
+def test_a_test_report_uploaded_as_live_hints_at_the_environment(root, fixture_shop, db):
+    page = upload(root, FIXTURE.read_bytes(), environment="live").follow()
+    hint = page.html.select_one("#environment-hint").get_text(" ", strip=True)
+    assert "None of the report's orders was found among the live configs" in hint
+    assert "Compare it again as test" in hint
+    right = upload(root, FIXTURE.read_bytes()).follow()
+    assert right.html.select_one("#environment-hint") is None

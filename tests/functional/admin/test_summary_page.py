@@ -67,8 +67,12 @@ def test_the_page_shows_tables_and_charts_of_the_period(admin_as, data):
     assert charts[0]["role"] == "img" and charts[0]["aria-label"] == "Paid per month, by group (CHF)"
     assert "Ticket shop, 2026-10: 100.00 CHF" in [title.get_text() for title in charts[1].select("title")]
     assert "Test shop" not in page.text and "Closed shop" not in page.text  # test mode; switched off, unpaid
+    # Left out, but said: a demo where every config is in test mode would show only zeros otherwise.
+    note = html.select_one("#test-left-out").get_text(" ", strip=True)
+    assert "Test configs are left out: CHF 999.99 was paid in them" in note and "Include test configs" in note
 
     page = root.get(SUMMARY, {**WHOLE, "include_test": "on", "transactions": "grouped"})
+    assert page.html.select_one("#test-left-out") is None
     assert table(page.html.select_one("#group-1"))["Test shop (test)"] == ["0.00", "999.99", "0.00", "999.99"]
     lists = {section.h2.get_text(" ", strip=True): section for section in page.html.select(".paid-list")}
     assert set(lists) == {"Paid transactions: Festival 7", "Paid transactions: (no group) 1"}

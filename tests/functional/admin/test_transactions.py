@@ -102,9 +102,18 @@ def test_filters(admin_as, make_config, make_transaction, db):
     assert found("from=2026-03-02") == ["b-flagged_100%", "b-ipn"]
     assert found("to=2026-03-01") == ["a-none", "a-pending", "a-refused", "a-paid"]
     assert found("from=2026-03-02&to=2026-03-02") == ["b-ipn"]
+    # A range that cannot match says so, rather than an unexplained empty list.
+    reversed_range = client.get("/admin/transactions/?from=2026-03-05&to=2026-03-01").html
+    assert "is after the “to” date (01.03.2026): no transaction can match" in reversed_range.select_one(
+        "#date-problem"
+    ).get_text(" ", strip=True)
+    assert (
+        client.get("/admin/transactions/?from=2026-03-01&to=2026-03-05").html.select_one("#date-problem")
+        is None
+    )
 
 
-def test_dates_are_in_the_organisations_time_zone(admin_as, make_config, make_transaction):
+def test_dates_are_in_the_organisations_time_zone(admin_as, make_config, make_transaction, db):
     config = make_config()
     # 23:30 UTC on 1 March is 00:30 on 2 March in Zurich (CET, UTC+1); in July it is CEST (UTC+2).
     make_transaction(config.id, "late", created=datetime(2026, 3, 1, 23, 30, tzinfo=UTC))
@@ -112,6 +121,9 @@ def test_dates_are_in_the_organisations_time_zone(admin_as, make_config, make_tr
     client = admin_as("root", superuser=True)
     page = client.get("/admin/transactions/")
     assert "2026-03-02 00:30" in page.text and "2026-07-01 12:00" in page.text
+    late_id = db.run(lambda s: s.scalar(select(Transaction.id).where(Transaction.reference == "late")))
+    detail = client.get(f"/admin/transactions/{late_id}/").text
+    assert "2026-03-02 00:30:00+01:00" in detail  # a person reads the offset too, as the API gives it
     assert references(client.get("/admin/transactions/?from=2026-03-02&to=2026-03-02")) == ["late"]
     assert references(client.get("/admin/transactions/?to=2026-03-01")) == []
 
@@ -167,6 +179,11 @@ def test_a_sandbox_payment_found_by_reference_its_story_and_a_resent_ipn(
     again = client.get(link)
     assert "will be sent again" in again.text
     assert len(re.findall(r'<span class="status good">accepted</span>', again.text)) == 2
+    # A resend request is listed as what it is, not as a failed attempt, and not counted as one.
+    assert again.text.count('<span class="status">resend requested</span>') == 1
+    assert 'class="status bad"' not in again.text
+    assert "2 attempts (1 since the last status change or resend)" in again.text
+    assert again.html.select_one("#ipn-attempts").get_text().count("answered HTTP 200") == 2
 
 
 def test_a_failing_ipn_shows_on_the_home_page_and_in_the_attempts(
@@ -180,7 +197,24 @@ def test_a_failing_ipn_shows_on_the_home_page_and_in_the_attempts(
     home = client.get("/admin/")
     assert "failing-1" in home.text and "failing (1)" in home.text
     detail = client.get(re.search(r'href="(/admin/transactions/\d+/)"', home.text).group(1))
-    assert '<span class="status bad">failed</span>' in detail.text and "HTTP 500" in detail.text
+    assert '<span class="status bad">failed</span>' in detail.text and "answered HTTP 500" in detail.text
+
+
+def test_a_failed_attempt_says_what_happened_in_words(admin_as, make_config, testapp, receiver, db):
+    from ...outbox import closed_port_url
+
+    config = make_config(name="Ticket shop", url_ipn=closed_port_url())
+    pay_through_sandbox(testapp, config, "pay", reference="refused-1")
+    client = admin_as("root", superuser=True)
+    transaction_id = db.run(
+        lambda s: s.scalar(select(Transaction.id).where(Transaction.reference == "refused-1"))
+    )
+    page = client.get(f"/admin/transactions/{transaction_id}/").html
+    (row,) = page.select("#ipn-attempts tbody tr")
+    words = row.select("td")[2]
+    # Words, and no duration: how long a failed connection took would help probe a network.
+    assert words.get_text(" ", strip=True) == "could not connect · status 9"
+    assert words.details is None
 
 
 def test_home_shows_todays_takings_and_stuck_payments(admin_as, make_config, make_transaction):

@@ -10,7 +10,7 @@ writes them (see ``_Dates``) and rows straight from the driver, as named tuples 
 from collections import namedtuple
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import partial
 from typing import Any
 
@@ -21,9 +21,7 @@ from sqlalchemy.types import NullType
 from ....models import Transaction, TransactionLog
 from ....models.meta import UTCDateTime
 from ....platforms.epayment.statuses import GOOD_STATUSES
-from ...ipn.payload import format_date
-from ...payments.fields import LOG_COLUMNS, TRANSACTION_COLUMNS, DateWriter
-from ...payments.fields import as_text as text_date
+from ...payments.fields import LOG_COLUMNS, TRANSACTION_COLUMNS, DateWriter, local_dates, local_text_dates
 from .spec import ExportSpec
 
 #: Rows per batch: enough to amortise a round trip, few enough to keep memory flat and each
@@ -59,12 +57,6 @@ def _as_stored(expression):
     return type_coerce(expression, NullType())
 
 
-def _sqlite_date(stored: str | None) -> str:
-    """SQLite keeps the models' dates as UTC text, ``YYYY-MM-DD HH:MM:SS.ffffff``: PROTOCOL's form
-    is a cut of it (ten times cheaper than parsing, and than SQLite's own strftime)."""
-    return stored[:19] + "+00:00" if stored else ""
-
-
 def _sqlite_moment(stored: str | None) -> datetime | None:
     """A date as SQLite keeps it (UTC text) as an aware datetime, parsed by the C parser."""
     return datetime.fromisoformat(stored + "+00:00") if stored else None
@@ -75,7 +67,8 @@ def _driver_moment(value: datetime | None) -> datetime | None:
 
 
 def _postgresql_text(column):
-    return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD HH24:MI:SS"+00:00"')
+    """PostgreSQL writes the UTC text SQLite stores (``YYYY-MM-DD HH:MM:SS``), for the same writer."""
+    return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24:MI:SS")
 
 
 @dataclass(frozen=True)
@@ -94,18 +87,22 @@ class _Dates:
     moment: Callable[[Any], datetime | None] = _driver_moment
 
 
-def _dates(engine: Engine, as_text: bool) -> _Dates:
+def _dates(engine: Engine, as_text: bool, zone: tzinfo) -> _Dates:
+    """SQLite keeps the models' dates as UTC text, ``YYYY-MM-DD HH:MM:SS.ffffff``, PostgreSQL is
+    asked for the same: :func:`.local_text_dates` turns that into PROTOCOL's local form ten times
+    cheaper than parsing each date."""
     dialect = engine.dialect.name
     if as_text and dialect == "sqlite":
-        return _Dates(_as_stored, _sqlite_date, driver_rows=True)
+        return _Dates(_as_stored, local_text_dates(zone), driver_rows=True)
     if as_text and dialect == "postgresql":
-        return _Dates(_postgresql_text, text_date, driver_rows=True)
+        return _Dates(_postgresql_text, local_text_dates(zone), driver_rows=True)
     # Datetimes (Excel): SQLite's text parsed here, PostgreSQL's from the driver as they come.
+    local = local_dates(zone)
     if dialect == "sqlite":
-        return _Dates(_as_stored, lambda stored: format_date(_sqlite_moment(stored)), True, _sqlite_moment)
+        return _Dates(_as_stored, lambda stored: local(_sqlite_moment(stored)), True, _sqlite_moment)
     if dialect == "postgresql":
-        return _Dates(_as_stored, format_date, driver_rows=True)
-    return _Dates(lambda column: column, format_date)  # other databases: SQLAlchemy's datetimes
+        return _Dates(_as_stored, local, driver_rows=True)
+    return _Dates(lambda column: column, local)  # other databases: SQLAlchemy's datetimes
 
 
 def _date_column(table, name: str, dates: _Dates):
@@ -160,7 +157,7 @@ def batches(
     """The rows ``BATCH`` at a time (keyset pagination), each batch read in a short transaction of
     its own: one transaction held for a whole download would block SQLite's writers (payments)
     and PostgreSQL's vacuum for as long as the slowest client takes."""
-    dates = _dates(engine, dates_as_text)
+    dates = _dates(engine, dates_as_text, spec.period.tz)
     first, following = transaction_queries(spec, dates)
     logs_of = logs_query(dates)
     make = None

@@ -5,6 +5,7 @@ fpdf2 is pure Python and draws the SVG charts as vectors; the DejaVu font shippe
 """
 
 import io
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -166,9 +167,18 @@ def _transactions(pdf: _Document, title: str, entries: list[PaidTransaction], gr
         row.cell(chf_display(total))
 
 
+def _quiet_font_subsetting() -> None:
+    """fontTools logs each table it subsets at INFO (some 75 lines a PDF), which says nothing to an
+    operator; unless the ini sets the ``fontTools`` logger's level itself, only its warnings show."""
+    fonttools = logging.getLogger("fontTools")
+    if fonttools.level == logging.NOTSET:
+        fonttools.setLevel(logging.WARNING)
+
+
 def render_pdf(summary: Summary) -> bytes:
     """The whole report: overview (chart, groups × months), one page per group, then the
     transactions if the summary lists them."""
+    _quiet_font_subsetting()
     pdf = _Document(summary)
     pdf.alias_nb_pages()
     pdf.add_page()

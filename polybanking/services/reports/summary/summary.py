@@ -91,6 +91,9 @@ class Summary:
     transactions: dict[str, list[PaidTransaction]] = field(default_factory=dict)
     month_refunded: tuple[int, ...] = ()
     refunded: int = 0
+    #: Cents paid in the period in the test configs left out (a demo's summary is otherwise all
+    #: zeros without saying why).
+    test_left_out: int = 0
 
     @property
     def net(self) -> int:
@@ -219,6 +222,12 @@ def build_summary(
     month_refunded = tuple(
         sum(group.refunded[index] for group in group_summaries) for index in range(len(months))
     )
+    left_out = 0
+    if not include_test:
+        shown_or_live = set(configs)
+        left_out = sum(
+            cents for sums in per_month for id_, (cents, _r) in sums.items() if id_ not in shown_or_live
+        )
     listed = (
         {} if transactions == "none" else _transactions(dbsession, period, configs, transactions, visible)
     )
@@ -234,4 +243,5 @@ def build_summary(
         transactions=listed,
         month_refunded=month_refunded,
         refunded=sum(month_refunded),
+        test_left_out=left_out,
     )

@@ -4,13 +4,13 @@ import pytest
 
 from polybanking.platforms.epayment.statuses import GOOD_STATUSES, STATUS_TEXT, is_good, status_text
 
-#: Copied from PROTOCOL.md §5.
+#: Copied from PROTOCOL §5: the original PolyBanking's texts, spelling included (46 is PostFinance's).
 TABLE = """
-0 Invalid or incomplete · 1 Cancelled by customer · 2 Authorisation refused · 4 Order stored ·
+0 Invalid or incomplete · 1 Cancelled by customer · 2 Authorisation declined · 4 Order stored ·
 40 Stored waiting external result · 41 Waiting for client payment · 46 Waiting authentication ·
-5 Authorised · 50 Authorised waiting external result · 51 Authorisation waiting · 52 Authorisation not
+5 Authorised · 50 Authorized waiting external result · 51 Authorisation waiting · 52 Authorisation not
 known · 55 Standby · 56 OK with scheduled payments · 57 Not OK with scheduled payments ·
-59 Authorisation to be requested manually · 6 Authorised and cancelled · 61 Author. deletion waiting ·
+59 Authoris. to be requested manually · 6 Authorised and cancelled · 61 Author. deletion waiting ·
 62 Author. deletion uncertain · 63 Author. deletion refused · 64 Authorised and cancelled ·
 7 Payment deleted · 71 Payment deletion pending · 72 Payment deletion uncertain · 73 Payment deletion
 refused · 74 Payment deleted · 75 Deletion handled by merchant · 8 Refund · 81 Refund pending ·

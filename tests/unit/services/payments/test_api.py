@@ -1,6 +1,7 @@
 """The API's pure parts: max_transaction, config ids from forms, the wire shape of a transaction."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,7 +16,7 @@ from polybanking.services.payments.api import (
 
 @pytest.mark.parametrize(
     ("raw", "limit"),
-    [(None, 100), ("0", 0), ("7", 7), ("1000", 1000), ("1001", 1000), ("0007", 7), ("9" * 5000, 1000)],
+    [(None, 100), ("0", 0), ("7", 7), ("1000", 1000), ("1001", 1001), ("0007", 7), ("9" * 5000, 1001)],
 )
 def test_max_transaction(raw, limit):
     assert parse_max_transaction(raw) == limit
@@ -55,7 +56,7 @@ def test_detail_of_a_paid_transaction_is_strings_except_amount_chf():
         last_postfinance_ipn_date=None,
         last_ipn_date=None,
     )
-    assert transaction_detail(transaction) == {
+    assert transaction_detail(transaction, ZoneInfo("Europe/Zurich")) == {
         "reference": "r",
         "extra_data": "",
         "amount": "1005",
@@ -66,9 +67,9 @@ def test_detail_of_a_paid_transaction_is_strings_except_amount_chf():
         "ipn_needed": "True",
         "brand": "VISA",
         "card": "XXXX1111",
-        "creation_date": "2026-11-27 10:15:03+00:00",
+        "creation_date": "2026-11-27 11:15:03+01:00",
         "last_userforwarded_date": "",
-        "last_user_back_from_postfinance_date": "2026-11-27 10:15:03+00:00",
+        "last_user_back_from_postfinance_date": "2026-11-27 11:15:03+01:00",
         "last_postfinance_ipn_date": "",
         "last_ipn_date": "",
         "postfinance_status_text": "Payment requested",
@@ -79,5 +80,5 @@ def test_detail_of_a_paid_transaction_is_strings_except_amount_chf():
 
 def test_unknown_status_and_log_type_are_shown_not_errors():
     transaction = Transaction(reference="r", amount=1, postfinance_status="77", internal_status="cr")
-    assert transaction_detail(transaction)["postfinance_status_text"] == "Unknown (77)"
+    assert transaction_detail(transaction, UTC)["postfinance_status_text"] == "Unknown (77)"
     assert TransactionLog(log_type="somethingNew").log_type_text == "somethingNew"

@@ -74,7 +74,7 @@ def test_the_fixture_against_a_database_built_beside_it(dbsession, settings, con
     add(
         dbsession, config, id=4, amount=500050, status="9", payid="3100000104", forwarded=day(4)
     )  # refund missed
-    add(dbsession, config, id=5, amount=4200, status=None, forwarded=day(5))  # PostFinance never had it
+    add(dbsession, config, id=5, amount=4200, status=None, forwarded=day(5))  # left PostFinance's page
     # polybanking-6 is not in the database; webshop-77 is another system's order.
 
     result = run(dbsession, settings, FIXTURE.read_bytes())
@@ -88,7 +88,7 @@ def test_the_fixture_against_a_database_built_beside_it(dbsession, settings, con
         "same": 1,
         "different": 3,
         "only_report": 1,
-        "only_polybanking": 1,
+        "unanswered": 1,
         "foreign": 1,
     }
     totals = result.totals
@@ -96,7 +96,7 @@ def test_the_fixture_against_a_database_built_beside_it(dbsession, settings, con
     assert totals["different"].report_cents == 1250 + 9900 + 500050
     assert totals["different"].polybanking_cents == 1250 + 9000 + 500050
     assert totals["only_report"].report_cents == 700
-    assert totals["only_polybanking"].polybanking_cents == 4200
+    assert totals["unanswered"].polybanking_cents == 4200
     assert totals["foreign"].report_cents == 3000
     assert not result.matches
 
@@ -113,7 +113,7 @@ def test_the_fixture_against_a_database_built_beside_it(dbsession, settings, con
         ("different", "polybanking-3"): (("amount",), "2", "2"),
         ("different", "polybanking-4"): (("status",), "8", "9"),
         ("only_report", "polybanking-6"): ((), "1", None),
-        ("only_polybanking", "polybanking-5"): ((), None, None),
+        ("unanswered", "polybanking-5"): ((), None, None),  # expected, apart: no difference
         ("foreign", "webshop-77"): ((), "9", None),
     }
     amount = next(i for i in result.items if i.order_id == "polybanking-3")
@@ -195,16 +195,28 @@ def test_only_in_polybanking_within_the_reports_days_and_environment(dbsession, 
     missing = add(dbsession, config, amount=1200, forwarded=datetime(2026, 3, 3, 12, tzinfo=UTC))
     add(dbsession, config, forwarded=datetime(2026, 3, 4, 12, tzinfo=UTC))  # after the report's days
     add(dbsession, config, forwarded=None, status=None)  # never sent to PostFinance
+    left = add(dbsession, config, amount=700, status=None, forwarded=datetime(2026, 3, 3, 13, tzinfo=UTC))
     live = Config(name="Live shop", test_mode=False)
     dbsession.add(live)
     dbsession.flush()
     add(dbsession, live, forwarded=datetime(2026, 3, 2, 12, tzinfo=UTC))  # the other environment
     data = csv_bytes([Line(oid(reported)), Line("webshop-1", order=date(2026, 3, 3))])
     result = run(dbsession, settings, data)
-    assert counts(result) == {"same": 1, "only_polybanking": 1, "foreign": 1}
+    assert counts(result) == {"same": 1, "only_polybanking": 1, "unanswered": 1, "foreign": 1}
     (item,) = [i for i in result.items if i.category == "only_polybanking"]
     assert (item.order_id, item.transaction_id, item.polybanking.amount) == (oid(missing), missing.id, 1200)
     assert result.totals["only_polybanking"].polybanking_cents == 1200
+    # Forwarded and never answered (the shopper left PostFinance's page): its own, expected category.
+    (never,) = [i for i in result.items if i.category == "unanswered"]
+    assert (never.transaction_id, result.totals["unanswered"].polybanking_cents) == (left.id, 700)
+
+
+def test_orders_never_answered_alone_are_no_difference(dbsession, settings, config):
+    paid = add(dbsession, config, forwarded=datetime(2026, 3, 2, 8, tzinfo=UTC))
+    add(dbsession, config, status=None, forwarded=datetime(2026, 3, 2, 9, tzinfo=UTC))
+    result = run(dbsession, settings, csv_bytes([Line(oid(paid))]))
+    assert counts(result) == {"same": 1, "unanswered": 1}
+    assert result.matches
 
 
 def test_other_systems_orders_are_listed_apart_and_are_no_difference(dbsession, settings, config):
