@@ -293,6 +293,30 @@ def test_a_checkout_refund_is_asked_through_the_sdk_with_our_reference_as_its_ex
     assert len(checkout.held(tid).refunds) == 1
 
 
+def test_a_checkout_error_leaves_the_refund_pending_and_reserved_never_assumed(testapp, make_config, db):
+    """Checkout answering an HTTP error (here: a transaction it does not know) says nothing of
+    what happened there: the refund stays pending, its amount reserved, the error in the story."""
+    config = make_config(platform="checkout", api_refunds=True)
+
+    def add(session):
+        transaction = Transaction(
+            config_id=config.id, reference="order-1", amount=1000, postfinance_status="9", postfinance_id="77"
+        )
+        session.add(transaction)
+        session.flush()
+        return transaction.id
+
+    transaction_id = db.run(add)
+    answer = refund(testapp, config, idempotency_key="k1", amount="500")
+    assert answer.status_int == 201 and answer.json["data"]["state"] == "pending"
+    after = state(db, transaction_id)
+    assert (after.status, after.reserved, after.refunded) == ("9", 500, 0)
+    assert after.operations == [("refund", 500, "pending", "")]
+    assert after.logs[-1] == "operationError"
+    error = db.run(lambda s: s.scalar(select(TransactionLog.extra_data).order_by(TransactionLog.id.desc())))
+    assert "HTTP 404" in error
+
+
 def test_a_reference_ending_in_refunds_is_still_reachable(testapp, make_config, ledger):
     config = make_config(api_refunds=True)
     testapp.post("/paiements/start/", start_params(config, "500", "x/refunds"))
