@@ -317,6 +317,51 @@ def test_a_checkout_error_leaves_the_refund_pending_and_reserved_never_assumed(t
     assert "HTTP 404" in error
 
 
+def test_a_checkout_refund_whose_answer_was_lost_is_found_by_its_reference_by_the_janitor(
+    testapp, app, make_config, db, receiver, settings
+):
+    """Checkout made the refund but its answer never came back (nor its webhook): the status
+    janitor finds it by our reference (its externalId) and settles it."""
+    from datetime import timedelta
+
+    from polybanking.models.meta import utcnow
+    from polybanking.services.operations import run
+
+    config = make_config(platform="checkout")
+    checkout = Checkout(testapp, app, db, None)
+    tid = checkout.pay(config, amount="1500")
+    operation_id = db.run(
+        lambda s: (
+            request_operation(
+                s, s.get(Transaction, tid), "refund", None, idempotency_key="k", requested_by="cli"
+            ).operation.id
+        )
+    )
+    claimed = db.run(lambda s: run.claim(s, operation_id, settings.orderid_prefix))
+    webhook_url = app.registry.checkout_sandbox_webhook_url
+    app.registry.checkout_sandbox_webhook_url = "http://127.0.0.1:9/lost"  # its webhook is lost
+    try:
+        answer = platform_for(settings, config).operate(claimed.order)
+    finally:
+        app.registry.checkout_sandbox_webhook_url = webhook_url
+    assert answer.outcome == "accepted"  # and then lost on its way back: the task never sees it
+    db.run(lambda s: run.record_answer(s, operation_id, None, settings.orderid_prefix, "timed out"))
+    assert state(db, tid).operations == [("refund", 1500, "pending", "")]
+    assert [(r["state"], r["externalId"]) for r in checkout.held(tid).refunds] == [
+        ("SUCCESSFUL", f"{tid}-{operation_id}")
+    ]
+
+    def age(session):
+        session.get(Operation, operation_id).updated_at = utcnow() - timedelta(minutes=31)
+
+    db.run(age)
+    assert app.registry.tasks.directlink_sweep.call_local() == [tid]
+    after = state(db, tid)
+    assert after.operations == [("refund", 1500, "done", "8")]
+    assert (after.status, after.refunded) == ("8", 1500)
+    assert receiver.wait_for(5)[-1]["postfinance_status"] == "8"
+
+
 def test_a_reference_ending_in_refunds_is_still_reachable(testapp, make_config, ledger):
     config = make_config(api_refunds=True)
     testapp.post("/paiements/start/", start_params(config, "500", "x/refunds"))

@@ -73,6 +73,7 @@ ROUTES = {
     "sandbox.checkout.page_url": "/sandbox/checkout/api/v2.0/payment/transactions/{id:\\d+}/payment-page-url",
     "sandbox.checkout.refund": "/sandbox/checkout/api/v2.0/payment/refunds/{id:\\d+}",
     "sandbox.checkout.refunds": "/sandbox/checkout/api/v2.0/payment/refunds",
+    "sandbox.checkout.refund_search": "/sandbox/checkout/api/v2.0/payment/refunds/search",
     "sandbox.checkout.complete": "/sandbox/checkout/api/v2.0/payment/transactions/{id:\\d+}/complete-online",
     "sandbox.checkout.void": "/sandbox/checkout/api/v2.0/payment/transactions/{id:\\d+}/void-online",
     "sandbox.checkout.key": "/sandbox/checkout/api/v2.0/webhooks/encryption-keys/{id}",

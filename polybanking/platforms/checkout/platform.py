@@ -187,3 +187,13 @@ class CheckoutPlatform:
         if refund is None:
             raise PlatformError(f"Checkout showed no refund {refund_id}")
         return operations.refund_report(refund)
+
+    def find_refund(self, reference: str) -> StatusReport | None:
+        """The refund whose ``externalId`` is ``reference`` (one whose answer was lost), as
+        ``read_refund`` gives it; None when Checkout has none (PlatformError)."""
+        from postfinancecheckout.service import RefundsService
+
+        query = 'externalId:"' + reference.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        found = self.call(RefundsService, "get_payment_refunds_search", self.space_id, query=query, limit=1)
+        refunds = list(found.data or []) if found is not None else []
+        return operations.refund_report(refunds[0]) if refunds else None

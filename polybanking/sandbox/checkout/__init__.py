@@ -38,6 +38,7 @@ def includeme(config) -> None:
     config.add_route("sandbox.checkout.page_url", API + "/payment/transactions/{id:\\d+}/payment-page-url")
     config.add_route("sandbox.checkout.refund", API + "/payment/refunds/{id:\\d+}")
     config.add_route("sandbox.checkout.refunds", API + "/payment/refunds")
+    config.add_route("sandbox.checkout.refund_search", API + "/payment/refunds/search")
     config.add_route("sandbox.checkout.complete", API + "/payment/transactions/{id:\\d+}/complete-online")
     config.add_route("sandbox.checkout.void", API + "/payment/transactions/{id:\\d+}/void-online")
     config.add_route("sandbox.checkout.key", API + "/webhooks/encryption-keys/{id}")

@@ -7,6 +7,7 @@ by its signed webhook (Refund or Transaction) before the answer, as the hosted p
 """
 
 import json
+import re
 from decimal import Decimal, InvalidOperation
 
 from .api import _json, _transaction, api_view, error
@@ -15,6 +16,7 @@ from .pages import REFUNDABLE, play, send_webhook
 from .store import outcome_by_cents
 
 MAX_EXTERNAL_ID = 100
+_EXTERNAL_ID_QUERY = re.compile(r'externalId:"((?:[^"\\]|\\.)*)"')
 
 
 def _refund_body(request) -> tuple[dict, Decimal]:
@@ -67,6 +69,18 @@ def create_refund(request, account: Account):
     if created:
         send_webhook(request.registry, transaction, refund["id"], refund["state"], "Refund")
     return _json(transaction.refund_json(refund), 201)
+
+
+@api_view("sandbox.checkout.refund_search", "GET")
+def search_refunds(request, account: Account):
+    """By ``externalId:"<value>"`` only (how PolyBanking finds a refund whose answer was lost)."""
+    match = _EXTERNAL_ID_QUERY.fullmatch((request.GET.get("query") or "").strip())
+    if match is None:
+        return error(400, "BAD_REQUEST", "unsupported query", {"query": 'externalId:"<value>"'})
+    external_id = re.sub(r"\\(.)", r"\1", match.group(1))
+    found = request.registry.checkout_sandbox_store.refund_by_external_id(account.space_id, external_id)
+    data = [found[0].refund_json(found[1])] if found else []
+    return _json({"data": data, "offset": 0, "limit": 1, "hasMore": False})
 
 
 def _operation_json(transaction, operation: dict) -> dict:

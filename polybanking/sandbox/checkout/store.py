@@ -180,6 +180,16 @@ class Store:
         names = {"externalId": external_id, "merchantReference": reference}
         return self.refund(transaction, amount, outcome_by_cents(amount), **names), True
 
+    def refund_by_external_id(
+        self, space_id: int, external_id: str
+    ) -> tuple[SandboxTransaction, dict] | None:
+        with self._lock:
+            for transaction in self._refunds.values():
+                for refund in transaction.refunds:
+                    if transaction.space_id == space_id and refund.get("externalId") == external_id:
+                        return transaction, refund
+        return None
+
     def settle_refunds(self, transaction: SandboxTransaction, state: str) -> list[dict]:
         """Every pending refund of ``transaction`` moved to ``state``; those refunds."""
         with self._lock:

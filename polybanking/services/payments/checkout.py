@@ -21,7 +21,7 @@ from ...platforms.checkout.states import SHOPPER_OK_STATUSES
 from ...settings import CheckoutEnvironment, Settings
 from .apart import read_apart
 from .apply import DIRECTLINK, FeedbackOutcome, apply_report
-from .checkout_refunds import apply_refunds, pending_refund_ids, read_refunds
+from .checkout_refunds import apply_refunds, pending_refunds, read_refunds
 from .platforms import checkout_platform
 from .start import TOKEN_PATTERN
 
@@ -88,6 +88,7 @@ class Question:
     platform: CheckoutPlatform
     checkout_id: str
     refund_ids: tuple[int, ...] = ()
+    lost_refunds: tuple[str, ...] = ()  # our references of refunds whose answer never came
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,8 @@ def prepare(dbsession: Session, settings: Settings, transaction_id: int) -> Ques
     if transaction is None or transaction.config.platform != CHECKOUT or not transaction.postfinance_id:
         return None
     platform = checkout_platform(settings, settings.checkout(transaction.config.test_mode))
-    refunds = pending_refund_ids(dbsession, transaction_id)
-    return Question(transaction_id, platform, transaction.postfinance_id, refunds)
+    refund_ids, lost = pending_refunds(dbsession, transaction_id)
+    return Question(transaction_id, platform, transaction.postfinance_id, refund_ids, lost)
 
 
 def ask(question: Question) -> StatusReport | None:
@@ -115,7 +116,7 @@ def ask(question: Question) -> StatusReport | None:
 
 def ask_all(question: Question) -> Answer:
     """The pending refunds, then the payment, as Checkout shows them now (PlatformError)."""
-    refunds = read_refunds(question.platform, question.refund_ids)
+    refunds = read_refunds(question.platform, question.refund_ids, question.lost_refunds)
     return Answer(ask(question), refunds)
 
 

@@ -24,25 +24,31 @@ log = logging.getLogger(__name__)
 MOST_READ = 10
 
 
-def pending_refund_ids(dbsession: Session, transaction_id: int) -> tuple[int, ...]:
-    """Checkout's ids of the transaction's refunds still pending there."""
-    ids = dbsession.scalars(
-        select(Operation.platform_id)
+def pending_refunds(dbsession: Session, transaction_id: int) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """The transaction's refunds still pending: Checkout's ids of those it answered, and our
+    references of those asked whose answer never came (found by their ``externalId``)."""
+    pending = dbsession.scalars(
+        select(Operation)
         .where(
             Operation.transaction_id == transaction_id,
             Operation.kind == REFUND,
             Operation.state == PENDING,
-            Operation.platform_id != "",
+            Operation.sent.is_(True),
         )
         .order_by(Operation.id)
         .limit(MOST_READ)
-    )
-    return tuple(int(i) for i in ids if i.isascii() and i.isdigit() and len(i) <= 18)
+    ).all()
+    ids = tuple(int(o.platform_id) for o in pending if o.platform_id.isascii() and o.platform_id.isdigit())
+    lost = tuple(o.reference for o in pending if not o.platform_id)
+    return ids, lost
 
 
-def read_refunds(platform: CheckoutPlatform, refund_ids: tuple[int, ...]) -> list[StatusReport]:
+def read_refunds(
+    platform: CheckoutPlatform, refund_ids: tuple[int, ...], lost: tuple[str, ...] = ()
+) -> list[StatusReport]:
     """Each refund as Checkout shows it now (PlatformError when one cannot be read)."""
-    return [report for report in map(platform.read_refund, refund_ids) if report is not None]
+    reports = [*map(platform.read_refund, refund_ids), *map(platform.find_refund, lost)]
+    return [report for report in reports if report is not None]
 
 
 def read_refund(settings: Settings, test_mode: bool, refund_id: int) -> StatusReport | None:
