@@ -47,6 +47,11 @@ class Space(Protocol):
     def read(self, platform_id: str) -> Any: ...
 
 
+#: The TransactionsService call of a capture (complete online) and of a cancellation (void online).
+ONLINE = {
+    CAPTURE: "post_payment_transactions_id_complete_online",
+    CANCEL: "post_payment_transactions_id_void_online",
+}
 PENDING_STATUS = {REFUND: "81", CAPTURE: "91", CANCEL: "61"}
 #: The rank (StatusReport.pay_id_sub) of the transaction's state a capture or cancellation leads to.
 RANK = {CAPTURE: STATES["FULFILL"].rank, CANCEL: STATES["VOIDED"].rank}
@@ -119,22 +124,9 @@ def operate(platform: Space, order: OperationOrder) -> OperationAnswer:
             return answer_of(
                 REFUND, platform.call(RefundsService, "post_payment_refunds", platform.space_id, create)
             )
-        if order.kind == CAPTURE:
-            completion = platform.call(
-                TransactionsService,
-                "post_payment_transactions_id_complete_online",
-                transaction_id,
-                platform.space_id,
-            )
-            return _capture_answer(platform, completion)
-        if order.kind == CANCEL:
-            void = platform.call(
-                TransactionsService,
-                "post_payment_transactions_id_void_online",
-                transaction_id,
-                platform.space_id,
-            )
-            return answer_of(CANCEL, void)
+        if order.kind in ONLINE:
+            done = platform.call(TransactionsService, ONLINE[order.kind], transaction_id, platform.space_id)
+            return _capture_answer(platform, done) if order.kind == CAPTURE else answer_of(CANCEL, done)
     except PlatformError as error:
         raise PlatformUnavailable(str(error)) from None
     raise PlatformUnavailable(f"unknown operation {order.kind!r}")
