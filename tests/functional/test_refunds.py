@@ -409,6 +409,25 @@ def test_a_pending_cancellation_shows_the_platforms_status_until_done(
     assert (state(db, tid).status, state(db, tid).operations[0][2]) == ("6", "done")
 
 
+def test_a_pending_checkout_capture_is_done_once_checkout_says_fulfill(
+    testapp, app, make_config, db, receiver
+):
+    """Checkout completes the payment later: 91 until then, as while its checks run, then 9."""
+    config = make_config(platform="checkout")
+    checkout = Checkout(testapp, app, db, None)
+    tid = checkout.pay(config, amount="1281", outcome="authorise")
+    operate(db, app, tid, "capture")
+    assert state(db, tid).operations == [("capture", 1281, "pending", "91")]
+    assert state(db, tid).status == "91"
+    office = "/sandbox/checkout/transactions"
+    for operation in ("complete", "fulfill"):  # each with its webhook
+        testapp.post(office, {"id": state(db, tid).payid, "operation": operation})
+    after = state(db, tid)
+    assert (after.status, after.operations) == ("9", [("capture", 1281, "done", "9")])
+    assert [i["postfinance_status"] for i in receiver.wait_for(4)] == ["51", "5", "91", "9"]
+    assert receiver.wait_idle() and len(receiver.received) == 4
+
+
 def test_a_task_run_twice_asks_the_platform_once(testapp, app, make_config, db, platform):
     config = make_config(platform=platform.name, api_refunds=True)
     tid = platform.pay(config)
