@@ -138,7 +138,7 @@ def apply_answer(
     if report.pay_id != transaction.postfinance_id:  # never another payment's state
         log.error("Checkout answered for %s, not %s", report.pay_id, transaction.postfinance_id)
         return None
-    refunded = apply_refunds(dbsession, transaction, refunds or [])
+    refunded = apply_refunds(dbsession, transaction, refunds or [], channel)
     outcome = apply_report(dbsession, transaction, report, channel, client_ip)
     return replace(outcome, status_changed=outcome.status_changed or refunded)
 

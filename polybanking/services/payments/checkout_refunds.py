@@ -6,8 +6,6 @@ Only refunds PolyBanking asked for are applied this way; one made in Checkout's 
 shows in the transaction's own state (refunded in full: 8), which the refresh reads after.
 """
 
-import logging
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,7 +17,6 @@ from ...settings import Settings
 from .apply import POSTSALE, apply_report
 from .platforms import checkout_platform
 
-log = logging.getLogger(__name__)
 #: At most this many pending refunds are read per refresh (the janitor asks again later).
 MOST_READ = 10
 
@@ -56,9 +53,11 @@ def read_refund(settings: Settings, test_mode: bool, refund_id: int) -> StatusRe
     return checkout_platform(settings, settings.checkout(test_mode)).read_refund(refund_id)
 
 
-def apply_refunds(dbsession: Session, transaction: Transaction, reports: list[StatusReport]) -> bool:
-    """Apply the reports of our own refunds to ``transaction`` (locked by the caller); True when
-    its status changed (refunded in full: 8, one IPN)."""
+def apply_refunds(
+    dbsession: Session, transaction: Transaction, reports: list[StatusReport], channel: str = POSTSALE
+) -> bool:
+    """Apply the reports of our own refunds to ``transaction`` (locked by the caller), as having
+    come by ``channel``; True when its status changed (refunded in full: 8, one IPN)."""
     references = {
         o.reference
         for o in dbsession.scalars(
@@ -69,7 +68,7 @@ def apply_refunds(dbsession: Session, transaction: Transaction, reports: list[St
     for report in reports:
         if report.pay_id != transaction.postfinance_id or report.operation_reference not in references:
             continue
-        changed |= apply_report(dbsession, transaction, report, POSTSALE).status_changed
+        changed |= apply_report(dbsession, transaction, report, channel).status_changed
     return changed
 
 
