@@ -45,7 +45,7 @@ def play(registry, transaction: SandboxTransaction, states, lose: bool = False) 
 def refund(registry, transaction: SandboxTransaction, state: str, lose: bool = False) -> None:
     """Refund what is left of a paid transaction, the refund ending in ``state``; its webhook."""
     refund = registry.checkout_sandbox_store.refund(
-        transaction, transaction.amount - transaction.refunded, state
+        transaction, transaction.amount - transaction.reserved, state
     )
     if not lose:
         send_webhook(registry, transaction, refund["id"], state, "Refund")
@@ -127,7 +127,7 @@ class BackOffice:
         elif (
             operation.startswith("refund-")
             and transaction.state in REFUNDABLE
-            and transaction.refunded < transaction.amount
+            and transaction.reserved < transaction.amount
         ):
             state = operation.removeprefix("refund-").upper()
             if state not in REFUND_STATES:
