@@ -60,21 +60,19 @@ def build_huey(settings: Mapping[str, str], redis_timeout: float | None = None) 
 
 
 def enqueue_after_commit(
-    manager: transaction.TransactionManager, task, *args: int | bool, breaker: QueueBreaker | None = None
+    manager: transaction.TransactionManager, task, transaction_id: int, breaker: QueueBreaker | None = None
 ) -> None:
-    """Queue ``task(*args)`` (most often a transaction's id) only once the current transaction has
-    committed. ``breaker`` is keyword-only, so that a task of several arguments is queued whole.
+    """Queue ``task(transaction_id)`` only once the current transaction has committed.
 
     A worker then never sees a row that is not there yet, and a rolled-back request queues nothing.
     The message is only a shortcut (the outbox scan finds whatever is due), so a queue that fails
     or hangs never fails the request: the failure is logged naming the transaction, and with a
     ``breaker`` (the web process's) the next ones are deferred at once while the queue is away.
     """
-    named = f"transaction {args[0]}" if len(args) == 1 else ", ".join(map(str, args))
-    what = f"{getattr(task, 'name', 'task')} for {named}"
+    what = f"{getattr(task, 'name', 'task')} for transaction {transaction_id}"
 
     def enqueue() -> None:
-        task(*args)
+        task(transaction_id)
 
     def hook(committed: bool) -> None:
         if not committed:
