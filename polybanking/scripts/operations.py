@@ -62,5 +62,5 @@ def operate(
         except OperationRefused as refused:
             raise CommandError(f"{kind} refused: {refused.message}") from None
         operation = requested.operation
-        enqueue_after_commit(manager, tasks.run_operation, operation.id)
+        enqueue_after_commit(manager, tasks.run_operation, operation.id, subject=f"operation {operation.id}")
         return f"{kind} #{operation.id} of CHF {cents / 100:.2f} asked; the worker asks PostFinance"

@@ -60,19 +60,25 @@ def build_huey(settings: Mapping[str, str], redis_timeout: float | None = None) 
 
 
 def enqueue_after_commit(
-    manager: transaction.TransactionManager, task, transaction_id: int, breaker: QueueBreaker | None = None
+    manager: transaction.TransactionManager,
+    task,
+    *args,
+    breaker: QueueBreaker | None = None,
+    subject: str = "",
 ) -> None:
-    """Queue ``task(transaction_id)`` only once the current transaction has committed.
+    """Queue ``task(*args)`` only once the current transaction has committed.
 
     A worker then never sees a row that is not there yet, and a rolled-back request queues nothing.
     The message is only a shortcut (the outbox scan finds whatever is due), so a queue that fails
     or hangs never fails the request: the failure is logged naming the transaction, and with a
     ``breaker`` (the web process's) the next ones are deferred at once while the queue is away.
+    ``subject`` names what the message is about in the logs (default: the transaction whose id
+    is the first argument).
     """
-    what = f"{getattr(task, 'name', 'task')} for transaction {transaction_id}"
+    what = f"{getattr(task, 'name', 'task')} for {subject or f'transaction {args[0]}'}"
 
     def enqueue() -> None:
-        task(transaction_id)
+        task(*args)
 
     def hook(committed: bool) -> None:
         if not committed:

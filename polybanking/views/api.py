@@ -80,7 +80,13 @@ class TransactionsApi:
         if requested.created:
             self.request.response.status_int = 201
             tasks = self.request.registry.tasks
-            enqueue_after_commit(self.request.tm, tasks.run_operation, requested.operation.id)
+            enqueue_after_commit(
+                self.request.tm,
+                tasks.run_operation,
+                requested.operation.id,
+                breaker=self.request.registry.queue_breaker,
+                subject=f"operation {requested.operation.id}",
+            )
         return {"result": "ok", "data": operation_json(requested.operation)}
 
 

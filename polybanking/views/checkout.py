@@ -42,11 +42,18 @@ class WebhookView:
         except PlatformError as error:
             log.error("Checkout webhook not verifiable now: %s", error)
             return _text("try again later", 503)
-        tasks = request.registry.tasks
+        tasks, breaker = request.registry.tasks, request.registry.queue_breaker
         if work.transaction_id is not None:
-            enqueue_after_commit(request.tm, tasks.checkout_refresh, work.transaction_id)
+            enqueue_after_commit(request.tm, tasks.checkout_refresh, work.transaction_id, breaker=breaker)
         elif work.refund_id is not None:
-            enqueue_after_commit(request.tm, tasks.checkout_refund_refresh, work.test_mode, work.refund_id)
+            enqueue_after_commit(
+                request.tm,
+                tasks.checkout_refund_refresh,
+                work.test_mode,
+                work.refund_id,
+                breaker=breaker,
+                subject=f"Checkout refund {work.refund_id}",
+            )
         return _text("", 200)
 
     @view_config()
@@ -76,5 +83,8 @@ def shopper_return(request):
     if outcome is None:
         checkout.back_without_answer(request.dbsession, question, client_ip(request))
     elif outcome.status_changed:
-        enqueue_after_commit(request.tm, request.registry.tasks.send_ipn, question.transaction_id)
+        registry = request.registry
+        enqueue_after_commit(
+            request.tm, registry.tasks.send_ipn, question.transaction_id, breaker=registry.queue_breaker
+        )
     return HTTPSeeOther(location=checkout.back_url(request.dbsession, question, outcome))

@@ -82,7 +82,14 @@ class OperationView:
             return self._back(
                 f"This {kind} was asked already (operation #{operation.id}, {operation.state})."
             )
-        enqueue_after_commit(self.request.tm, self.request.registry.tasks.run_operation, operation.id)
+        registry = self.request.registry
+        enqueue_after_commit(
+            self.request.tm,
+            registry.tasks.run_operation,
+            operation.id,
+            breaker=registry.queue_breaker,
+            subject=f"operation {operation.id}",
+        )
         log.info("user %s asked a %s of transaction %s", user.username, kind, self.transaction.id)
         return self._back(
             f"{VERBS[kind]} of CHF {cents / 100:.2f} asked; PostFinance's answer appears below."
