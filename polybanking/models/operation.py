@@ -61,6 +61,12 @@ class Operation(Base):
     transaction: Mapped[Transaction] = relationship()
 
     @property
+    def reference(self) -> str:
+        """Our id of the operation at the platform (Checkout's ``externalId``): stable, so that
+        asking again names the same operation, and unique per transaction."""
+        return f"{self.transaction_id}-{self.id}"
+
+    @property
     def amount_chf(self) -> float:
         return self.amount / 100
 

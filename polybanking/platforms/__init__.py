@@ -20,7 +20,7 @@ CHECKOUT = "checkout"
 PLATFORMS = (EPAYMENT, CHECKOUT)
 #: The platforms whose ``operate`` (refunds, captures, cancellations) is built; for the others
 #: PolyBanking refuses an operation before anything is reserved or sent.
-OPERATING_PLATFORMS = (EPAYMENT,)
+OPERATING_PLATFORMS = (EPAYMENT, CHECKOUT)
 CURRENCY = "CHF"
 
 
@@ -52,7 +52,10 @@ class StatusReport:
 
     ``pay_id_sub`` numbers the platform's later operations on the same payment (capture,
     refunds), so that an older report is recognised as stale; ``amount_cents`` is None when the
-    report's amount cannot be read, which never matches a transaction.
+    report's amount cannot be read, which never matches a transaction. ``operation_reference``
+    is our reference of the operation the report is about (OperationOrder.reference), when the
+    platform names it (Checkout's refunds echo it as ``externalId``); such a report settles that
+    operation and no other.
     """
 
     order_id: str
@@ -64,6 +67,7 @@ class StatusReport:
     currency: str
     brand: str
     card: str
+    operation_reference: str = field(default="", kw_only=True)
 
 
 #: Operations on a payment already made (PROTOCOL §10, §11): their kinds, and the platform's answer.

@@ -8,7 +8,7 @@ import logging
 from huey import Huey
 
 from ..platforms import PlatformError
-from ..services.payments import checkout
+from ..services.payments import checkout, checkout_refunds
 from ..services.payments.apply import POSTSALE
 from .context import TaskContext, task_transaction
 
@@ -26,12 +26,14 @@ def register(huey: Huey, context: TaskContext, send_ipn):
         if question is None:
             return False
         try:
-            report = checkout.ask(question)
+            answer = checkout.ask_all(question)
         except PlatformError as error:  # Huey tries again later; the janitor is the last resort
             log.warning("transaction %s: %s", transaction_id, error)
             raise
         with task_transaction(context) as dbsession:
-            outcome = checkout.apply_answer(dbsession, question, report, POSTSALE)
+            outcome = checkout.apply_answer(
+                dbsession, question, answer.report, POSTSALE, refunds=answer.refunds
+            )
             changed = bool(outcome and outcome.status_changed)
         if changed:  # after commit
             send_ipn(transaction_id)
@@ -39,17 +41,24 @@ def register(huey: Huey, context: TaskContext, send_ipn):
 
     @huey.task(name="checkout_refund_refresh", retries=5, retry_delay=60)
     def checkout_refund_refresh(test_mode: bool, refund_id: int) -> bool:
-        """A refund's webhook: find its transaction at Checkout, then refresh that transaction."""
+        """A refund's webhook: read the refund, settle our operation it names (``apply_report``),
+        then refresh its transaction (a refund made in Checkout's back office shows there)."""
         try:
-            checkout_id = checkout.refund_owner(settings, test_mode, refund_id)
+            report = checkout_refunds.read_refund(settings, test_mode, refund_id)
         except PlatformError as error:
             log.warning("refund %s: %s", refund_id, error)
             raise
-        with task_transaction(context) as dbsession:
-            transaction_id = checkout.find_transaction(dbsession, checkout_id, test_mode)
-        if transaction_id is None:
-            log.info("refund %s belongs to Checkout transaction %s, not one of ours", refund_id, checkout_id)
+        if report is None:
             return False
-        return checkout_refresh.call_local(transaction_id)
+        with task_transaction(context) as dbsession:
+            transaction_id, changed = checkout_refunds.apply_webhook_refund(dbsession, report, test_mode)
+        if transaction_id is None:
+            log.info(
+                "refund %s belongs to Checkout transaction %s, not one of ours", refund_id, report.pay_id
+            )
+            return False
+        if changed:  # after commit
+            send_ipn(transaction_id)
+        return checkout_refresh.call_local(transaction_id) or changed
 
     return checkout_refresh, checkout_refund_refresh

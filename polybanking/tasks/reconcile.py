@@ -49,11 +49,13 @@ def register(huey: Huey, context: TaskContext, send_ipn) -> SimpleNamespace:
     def checkout_check(question: checkout.Question) -> bool:
         """The same question asked of Checkout's API, for a Checkout config's transaction."""
         try:
-            report, error = checkout.ask(question), ""
+            answer, error = checkout.ask_all(question), ""
         except PlatformError as problem:
-            report, error = None, str(problem)
+            answer, error = checkout.Answer(None, []), str(problem)
         with task_transaction(context) as dbsession:
-            outcome = checkout.apply_check(dbsession, settings, question, report, error)
+            outcome = checkout.apply_check(
+                dbsession, settings, question, answer.report, error, answer.refunds
+            )
             changed = bool(outcome and outcome.status_changed)
         if changed:
             send_ipn(question.transaction_id)

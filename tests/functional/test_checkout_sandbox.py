@@ -120,3 +120,72 @@ def test_a_refund_is_read_with_its_transaction(app, settings):
 
 def test_the_api_answers_the_online_check(settings):
     assert SpacesService(sdk_configuration(settings)).get_spaces_id(SPACE).id == SPACE
+
+
+def _refund_create(transaction_id: int, amount: float, external_id: str):
+    from postfinancecheckout.models import RefundCreate, RefundType
+
+    return RefundCreate(
+        external_id=external_id,
+        amount=amount,
+        transaction=transaction_id,
+        type=RefundType.MERCHANT_INITIATED_ONLINE,
+    )
+
+
+def test_refunds_through_the_sdk_end_by_their_cents_and_are_checked(app, settings):
+    """…81 stays pending, …83 fails, more than is left or an unpaid transaction is refused,
+    the same externalId is the same refund, and the JWT and Space are checked as for every call."""
+    from postfinancecheckout.models import RefundState
+    from postfinancecheckout.service import RefundsService
+
+    created = new_transaction(settings, 50.0)
+    service = RefundsService(sdk_configuration(settings))
+    with pytest.raises(ApiException) as caught:
+        service.post_payment_refunds(SPACE, _refund_create(created.id, 1.0, "r-0"))
+    assert caught.value.status == 409  # not paid yet
+    app.registry.checkout_sandbox_store.move(app.registry.checkout_sandbox_store.find(created.id), "FULFILL")
+    states = [
+        service.post_payment_refunds(SPACE, _refund_create(created.id, amount, f"r-{amount}")).state
+        for amount in (10.81, 10.83, 5.0)
+    ]
+    assert states == [RefundState.PENDING, RefundState.FAILED, RefundState.SUCCESSFUL]
+    again = service.post_payment_refunds(SPACE, _refund_create(created.id, 5.0, "r-5.0"))
+    assert again.state == RefundState.SUCCESSFUL and again.external_id == "r-5.0"
+    assert again.transaction.refunded_amount == 5.0  # once
+    with pytest.raises(ApiException) as caught:
+        service.post_payment_refunds(SPACE, _refund_create(created.id, 34.2, "r-big"))  # 50 - 10.81 - 5 left
+    assert caught.value.status == 409
+    with pytest.raises(ApiException) as caught:
+        service.post_payment_refunds(4712, _refund_create(created.id, 1.0, "r-1"))
+    assert caught.value.status == 403
+    wrong = base64.b64encode(b"not the application user's key, though as long").decode()
+    with pytest.raises(ApiException) as caught:
+        RefundsService(sdk_configuration(settings, authentication_key=wrong)).post_payment_refunds(
+            SPACE, _refund_create(created.id, 1.0, "r-1")
+        )
+    assert caught.value.status == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "amount", "answer", "final"),
+    [
+        ("post_payment_transactions_id_complete_online", 12.0, "SUCCESSFUL", "FULFILL"),
+        ("post_payment_transactions_id_complete_online", 12.81, "PENDING", "AUTHORIZED"),
+        ("post_payment_transactions_id_void_online", 12.0, "SUCCESSFUL", "VOIDED"),
+        ("post_payment_transactions_id_void_online", 12.83, "FAILED", "AUTHORIZED"),
+    ],
+)
+def test_completion_and_void_of_an_authorized_transaction(app, settings, method, amount, answer, final):
+    created = new_transaction(settings, amount)
+    service = TransactionsService(sdk_configuration(settings))
+    with pytest.raises(ApiException) as caught:
+        getattr(service, method)(created.id, SPACE)
+    assert caught.value.status == 409  # not authorised yet
+    held = app.registry.checkout_sandbox_store.find(created.id)
+    app.registry.checkout_sandbox_store.move(held, "AUTHORIZED")
+    done = getattr(service, method)(created.id, SPACE)
+    assert (done.state.value, held.state) == (answer, final)
+    with pytest.raises(ApiException) as caught:
+        getattr(service, method)(created.id, 4712)
+    assert caught.value.status == 403

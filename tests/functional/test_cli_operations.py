@@ -10,12 +10,17 @@ from polybanking.scripts import operations
 from polybanking.scripts.cli import main
 
 from ..inifile import write_ini
+from . import test_refunds
 from .test_refunds import paid as paid_on_the_sandbox
 
 
 @pytest.fixture
 def ini(tmp_path, app_settings):
     return write_ini(tmp_path / "cli.ini", app_settings)
+
+
+#: Each platform in turn (its payment, back office and what it holds), as in test_refunds.
+platform = test_refunds.platform
 
 
 @pytest.fixture
@@ -28,9 +33,9 @@ def paid(testapp, config, reference="r-1", amount="1200", outcome="pay"):
     return paid_on_the_sandbox(testapp, config, reference, amount, outcome)
 
 
-def test_refund_with_yes(testapp, make_config, db, ledger, ini, capsys):
-    config = make_config(name="Shop")
-    tid = paid(testapp, config)
+def test_refund_with_yes(testapp, make_config, db, platform, ini, capsys):
+    config = make_config(name="Shop", platform=platform.name)
+    tid = platform.pay(config, reference="r-1", amount="1200")
     code = main(["--ini", ini, "refund", "--config", "Shop", "--reference", "r-1", "--amount", "200",
                  "--reason", "duplicate payment", "--yes"])  # fmt: skip
     assert code == 0
@@ -39,6 +44,7 @@ def test_refund_with_yes(testapp, make_config, db, ledger, ini, capsys):
     assert (operation.amount, operation.state, operation.reason) == (200, "done", "duplicate payment")
     assert operation.requested_by.startswith("cli:")
     assert db.run(lambda s: s.get(Transaction, tid).refunded_amount) == 200
+    assert platform.refunds_held(tid) == [(200, "done")]
 
 
 def test_the_confirmation_shows_chf_and_no_means_nothing(testapp, make_config, db, ledger, ini):
@@ -68,12 +74,13 @@ def test_without_a_terminal_it_needs_yes(testapp, make_config, ledger, ini, caps
     assert "add --yes" in capsys.readouterr().err
 
 
-def test_capture_from_the_command_line(testapp, make_config, db, ledger, ini):
-    config = make_config()
-    tid = paid(testapp, config, outcome="authorise")
+def test_capture_from_the_command_line(testapp, make_config, db, platform, ini):
+    config = make_config(platform=platform.name)
+    tid = platform.pay(config, reference="r-1", amount="1200", outcome="authorise")
     args = ["--ini", ini, "capture", "--config", str(config.id), "--reference", "r-1", "--reason", "shipped"]
     assert main([*args, "--yes"]) == 0
     assert db.run(lambda s: s.get(Transaction, tid).postfinance_status) == "9"
+    assert platform.status_held(tid) == "9"
 
 
 def test_refusals_are_one_line(testapp, make_config, ledger, ini, capsys):

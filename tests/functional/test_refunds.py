@@ -1,6 +1,10 @@
-"""Refunds, captures and cancellations end to end (PROTOCOL §10): a website's API call or the
-service, the task asking the sandbox's ``maintenancedirect.asp`` over real HTTP with SHA-IN, the
-answer applied through ``apply_report``, later post-sales settling what was pending, the IPN."""
+"""Refunds, captures and cancellations end to end (PROTOCOL §10, §11): a website's API call or the
+service, the task asking the platform's sandbox over real HTTP (e-payment's ``maintenancedirect.asp``
+with SHA-IN; Checkout's API through the SDK, with its JWT), the answer applied through
+``apply_report``, later post-sales or webhooks settling what was pending, the IPN.
+
+The tests that hold for both platforms take the ``platform`` fixture: how to pay on it, what its
+payment already told the website, its back office's later word, and what it holds."""
 
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -9,10 +13,18 @@ import pytest
 from sqlalchemy import select
 
 from polybanking.models import Operation, Transaction, TransactionLog
+from polybanking.platforms import OperationOrder
+from polybanking.platforms.checkout.states import STATES
 from polybanking.sandbox.epayment.ledger import Ledger
 from polybanking.services.operations.request import request_operation
+from polybanking.services.payments.platforms import platform_for
 
+from ..checkout import pay_with_checkout
 from ..website import hidden_fields, path_of, start_params
+
+#: A refund's (or capture's, cancellation's) word in each platform's own terms.
+EPAYMENT_OUTCOMES = {"8": "done", "81": "pending", "83": "refused"}
+CHECKOUT_OUTCOMES = {"SUCCESSFUL": "done", "PENDING": "pending", "FAILED": "refused"}
 
 
 @pytest.fixture
@@ -27,6 +39,81 @@ def paid(testapp, config, reference="order-1", amount="1000", outcome="pay"):
     form = hidden_fields(testapp.get(path_of(answer.json["url"])).text)
     testapp.post("/sandbox/ncol/test/decide", dict(form, outcome=outcome))
     return int(form["ORDERID"].rsplit("-", 1)[1])
+
+
+class Epayment:
+    """The e-payment sandbox: its hosted page, its back office (post-sale or not), its ledger."""
+
+    name = "epayment"
+    #: The statuses a payment's own IPNs carried, per outcome.
+    ipns = {"pay": ["9"], "authorise": ["5"]}
+
+    def __init__(self, testapp, app, db, ledger):
+        self.testapp, self.db, self.ledger = testapp, db, ledger
+
+    def pay(self, config, reference="order-1", amount="1000", outcome="pay"):
+        return paid(self.testapp, config, reference, amount, outcome)
+
+    def later(self, tid, action, told=True):
+        """``refund-done``, ``refund-refused`` or ``cancel-done`` of the pending operation."""
+        form = {"pay_id": state(self.db, tid).payid, "action": action, **({"postsale": "1"} if told else {})}
+        self.testapp.post("/sandbox/ncol/test/transactions", form)
+
+    def refunds_held(self, tid):
+        payid = state(self.db, tid).payid
+        return [
+            (e.line_amount, EPAYMENT_OUTCOMES[e.status])
+            for e in self.ledger.entries("test")
+            if e.pay_id == payid and e.status in EPAYMENT_OUTCOMES
+        ]
+
+    def status_held(self, tid):
+        return self.ledger.latest("test", pay_id=state(self.db, tid).payid).status
+
+
+class Checkout:
+    """The Checkout sandbox: its hosted page, its back office (webhook sent or lost), its store."""
+
+    name = "checkout"
+    ipns = {"pay": ["51", "5", "91", "9"], "authorise": ["51", "5"]}
+    OUTCOME = {"pay": "fulfill", "authorise": "authorize"}
+    ACTION = {"refund-done": "settle-successful", "refund-refused": "settle-failed", "cancel-done": "void"}
+
+    def __init__(self, testapp, app, db, ledger):
+        self.testapp, self.db, self.store = testapp, db, app.registry.checkout_sandbox_store
+
+    def pay(self, config, reference="order-1", amount="1000", outcome="pay"):
+        pay_with_checkout(self.testapp, config, self.OUTCOME[outcome], reference=reference, amount=amount)
+        return self.db.run(
+            lambda s: s.scalar(
+                select(Transaction.id).where(
+                    Transaction.config_id == config.id, Transaction.reference == reference
+                )
+            )
+        )
+
+    def held(self, tid):
+        return self.store.find(int(state(self.db, tid).payid))
+
+    def later(self, tid, action, told=True):
+        form = {
+            "id": state(self.db, tid).payid,
+            "operation": self.ACTION[action],
+            **({} if told else {"lose": "1"}),
+        }
+        self.testapp.post("/sandbox/checkout/transactions", form)
+
+    def refunds_held(self, tid):
+        return [(int(r["amount"] * 100), CHECKOUT_OUTCOMES[r["state"]]) for r in self.held(tid).refunds]
+
+    def status_held(self, tid):
+        return STATES[self.held(tid).state].status
+
+
+@pytest.fixture(params=[Epayment, Checkout], ids=["epayment", "checkout"])
+def platform(request, testapp, app, db, ledger):
+    """Each platform in turn, for the tests that hold for both."""
+    return request.param(testapp, app, db, ledger)
 
 
 def refund(testapp, config, reference="order-1", status=None, **fields):
@@ -59,17 +146,13 @@ def state(db, transaction_id):
     return db.run(run)
 
 
-def backoffice(testapp, payid, action):
-    """The sandbox's later operation on a payment, with the post-sale PostFinance sends."""
-    testapp.post("/sandbox/ncol/test/transactions", {"pay_id": payid, "action": action, "postsale": "1"})
-
-
 def test_partial_refunds_then_the_rest_make_it_refunded_and_the_website_is_told(
-    testapp, make_config, db, receiver, ledger
+    testapp, make_config, db, receiver, platform
 ):
-    config = make_config(api_refunds=True)
-    tid = paid(testapp, config)
-    assert [i["postfinance_status"] for i in receiver.wait_for(1)] == ["9"]
+    config = make_config(platform=platform.name, api_refunds=True)
+    tid = platform.pay(config)
+    told = platform.ipns["pay"]
+    assert [i["postfinance_status"] for i in receiver.wait_for(len(told))] == told
 
     first = refund(testapp, config, idempotency_key="r-1", amount="300", reason="size out of stock")
     assert first.status_int == 201
@@ -101,20 +184,22 @@ def test_partial_refunds_then_the_rest_make_it_refunded_and_the_website_is_told(
     assert rest.status_int == 201 and rest.json["data"]["amount"] == "700"
     final = state(db, tid)
     assert (final.status, final.refunded, final.reserved) == ("8", 1000, 1000)
-    ipns = receiver.wait_for(2)
-    assert [(i["postfinance_status"], i["postfinance_status_good"]) for i in ipns] == [
+    ipns = receiver.wait_for(len(told) + 1)
+    assert [(i["postfinance_status"], i["postfinance_status_good"]) for i in ipns[-2:]] == [
         ("9", "True"),
         ("8", "False"),
     ]
+    assert receiver.wait_idle() and len(receiver.received) == len(told) + 1  # one IPN for the change
     nothing_left = refund(testapp, config, idempotency_key="r-4", amount="1")
     assert nothing_left.status_int == 409
-    lines = [(e.pay_id_sub, e.status, e.line_amount) for e in ledger.entries("test")]
-    assert lines == [(0, "9", 1000), (1, "8", 300), (2, "8", 700)]
+    assert platform.refunds_held(tid) == [(300, "done"), (700, "done")]
 
 
-def test_a_pending_refund_is_settled_by_the_later_post_sale(testapp, make_config, db, receiver, ledger):
-    config = make_config(api_refunds=True)
-    tid = paid(testapp, config, amount="2081")
+def test_a_pending_refund_is_settled_by_the_later_post_sale_or_webhook(
+    testapp, make_config, db, receiver, platform
+):
+    config = make_config(platform=platform.name, api_refunds=True)
+    tid = platform.pay(config, amount="2081")
     answer = refund(testapp, config, idempotency_key="all")  # 20.81: the sandbox keeps it pending
     assert answer.status_int == 201
     pending = state(db, tid)
@@ -123,19 +208,20 @@ def test_a_pending_refund_is_settled_by_the_later_post_sale(testapp, make_config
     assert "operationPending" in pending.logs
     assert refund(testapp, config, idempotency_key="more", amount="1").status_int == 409  # reserved
 
-    backoffice(testapp, pending.payid, "refund-done")  # PAYIDSUB 2, status 8, by post-sale
+    platform.later(tid, "refund-done")  # e-payment: PAYIDSUB 2, status 8, by post-sale
     done = state(db, tid)
     assert done.operations == [("refund", 2081, "done", "8")]
-    assert (done.status, done.sub, done.refunded) == ("8", 2, 2081)
-    assert [i["postfinance_status"] for i in receiver.wait_for(2)] == ["9", "8"]
+    assert (done.status, done.refunded) == ("8", 2081)
+    told = platform.ipns["pay"]
+    assert [i["postfinance_status"] for i in receiver.wait_for(len(told) + 1)] == [*told, "8"]
     assert refund(testapp, config, idempotency_key="all").json["data"]["state"] == "done"
 
 
 def test_a_refused_refund_gives_its_amount_back_and_changes_nothing_websites_see(
-    testapp, make_config, db, receiver, ledger
+    testapp, make_config, db, receiver, platform
 ):
-    config = make_config(api_refunds=True)
-    tid = paid(testapp, config, amount="5000")
+    config = make_config(platform=platform.name, api_refunds=True)
+    tid = platform.pay(config, amount="5000")
     assert refund(testapp, config, idempotency_key="x", amount="1083").status_int == 201  # acquirer refuses
     refused = state(db, tid)
     assert refused.operations == [("refund", 1083, "refused", "83")]
@@ -144,13 +230,14 @@ def test_a_refused_refund_gives_its_amount_back_and_changes_nothing_websites_see
     assert refund(testapp, config, idempotency_key="x").json["data"]["state"] == "refused"
     assert refund(testapp, config, idempotency_key="y", amount="5000").status_int == 201
     assert state(db, tid).status == "8"
+    assert platform.refunds_held(tid) == [(1083, "refused"), (5000, "done")]
 
 
-def test_a_pending_refund_refused_later(testapp, make_config, db, ledger):
-    config = make_config(api_refunds=True)
-    tid = paid(testapp, config, amount="1000")
+def test_a_pending_refund_refused_later(testapp, make_config, db, platform):
+    config = make_config(platform=platform.name, api_refunds=True)
+    tid = platform.pay(config, amount="1000")
     refund(testapp, config, idempotency_key="a", amount="181")
-    backoffice(testapp, state(db, tid).payid, "refund-refused")
+    platform.later(tid, "refund-refused")
     after = state(db, tid)
     assert after.operations == [("refund", 181, "refused", "83")]
     assert (after.status, after.reserved, after.refunded) == ("9", 0, 0)
@@ -178,8 +265,37 @@ def test_the_api_refuses_what_it_must(testapp, make_config, db, ledger):
     assert db.run(lambda s: s.scalar(select(Operation.id))) is None
 
 
-def test_a_checkout_payment_is_refused_before_anything_is_reserved(testapp, make_config, db):
-    """Checkout's operations are not built yet: a clear 409, nothing reserved, nothing sent."""
+def test_a_checkout_refund_is_asked_through_the_sdk_with_our_reference_as_its_external_id(
+    testapp, app, make_config, db, receiver
+):
+    """Checkout holds the refund under our operation's reference, so asking again (a retried
+    task, a lost answer) names the same refund and never refunds twice."""
+    config = make_config(platform="checkout", api_refunds=True)
+    checkout = Checkout(testapp, app, db, None)
+    tid = checkout.pay(config, amount="1000")
+    answer = refund(testapp, config, idempotency_key="k1", amount="500", reason="one ticket less")
+    assert answer.status_int == 201 and answer.json["data"]["amount"] == "500"
+    operation = db.run(lambda s: s.scalar(select(Operation)))
+    (held,) = checkout.held(tid).refunds
+    assert (held["externalId"], held["state"], held["id"]) == (
+        operation.reference,
+        "SUCCESSFUL",
+        int(operation.platform_id),
+    )
+    after = state(db, tid)
+    assert (after.status, after.refunded, after.reserved) == ("9", 500, 500)
+    assert after.operations == [("refund", 500, "done", "8")]
+    assert {"operationRequested", "operationSent", "operationDone"} <= set(after.logs)
+
+    platform = platform_for(app.registry.pb_settings, config)  # asked again, as after a lost answer
+    order = OperationOrder("refund", "x", after.payid, 500, final=False, reference=operation.reference)
+    assert platform.operate(order).platform_id == operation.platform_id
+    assert len(checkout.held(tid).refunds) == 1
+
+
+def test_a_checkout_error_leaves_the_refund_pending_and_reserved_never_assumed(testapp, make_config, db):
+    """Checkout answering an HTTP error (here: a transaction it does not know) says nothing of
+    what happened there: the refund stays pending, its amount reserved, the error in the story."""
     config = make_config(platform="checkout", api_refunds=True)
 
     def add(session):
@@ -191,10 +307,59 @@ def test_a_checkout_payment_is_refused_before_anything_is_reserved(testapp, make
         return transaction.id
 
     transaction_id = db.run(add)
-    answer = refund(testapp, config, idempotency_key="k1", amount="500", status=409)
-    assert "back office" in answer.json["error"]
+    answer = refund(testapp, config, idempotency_key="k1", amount="500")
+    assert answer.status_int == 201 and answer.json["data"]["state"] == "pending"
     after = state(db, transaction_id)
-    assert (after.reserved, after.refunded, after.operations) == (0, 0, [])
+    assert (after.status, after.reserved, after.refunded) == ("9", 500, 0)
+    assert after.operations == [("refund", 500, "pending", "")]
+    assert after.logs[-1] == "operationError"
+    error = db.run(lambda s: s.scalar(select(TransactionLog.extra_data).order_by(TransactionLog.id.desc())))
+    assert "HTTP 404" in error
+
+
+def test_a_checkout_refund_whose_answer_was_lost_is_found_by_its_reference_by_the_janitor(
+    testapp, app, make_config, db, receiver, settings
+):
+    """Checkout made the refund but its answer never came back (nor its webhook): the status
+    janitor finds it by our reference (its externalId) and settles it."""
+    from datetime import timedelta
+
+    from polybanking.models.meta import utcnow
+    from polybanking.services.operations import run
+
+    config = make_config(platform="checkout")
+    checkout = Checkout(testapp, app, db, None)
+    tid = checkout.pay(config, amount="1500")
+    operation_id = db.run(
+        lambda s: (
+            request_operation(
+                s, s.get(Transaction, tid), "refund", None, idempotency_key="k", requested_by="cli"
+            ).operation.id
+        )
+    )
+    claimed = db.run(lambda s: run.claim(s, operation_id, settings.orderid_prefix))
+    webhook_url = app.registry.checkout_sandbox_webhook_url
+    app.registry.checkout_sandbox_webhook_url = "http://127.0.0.1:9/lost"  # its webhook is lost
+    try:
+        answer = platform_for(settings, config).operate(claimed.order)
+    finally:
+        app.registry.checkout_sandbox_webhook_url = webhook_url
+    assert answer.outcome == "accepted"  # and then lost on its way back: the task never sees it
+    db.run(lambda s: run.record_answer(s, operation_id, None, settings.orderid_prefix, "timed out"))
+    assert state(db, tid).operations == [("refund", 1500, "pending", "")]
+    assert [(r["state"], r["externalId"]) for r in checkout.held(tid).refunds] == [
+        ("SUCCESSFUL", f"{tid}-{operation_id}")
+    ]
+
+    def age(session):
+        session.get(Operation, operation_id).updated_at = utcnow() - timedelta(minutes=31)
+
+    db.run(age)
+    assert app.registry.tasks.directlink_sweep.call_local() == [tid]
+    after = state(db, tid)
+    assert after.operations == [("refund", 1500, "done", "8")]
+    assert (after.status, after.refunded) == ("8", 1500)
+    assert receiver.wait_for(5)[-1]["postfinance_status"] == "8"
 
 
 def test_a_reference_ending_in_refunds_is_still_reachable(testapp, make_config, ledger):
@@ -218,52 +383,72 @@ def operate(db, app, tid, kind, key="k"):
 
 @pytest.mark.parametrize(("kind", "status"), [("capture", "9"), ("cancel", "6")])
 def test_capture_or_cancel_an_authorised_payment(
-    testapp, app, make_config, db, receiver, ledger, kind, status
+    testapp, app, make_config, db, receiver, platform, kind, status
 ):
-    config = make_config()
-    tid = paid(testapp, config, outcome="authorise")
+    config = make_config(platform=platform.name)
+    tid = platform.pay(config, outcome="authorise")
     assert state(db, tid).status == "5"
-    assert operate(db, app, tid, kind) is True
+    told = platform.ipns["authorise"]
+    assert [i["postfinance_status"] for i in receiver.wait_for(len(told))] == told
+    operate(db, app, tid, kind)
     after = state(db, tid)
     assert after.operations == [(kind, 1000, "done", status)] and after.status == status
-    ipns = receiver.wait_for(2)
-    assert [i["postfinance_status"] for i in ipns] == ["5", status]
-    assert [e.status for e in ledger.entries("test")] == ["5", status]
+    assert receiver.wait_idle() and receiver.received[-1]["postfinance_status"] == status
+    assert platform.status_held(tid) == status
 
 
-def test_a_pending_cancellation_shows_the_platforms_status_until_done(testapp, app, make_config, db, ledger):
-    config = make_config()
-    tid = paid(testapp, config, amount="381", outcome="authorise")
+def test_a_pending_cancellation_shows_the_platforms_status_until_done(
+    testapp, app, make_config, db, platform
+):
+    config = make_config(platform=platform.name)
+    tid = platform.pay(config, amount="381", outcome="authorise")
     operate(db, app, tid, "cancel")
     assert state(db, tid).operations == [("cancel", 381, "pending", "61")]
     assert state(db, tid).status == "61"
-    backoffice(testapp, state(db, tid).payid, "cancel-done")
+    platform.later(tid, "cancel-done")
     assert (state(db, tid).status, state(db, tid).operations[0][2]) == ("6", "done")
 
 
-def test_a_task_run_twice_asks_the_platform_once(testapp, app, make_config, db, ledger):
-    config = make_config(api_refunds=True)
-    tid = paid(testapp, config)
+def test_a_pending_checkout_capture_is_done_once_checkout_says_fulfill(
+    testapp, app, make_config, db, receiver
+):
+    """Checkout completes the payment later: 91 until then, as while its checks run, then 9."""
+    config = make_config(platform="checkout")
+    checkout = Checkout(testapp, app, db, None)
+    tid = checkout.pay(config, amount="1281", outcome="authorise")
+    operate(db, app, tid, "capture")
+    assert state(db, tid).operations == [("capture", 1281, "pending", "91")]
+    assert state(db, tid).status == "91"
+    office = "/sandbox/checkout/transactions"
+    for operation in ("complete", "fulfill"):  # each with its webhook
+        testapp.post(office, {"id": state(db, tid).payid, "operation": operation})
+    after = state(db, tid)
+    assert (after.status, after.operations) == ("9", [("capture", 1281, "done", "9")])
+    assert [i["postfinance_status"] for i in receiver.wait_for(4)] == ["51", "5", "91", "9"]
+    assert receiver.wait_idle() and len(receiver.received) == 4
+
+
+def test_a_task_run_twice_asks_the_platform_once(testapp, app, make_config, db, platform):
+    config = make_config(platform=platform.name, api_refunds=True)
+    tid = platform.pay(config)
     refund(testapp, config, idempotency_key="k", amount="100")
     operation_id = db.run(lambda s: s.scalar(select(Operation.id)))
     assert app.registry.tasks.run_operation.call_local(operation_id) is False
-    assert len(ledger.entries("test")) == 2 and state(db, tid).refunded == 100
+    assert platform.refunds_held(tid) == [(100, "done")] and state(db, tid).refunded == 100
 
 
-def test_a_pending_refund_whose_post_sale_was_lost_is_settled_by_a_status_query(
-    testapp, app, make_config, db, receiver, ledger
+def test_a_pending_refund_whose_post_sale_or_webhook_was_lost_is_settled_by_the_status_janitor(
+    testapp, app, make_config, db, receiver, platform
 ):
     from datetime import timedelta
 
     from polybanking.models.meta import utcnow
 
-    config = make_config(api_refunds=True)
-    tid = paid(testapp, config, amount="581")
+    config = make_config(platform=platform.name, api_refunds=True)
+    tid = platform.pay(config, amount="581")
     refund(testapp, config, idempotency_key="all")
-    payid = state(db, tid).payid
-    testapp.post(
-        "/sandbox/ncol/test/transactions", {"pay_id": payid, "action": "refund-done"}
-    )  # no post-sale
+    platform.later(tid, "refund-done", told=False)  # no post-sale, no webhook
+    assert state(db, tid).operations == [("refund", 581, "pending", "81")]
     tasks = app.registry.tasks
     assert tasks.directlink_sweep.call_local() == []  # sent just now: not yet
 
@@ -275,7 +460,8 @@ def test_a_pending_refund_whose_post_sale_was_lost_is_settled_by_a_status_query(
     after = state(db, tid)
     assert after.operations == [("refund", 581, "done", "8")]
     assert (after.status, after.refunded) == ("8", 581)
-    assert [i["postfinance_status"] for i in receiver.wait_for(2)] == ["9", "8"]
+    told = platform.ipns["pay"]
+    assert [i["postfinance_status"] for i in receiver.wait_for(len(told) + 1)] == [*told, "8"]
     assert tasks.directlink_sweep.call_local() == []
 
 

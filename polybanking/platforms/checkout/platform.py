@@ -6,12 +6,22 @@ refusal or the network's, becomes a PlatformError carrying Checkout's own messag
 
 import json
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 import urllib3
 
-from .. import CHECKOUT, PaymentOrder, PaymentPage, PlatformError, StatusReport
-from .states import shown
+from .. import (
+    CHECKOUT,
+    OperationAnswer,
+    OperationOrder,
+    PaymentOrder,
+    PaymentPage,
+    PlatformError,
+    StatusReport,
+)
+from . import operations
+from .reading import cents, report_of
+
+__all__ = ["CheckoutPlatform", "cents", "describe", "report_of", "sdk_errors"]
 
 # The SDK is imported where it is used: importing it loads its hundreds of models (seconds of
 # CPU), which every command and worker start would pay for, Checkout or not.
@@ -44,17 +54,6 @@ def describe(error: Exception) -> str:
             detail = (error.reason or "").strip()
         return f"Checkout answered HTTP {error.status} ({detail})"
     return f"Checkout could not be reached or read: {type(error).__name__}: {str(error)[:200]}"
-
-
-def cents(amount: float | int | None) -> int | None:
-    """Checkout's decimal amount in cents; None when it is not an exact number of cents."""
-    if amount is None:
-        return None
-    try:
-        value = Decimal(str(amount)) * 100
-    except InvalidOperation:
-        return None
-    return int(value) if value == value.to_integral_value() else None
 
 
 @dataclass(frozen=True)
@@ -136,15 +135,6 @@ class CheckoutPlatform:
         transaction = self.read(platform_id)
         return report_of(transaction)
 
-    def refund_transaction_id(self, refund_id: int) -> str:
-        """The id of the transaction a refund belongs to (a Refund webhook names only the refund)."""
-        from postfinancecheckout.service import RefundsService
-
-        refund = self.call(RefundsService, "get_payment_refunds_id", refund_id, self.space_id)
-        if refund is None or refund.transaction is None or refund.transaction.id is None:
-            raise PlatformError(f"Checkout named no transaction for refund {refund_id}")
-        return str(refund.transaction.id)
-
     def export(self, fields: list[str], page: int = 2000, most: int = 100_000) -> bytes:
         """The space's transaction export (CSV, ``fields`` as columns), page by page, newest first;
         at most ``most`` transactions (the API's offset stops there)."""
@@ -185,28 +175,25 @@ class CheckoutPlatform:
         found = self._transactions("get_payment_transactions_search", self.space_id, query=query, limit=limit)
         return list(found.data or [])
 
+    def operate(self, order: OperationOrder) -> OperationAnswer:
+        """A refund, capture or cancellation (``operations``); PlatformUnavailable when it failed."""
+        return operations.operate(self, order)
 
-def report_of(transaction) -> StatusReport | None:
-    """Checkout's transaction in websites' codes (``states``); None while it has no answer yet."""
-    state = getattr(transaction.state, "value", transaction.state) or ""
-    amount = transaction.authorization_amount
-    refunded = transaction.refunded_amount or 0
-    mapped = shown(state, refunded_whole=bool(amount) and refunded >= amount)
-    if mapped is None:
-        return None
-    method = ""
-    connector = transaction.payment_connector_configuration
-    if connector is not None:
-        configuration = connector.payment_method_configuration
-        method = (configuration.name if configuration is not None else None) or connector.name or ""
-    return StatusReport(
-        order_id=transaction.merchant_reference or "",
-        pay_id=str(transaction.id),
-        pay_id_sub=mapped.rank,
-        status=mapped.status,
-        amount_raw="" if amount is None else str(amount),
-        amount_cents=cents(amount),
-        currency=transaction.currency or "",
-        brand=method[:255],
-        card="",
-    )
+    def read_refund(self, refund_id: int) -> StatusReport | None:
+        """A refund as a report about its transaction, naming our reference (PlatformError)."""
+        from postfinancecheckout.service import RefundsService
+
+        refund = self.call(RefundsService, "get_payment_refunds_id", refund_id, self.space_id)
+        if refund is None:
+            raise PlatformError(f"Checkout showed no refund {refund_id}")
+        return operations.refund_report(refund)
+
+    def find_refund(self, reference: str) -> StatusReport | None:
+        """The refund whose ``externalId`` is ``reference`` (one whose answer was lost), as
+        ``read_refund`` gives it; None when Checkout has none (PlatformError)."""
+        from postfinancecheckout.service import RefundsService
+
+        query = 'externalId:"' + reference.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        found = self.call(RefundsService, "get_payment_refunds_search", self.space_id, query=query, limit=1)
+        refunds = list(found.data or []) if found is not None else []
+        return operations.refund_report(refunds[0]) if refunds else None

@@ -53,7 +53,10 @@ def api_view(route_name: str, request_method: str, space: bool = True):
 
         view.__name__ = function.__name__
         view.__doc__ = function.__doc__
-        return view_config(route_name=route_name, request_method=request_method, require_csrf=False)(view)
+        # _depth: venusian attaches the view to the module applying the decorator, which scans it
+        return view_config(
+            route_name=route_name, request_method=request_method, require_csrf=False, _depth=1
+        )(view)
 
     return decorate
 

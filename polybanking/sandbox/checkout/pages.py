@@ -24,7 +24,9 @@ SUCCESS_STATES = ("AUTHORIZED", "COMPLETED", "FULFILL")
 REFUNDABLE = ("COMPLETED", "FULFILL")
 
 
-def _send(registry, transaction: SandboxTransaction, entity_id: int, state: str, entity: str) -> int | None:
+def send_webhook(
+    registry, transaction: SandboxTransaction, entity_id: int, state: str, entity: str
+) -> int | None:
     store, signer = registry.checkout_sandbox_store, registry.checkout_sandbox_signer
     body = webhooks.webhook_body(store.next_event_id(), transaction.space_id, entity_id, state, entity)
     return webhooks.send(registry.checkout_sandbox_webhook_url, signer, body)
@@ -36,17 +38,17 @@ def play(registry, transaction: SandboxTransaction, states, lose: bool = False) 
     for state in states:
         registry.checkout_sandbox_store.move(transaction, state)
         if not lose:
-            answers.append(_send(registry, transaction, transaction.id, state, "Transaction"))
+            answers.append(send_webhook(registry, transaction, transaction.id, state, "Transaction"))
     return answers
 
 
 def refund(registry, transaction: SandboxTransaction, state: str, lose: bool = False) -> None:
     """Refund what is left of a paid transaction, the refund ending in ``state``; its webhook."""
     refund = registry.checkout_sandbox_store.refund(
-        transaction, transaction.amount - transaction.refunded, state
+        transaction, transaction.amount - transaction.reserved, state
     )
     if not lose:
-        _send(registry, transaction, refund["id"], state, "Refund")
+        send_webhook(registry, transaction, refund["id"], state, "Refund")
 
 
 def _found(request) -> SandboxTransaction:
@@ -125,12 +127,20 @@ class BackOffice:
         elif (
             operation.startswith("refund-")
             and transaction.state in REFUNDABLE
-            and transaction.refunded < transaction.amount
+            and transaction.reserved < transaction.amount
         ):
             state = operation.removeprefix("refund-").upper()
             if state not in REFUND_STATES:
                 raise HTTPNotFound()
             refund(self.request.registry, transaction, state, lose)
+        elif operation.startswith("settle-") and operation.removeprefix("settle-").upper() in REFUND_STATES:
+            for settled in self.request.registry.checkout_sandbox_store.settle_refunds(
+                transaction, operation.removeprefix("settle-").upper()
+            ):
+                if not lose:
+                    send_webhook(
+                        self.request.registry, transaction, settled["id"], settled["state"], "Refund"
+                    )
         elif operation in OPERATIONS and transaction.state in OPERATIONS[operation][0]:
             play(self.request.registry, transaction, OPERATIONS[operation][1], lose)
         else:

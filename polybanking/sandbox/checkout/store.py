@@ -27,6 +27,17 @@ OPERATIONS = {
 }
 #: Refunds the back office can play: the whole amount left, with this outcome.
 REFUND_STATES = ("SUCCESSFUL", "FAILED")
+#: What the API's refunds, completions and voids end in, by the amount's cents (as the e-payment
+#: sandbox does): …81 stays pending (the back office settles it later), …83 fails.
+PENDING_CENTS, FAILING_CENTS = 81, 83
+
+
+def outcome_by_cents(amount: Decimal) -> str:
+    """PENDING, FAILED or SUCCESSFUL for an operation of ``amount`` (see PENDING_CENTS)."""
+    cents = int(amount * 100) % 100
+    return {PENDING_CENTS: "PENDING", FAILING_CENTS: "FAILED"}.get(cents, "SUCCESSFUL")
+
+
 #: The payment methods the hosted page offers (Checkout's names).
 METHODS = ("TWINT", "PostFinance Pay", "Visa", "Mastercard")
 WAITING = ("CREATE", "PENDING", "CONFIRMED")
@@ -53,17 +64,31 @@ class SandboxTransaction:
     method: str = ""
     version: int = 1
     refunds: list[dict] = field(default_factory=list)
+    #: Completions and voids asked through the API (``kind`` says which), with their state.
+    operations: list[dict] = field(default_factory=list)
 
     def refund_json(self, refund: dict) -> dict:
         """The API's ``Refund`` object, with its transaction as Checkout embeds it."""
-        return {
+        answer = {
             "id": refund["id"],
             "state": refund["state"],
             "amount": float(refund["amount"]),
             "linkedSpaceId": self.space_id,
             "createdOn": refund["created_on"],
+            "type": refund.get("type", "MERCHANT_INITIATED_ONLINE"),
             "transaction": self.as_json(),
         }
+        for name in ("externalId", "merchantReference"):
+            if refund.get(name):
+                answer[name] = refund[name]
+        if refund["state"] == "FAILED":
+            answer["failureReason"] = {"description": {"en-US": "The acquirer declined the refund."}}
+        return answer
+
+    @property
+    def reserved(self) -> Decimal:
+        """What refunds take of the amount: successful ones and those still on their way."""
+        return sum((Decimal(str(r["amount"])) for r in self.refunds if r["state"] != "FAILED"), Decimal(0))
 
     @property
     def refunded(self) -> Decimal:
@@ -128,14 +153,58 @@ class Store:
             transaction.state = state
             transaction.version += 1
 
-    def refund(self, transaction: SandboxTransaction, amount: Decimal, state: str = "SUCCESSFUL") -> dict:
-        """A refund of ``amount`` on ``transaction``, already in ``state`` (the back office plays it)."""
+    def refund(
+        self, transaction: SandboxTransaction, amount: Decimal, state: str = "SUCCESSFUL", **names: str
+    ) -> dict:
+        """A refund of ``amount`` on ``transaction``, already in ``state``; ``names`` are the
+        API's ``externalId`` and ``merchantReference`` when it was asked through the API."""
         with self._lock:
             refund = {"id": next(self._ids), "amount": amount, "state": state, "created_on": timestamp()}
+            refund.update(names)
             transaction.refunds.append(refund)
             self._refunds[refund["id"]] = transaction
             transaction.version += 1
             return refund
+
+    def refund_once(
+        self, transaction: SandboxTransaction, amount: Decimal, external_id: str, reference: str
+    ) -> tuple[dict, bool]:
+        """The refund ``external_id`` names on ``transaction`` (Checkout's idempotency), or a new
+        one whose state the amount's cents choose; (refund, created). ValueError when too much."""
+        with self._lock:
+            for refund in transaction.refunds:
+                if refund.get("externalId") == external_id:
+                    return refund, False
+            if amount > transaction.amount - transaction.reserved:
+                raise ValueError(f"at most {transaction.amount - transaction.reserved} may still be refunded")
+        names = {"externalId": external_id, "merchantReference": reference}
+        return self.refund(transaction, amount, outcome_by_cents(amount), **names), True
+
+    def refund_by_external_id(
+        self, space_id: int, external_id: str
+    ) -> tuple[SandboxTransaction, dict] | None:
+        with self._lock:
+            for transaction in self._refunds.values():
+                for refund in transaction.refunds:
+                    if transaction.space_id == space_id and refund.get("externalId") == external_id:
+                        return transaction, refund
+        return None
+
+    def settle_refunds(self, transaction: SandboxTransaction, state: str) -> list[dict]:
+        """Every pending refund of ``transaction`` moved to ``state``; those refunds."""
+        with self._lock:
+            pending = [r for r in transaction.refunds if r["state"] == "PENDING"]
+            for refund in pending:
+                refund["state"] = state
+            transaction.version += 1
+            return pending
+
+    def operation(self, transaction: SandboxTransaction, kind: str, state: str) -> dict:
+        """A completion or void of ``transaction`` in ``state``."""
+        with self._lock:
+            operation = {"id": next(self._ids), "kind": kind, "state": state, "created_on": timestamp()}
+            transaction.operations.append(operation)
+            return operation
 
     def find_refund(self, space_id: int, refund_id: int) -> tuple[SandboxTransaction, dict] | None:
         transaction = self._refunds.get(refund_id)

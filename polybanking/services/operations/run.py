@@ -45,7 +45,7 @@ def claim(dbsession: Session, operation_id: int, orderid_prefix: str) -> Claimed
         payment_id=transaction.postfinance_id or "",
         amount_cents=operation.amount,
         final=final,
-        reference=f"{transaction.id}-{operation.id}",
+        reference=operation.reference,
     )
     dbsession.add(
         TransactionLog(
@@ -104,5 +104,6 @@ def record_answer(
         currency=CURRENCY,
         brand="",
         card="",
+        operation_reference=operation.reference,
     )
     return transaction, report

@@ -36,13 +36,17 @@ def _kind_of(transaction: Transaction, report: StatusReport) -> str | None:
     return None
 
 
-def _match(dbsession: Session, transaction: Transaction, kind: str, sequence: int) -> Operation | None:
-    """The pending operation the report is about: the same PAYIDSUB, else the oldest sent before."""
+def _match(dbsession: Session, transaction: Transaction, kind: str, report: StatusReport) -> Operation | None:
+    """The pending operation the report is about: the one it names by our reference, if it names
+    one; else the same PAYIDSUB, else the oldest sent before."""
     pending = dbsession.scalars(
         select(Operation)
         .where(Operation.transaction_id == transaction.id, Operation.kind == kind, Operation.state == PENDING)
         .order_by(Operation.id)
     ).all()
+    if report.operation_reference:
+        return next((o for o in pending if o.reference == report.operation_reference), None)
+    sequence = report.pay_id_sub
     for operation in pending:
         if operation.platform_sequence == sequence:
             return operation
@@ -79,7 +83,7 @@ def settle_report(dbsession: Session, transaction: Transaction, report: StatusRe
     if kind is None:
         return Settlement()
     outcome = operation_outcome(kind, report.status)
-    operation = _match(dbsession, transaction, kind, report.pay_id_sub)
+    operation = _match(dbsession, transaction, kind, report)
     if operation is not None:
         if operation.platform_sequence is None:
             operation.platform_sequence = report.pay_id_sub

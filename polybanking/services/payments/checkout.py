@@ -7,7 +7,7 @@ the transaction through the API, outside any lock, then applies what Checkout sa
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from ...platforms.checkout.states import SHOPPER_OK_STATUSES
 from ...settings import CheckoutEnvironment, Settings
 from .apart import read_apart
 from .apply import DIRECTLINK, FeedbackOutcome, apply_report
+from .checkout_refunds import apply_refunds, pending_refunds, read_refunds
 from .platforms import checkout_platform
 from .start import TOKEN_PATTERN
 
@@ -78,27 +79,24 @@ def accept_webhook(dbsession: Session, settings: Settings, signature: str, body:
     return Work(transaction_id=transaction.id, test_mode=test_mode)
 
 
-def refund_owner(settings: Settings, test_mode: bool, refund_id: int) -> str:
-    """The Checkout id of the transaction a refund belongs to, asked of Checkout (PlatformError)."""
-    return checkout_platform(settings, settings.checkout(test_mode)).refund_transaction_id(refund_id)
-
-
-def find_transaction(dbsession: Session, checkout_id: str, test_mode: bool) -> int | None:
-    """Our transaction with this Checkout id, noting the refund's webhook in its story."""
-    transaction = _ours(dbsession, checkout_id, test_mode)
-    if transaction is None:
-        return None
-    dbsession.add(TransactionLog(transaction=transaction, log_type="checkoutWebhook", extra_data="refund"))
-    return transaction.id
-
-
 @dataclass(frozen=True)
 class Question:
-    """What reading one Checkout transaction needs, gathered before the HTTP call."""
+    """What reading one Checkout transaction needs, gathered before the HTTP call: its refunds
+    still pending are read too, so that a lost refund webhook is repaired by the same refresh."""
 
     transaction_id: int
     platform: CheckoutPlatform
     checkout_id: str
+    refund_ids: tuple[int, ...] = ()
+    lost_refunds: tuple[str, ...] = ()  # our references of refunds whose answer never came
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Checkout's word on the transaction, and on each of its pending refunds."""
+
+    report: StatusReport | None
+    refunds: list[StatusReport]
 
 
 def prepare(dbsession: Session, settings: Settings, transaction_id: int) -> Question | None:
@@ -107,7 +105,8 @@ def prepare(dbsession: Session, settings: Settings, transaction_id: int) -> Ques
     if transaction is None or transaction.config.platform != CHECKOUT or not transaction.postfinance_id:
         return None
     platform = checkout_platform(settings, settings.checkout(transaction.config.test_mode))
-    return Question(transaction_id, platform, transaction.postfinance_id)
+    refund_ids, lost = pending_refunds(dbsession, transaction_id)
+    return Question(transaction_id, platform, transaction.postfinance_id, refund_ids, lost)
 
 
 def ask(question: Question) -> StatusReport | None:
@@ -115,10 +114,22 @@ def ask(question: Question) -> StatusReport | None:
     return question.platform.read_status(question.checkout_id)
 
 
+def ask_all(question: Question) -> Answer:
+    """The pending refunds, then the payment, as Checkout shows them now (PlatformError)."""
+    refunds = read_refunds(question.platform, question.refund_ids, question.lost_refunds)
+    return Answer(ask(question), refunds)
+
+
 def apply_answer(
-    dbsession: Session, question: Question, report: StatusReport | None, channel: str, client_ip: str = ""
+    dbsession: Session,
+    question: Question,
+    report: StatusReport | None,
+    channel: str,
+    client_ip: str = "",
+    refunds: list[StatusReport] | None = None,
 ) -> FeedbackOutcome | None:
-    """Apply what Checkout said, under the row's lock; None when it has no answer yet."""
+    """Apply what Checkout said (its pending refunds first), under the row's lock; None when it
+    has no answer yet. ``status_changed`` says whether any of it changed the status."""
     transaction = dbsession.scalar(
         select(Transaction).where(Transaction.id == question.transaction_id).with_for_update()
     )
@@ -127,11 +138,18 @@ def apply_answer(
     if report.pay_id != transaction.postfinance_id:  # never another payment's state
         log.error("Checkout answered for %s, not %s", report.pay_id, transaction.postfinance_id)
         return None
-    return apply_report(dbsession, transaction, report, channel, client_ip)
+    refunded = apply_refunds(dbsession, transaction, refunds or [], channel)
+    outcome = apply_report(dbsession, transaction, report, channel, client_ip)
+    return replace(outcome, status_changed=outcome.status_changed or refunded)
 
 
 def apply_check(
-    dbsession: Session, settings: Settings, question: Question, report: StatusReport | None, error: str = ""
+    dbsession: Session,
+    settings: Settings,
+    question: Question,
+    report: StatusReport | None,
+    error: str = "",
+    refunds: list[StatusReport] | None = None,
 ) -> FeedbackOutcome | None:
     """The status janitor's question answered (or not): logged, and applied like any report."""
     if error:
@@ -147,7 +165,7 @@ def apply_check(
         dbsession.add(TransactionLog(transaction=transaction, log_type="checkoutQuery", extra_data=text))
     if error:
         return None
-    return apply_answer(dbsession, question, report, DIRECTLINK)
+    return apply_answer(dbsession, question, report, DIRECTLINK, refunds=refunds)
 
 
 def returning(dbsession: Session, settings: Settings, token: str) -> Question | None:

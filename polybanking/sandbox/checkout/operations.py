@@ -1,0 +1,130 @@
+"""The Checkout sandbox's operations API: refunds (``POST /payment/refunds``), completion and void
+of an AUTHORIZED transaction (``…/complete-online``, ``…/void-online``), as the SDK asks them.
+
+As the e-payment sandbox does, the amount's cents choose what happens: ``…81`` stays pending
+(the back office settles it later), ``…83`` fails, anything else succeeds. Each state is followed
+by its signed webhook (Refund or Transaction) before the answer, as the hosted page does.
+"""
+
+import json
+import re
+from decimal import Decimal, InvalidOperation
+
+from .api import _json, _transaction, api_view, error
+from .auth import Account, Refused
+from .pages import REFUNDABLE, play, send_webhook
+from .store import outcome_by_cents
+
+MAX_EXTERNAL_ID = 100
+_EXTERNAL_ID_QUERY = re.compile(r'externalId:"((?:[^"\\]|\\.)*)"')
+
+
+def _refund_body(request) -> tuple[dict, Decimal]:
+    """The RefundCreate's fields the sandbox reads; ValueError naming what is wrong."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        raise ValueError("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a RefundCreate object")
+    external_id = body.get("externalId")
+    if not isinstance(external_id, str) or not 0 < len(external_id) <= MAX_EXTERNAL_ID:
+        raise ValueError("externalId: 1 to 100 characters are required")
+    if body.get("type") not in ("MERCHANT_INITIATED_ONLINE", "MERCHANT_INITIATED_OFFLINE"):
+        raise ValueError("type: a merchant-initiated refund type is required")
+    transaction = body.get("transaction")
+    if isinstance(transaction, bool) or not isinstance(transaction, int):
+        raise ValueError("transaction: the id of the transaction to refund is required")
+    raw = body.get("amount")
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise ValueError("amount: a number is required")
+    try:
+        amount = Decimal(str(raw))
+    except InvalidOperation:
+        raise ValueError("amount: a number is required") from None
+    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise ValueError("amount: a positive amount in cents is required")
+    return body, amount
+
+
+@api_view("sandbox.checkout.refunds", "POST")
+def create_refund(request, account: Account):
+    """A refund of (part of) a captured transaction; the same ``externalId`` answers the same one."""
+    try:
+        body, amount = _refund_body(request)
+    except ValueError as problem:
+        return error(422, "UNPROCESSABLE_ENTITY", "the refund is not valid", {"refund": str(problem)})
+    store = request.registry.checkout_sandbox_store
+    transaction = store.get(account.space_id, body["transaction"])
+    if transaction is None:
+        return error(404, "NOT_FOUND", "no transaction with this id in this space")
+    if transaction.state not in REFUNDABLE:
+        return error(409, "CONFLICT", f"a {transaction.state} transaction cannot be refunded")
+    try:
+        refund, created = store.refund_once(
+            transaction, amount, body["externalId"], str(body.get("merchantReference") or "")
+        )
+    except ValueError as problem:
+        return error(409, "CONFLICT", f"the refund exceeds what is left: {problem}")
+    if created:
+        send_webhook(request.registry, transaction, refund["id"], refund["state"], "Refund")
+    return _json(transaction.refund_json(refund), 201)
+
+
+@api_view("sandbox.checkout.refund_search", "GET")
+def search_refunds(request, account: Account):
+    """By ``externalId:"<value>"`` only (how PolyBanking finds a refund whose answer was lost)."""
+    match = _EXTERNAL_ID_QUERY.fullmatch((request.GET.get("query") or "").strip())
+    if match is None:
+        return error(400, "BAD_REQUEST", "unsupported query", {"query": 'externalId:"<value>"'})
+    external_id = re.sub(r"\\(.)", r"\1", match.group(1))
+    found = request.registry.checkout_sandbox_store.refund_by_external_id(account.space_id, external_id)
+    data = [found[0].refund_json(found[1])] if found else []
+    return _json({"data": data, "offset": 0, "limit": 1, "hasMore": False})
+
+
+def _operation_json(transaction, operation: dict) -> dict:
+    answer = {
+        "id": operation["id"],
+        "state": operation["state"],
+        "linkedTransaction": transaction.id,
+        "linkedSpaceId": transaction.space_id,
+        "createdOn": operation["created_on"],
+        "mode": "ONLINE",
+    }
+    if operation["kind"] == "completion":
+        answer.update(amount=float(transaction.amount), lastCompletion=True)
+    else:
+        answer["transaction"] = transaction.as_json()
+    if operation["state"] == "FAILED":
+        answer["failureReason"] = {
+            "description": {"en-US": f"The processor declined the {operation['kind']}."}
+        }
+    return answer
+
+
+def _operate(request, account: Account, kind: str, states: tuple[str, ...]):
+    try:
+        transaction = _transaction(request, account)
+    except Refused as refused:
+        return error(refused.status, refused.code, refused.message)
+    if transaction.state != "AUTHORIZED":
+        return error(
+            409, "CONFLICT", f"only an AUTHORIZED transaction allows a {kind}, not {transaction.state}"
+        )
+    state = outcome_by_cents(transaction.amount)
+    operation = request.registry.checkout_sandbox_store.operation(transaction, kind, state)
+    if state == "SUCCESSFUL":
+        play(request.registry, transaction, states)
+    return _json(_operation_json(transaction, operation))
+
+
+@api_view("sandbox.checkout.complete", "POST")
+def complete_online(request, account: Account):
+    """Capture: the transaction goes COMPLETED, then FULFILL (the sandbox runs no risk checks)."""
+    return _operate(request, account, "completion", ("COMPLETED", "FULFILL"))
+
+
+@api_view("sandbox.checkout.void", "POST")
+def void_online(request, account: Account):
+    return _operate(request, account, "void", ("VOIDED",))
