@@ -14,11 +14,14 @@ CHOICES = {**PERIODS, CUSTOM: "Custom dates (below)"}
 
 
 def period_fields(params: dict[str, str], default: str) -> dict[str, str]:
-    """The period fields as the form shows them back (``default`` when none is chosen)."""
+    """The period fields as the form shows them back: dates given without a named period are a
+    custom period (a link with ``from`` and ``to`` means those days, whatever today is), else
+    ``default`` when none is chosen."""
+    start, end = params.get("from", "").strip(), params.get("to", "").strip()
     return {
-        "period": params.get("period", "") or default,
-        "from": params.get("from", "").strip(),
-        "to": params.get("to", "").strip(),
+        "period": params.get("period", "") or (CUSTOM if start or end else default),
+        "from": start,
+        "to": end,
     }
 
 

@@ -175,6 +175,7 @@ def test_the_summary_page_shows_refunded_and_net(admin_as, make_config, db):
 
     db.run(add)
     root = admin_as("root", superuser=True)
-    page = root.get("/admin/summary/?from=2026-10-01&to=2026-10-31")
+    page = root.get("/admin/summary/?from=2026-10-01&to=2026-10-31")  # dates alone: those days
+    assert page.html.select_one("#period").get_text() == "01.10.2026 to 31.10.2026"
     assert "refunded: <strong>CHF 5.00</strong>; net: <strong>CHF 15.00</strong>" in page.text
     assert 'id="refunds"' in page.text and "Net (paid less refunded)" in page.text
