@@ -51,10 +51,17 @@ def test_the_count_stops_above_the_limit(admin_as, make_config, db):
     assert "Page 1</span>" in many.text and " of " not in many.html.select_one(".pager span").text
     assert 'rel="next"' in many.text and f"page={last_page}" not in many.text  # Older, but no Last
     assert references(many)[0] == f"order-{COUNT_LIMIT:05d}"
-    # The page past the count limit is still there, and the one after it says it is empty.
-    beyond = client.get(f"/admin/transactions/?status=ipn_failing&page={last_page + 1}")
-    assert references(beyond) == ["order-00000"] and 'rel="next"' not in beyond.text
-    empty = client.get(f"/admin/transactions/?status=ipn_failing&page={last_page + 2}")
-    assert references(empty) == [] and "No transactions on this page" in empty.text
+    # Pages stop at the count limit: the 10 000 newest, then the filters reach older ones.
+    for deepest in (last_page, last_page + 1, 10**5):
+        page = client.get(f"/admin/transactions/?status=ipn_failing&page={deepest}")
+        assert references(page)[-1] == "order-00001" and 'rel="next"' not in page.text
+        assert "narrow down with the filters" in page.text
+    assert "narrow down with the filters" not in many.text
+    searched = client.get("/admin/transactions/?q=ORDER-")  # a search matching them all, any case
+    assert f"More than {COUNT_LIMIT} transactions" in searched.text
+    assert references(searched)[0] == f"order-{COUNT_LIMIT:05d}"
+    assert references(client.get("/admin/transactions/?q=der-0999"))[:2] == ["order-09999", "order-09998"]
+    older = client.get("/admin/transactions/?status=ipn_failing&to=2026-03-01&q=order-00000")
+    assert references(older) == ["order-00000"]
     assert failing_count(client) == f"more than {COUNT_LIMIT}"
     assert f"All failing IPNs (more than {COUNT_LIMIT})" in client.get("/admin/").text
