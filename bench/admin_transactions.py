@@ -150,7 +150,7 @@ def main_bench() -> None:
         pages = [
             ("sign-in page (no query: the baseline)", anonymous, "/admin/login"),
             ("list, newest first, page 1", root, "/admin/transactions/"),
-            ("list, page 1000 (OFFSET 49 950)", root, "/admin/transactions/?page=1000"),
+            ("list, page 100 (OFFSET 4 950)", root, "/admin/transactions/?page=100"),
             ("list, ?page=last (served: the 200th)", root, f"/admin/transactions/?page={rows // 50}"),
             ("one config", root, "/admin/transactions/?config=7"),
             ("one config, paid only", root, "/admin/transactions/?config=7&status=good"),
