@@ -11,7 +11,7 @@ holding only the rows that match, so a new payment is in none of them; the statu
 models' (models/transaction.py), compiled here, so the queries' conditions match them exactly.
 
 PostgreSQL only: pg_trgm (a trusted extension: the database owner may create it) and a trigram GIN
-index on lower(reference), for "reference contains". SQLite has no equivalent: the search reads
+index on reference, for "reference contains" (ILIKE). SQLite has no equivalent: the search reads
 every reference there (bench/admin_transactions.py prints how long that takes).
 """
 from alembic import op
@@ -37,9 +37,9 @@ def upgrade() -> None:
         op.create_index(name, 'transactions', columns, sqlite_where=where, postgresql_where=where)
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
-        op.execute(
-            'CREATE INDEX ix_transactions_reference_trgm ON transactions '
-            'USING gin (lower(reference) gin_trgm_ops)'
+        op.create_index(
+            'ix_transactions_reference_trgm', 'transactions', ['reference'],
+            postgresql_using='gin', postgresql_ops={'reference': 'gin_trgm_ops'},
         )
 
 

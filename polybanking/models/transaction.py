@@ -13,7 +13,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
-    func,
     literal_column,
     or_,
 )
@@ -157,11 +156,11 @@ for _name, _where, _columns in (
     ("ix_transactions_status_created", HAS_STATUS, (Transaction.postfinance_status, *_NEWEST)),
 ):
     Index(_name, *_columns, sqlite_where=_where, postgresql_where=_where)
-#: PostgreSQL only: the admin's "reference contains" (``lower(reference) LIKE '%…%'``) through
-#: pg_trgm trigrams. SQLite has no such index; there the search reads every reference.
+#: PostgreSQL only: the admin's "reference contains" (``reference ILIKE '%…%'``) through pg_trgm
+#: trigrams. SQLite has no such index; there the search reads every reference.
 Index(
     "ix_transactions_reference_trgm",
-    func.lower(Transaction.reference).label("lower_reference"),
+    Transaction.reference,
     postgresql_using="gin",
-    postgresql_ops={"lower_reference": "gin_trgm_ops"},
+    postgresql_ops={"reference": "gin_trgm_ops"},
 ).ddl_if(dialect="postgresql")

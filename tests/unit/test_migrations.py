@@ -9,15 +9,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Integer, MetaData, String, inspect
 
 from polybanking.models import Base, get_engine
+from polybanking.models.meta import alembic_include_object
 
 from ..conftest import TESTING_INI
-
-# The trigram index is on lower(reference), and PostgreSQL only (models/transaction.py): SQLite can
-# neither have it nor reflect expression indexes, so Alembic says it skips it there.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:autogenerate skipping metadata-specified expression-based index "
-    "'ix_transactions_reference_trgm'; dialect 'sqlite'"
-)
 
 TABLES = {
     "configs",
@@ -39,7 +33,11 @@ TABLES = {
 def _differences(connection, metadata: MetaData = Base.metadata) -> list:
     context = MigrationContext.configure(
         connection,
-        opts={"compare_type": True, "render_as_batch": connection.dialect.name == "sqlite"},
+        opts={
+            "compare_type": True,
+            "render_as_batch": connection.dialect.name == "sqlite",
+            "include_object": alembic_include_object(connection.dialect.name),  # as alembic/env.py
+        },
     )
     return compare_metadata(context, metadata)
 
