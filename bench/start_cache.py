@@ -69,7 +69,8 @@ def run(url: str, starts: int) -> None:
     print(f"\n{url.split(':')[0]}: {starts} starts, alternating blocks of {BLOCK}")
     for mode, (wall, cpu, count) in totals.items():
         print(
-            f"  {mode:9} {count / wall:8.0f} starts/s (wall) {count / cpu:8.0f} starts/s (CPU of this process)"
+            f"  {mode:9} {count / wall:8.0f} starts/s (wall) {count / cpu:8.0f} starts/s"
+            " (CPU of this process)"
         )
     cached, uncached = totals["cached"], totals["uncached"]
     print(f"  cached / uncached: {uncached[0] / cached[0]:.2f} (wall), {uncached[1] / cached[1]:.2f} (CPU)")
