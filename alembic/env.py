@@ -4,7 +4,7 @@ from alembic import context
 from pyramid.paster import get_appsettings
 from sqlalchemy import engine_from_config, pool
 
-from polybanking.models.meta import Base
+from polybanking.models.meta import Base, alembic_include_object
 from polybanking.settings import with_environment
 
 config = context.config
@@ -17,6 +17,7 @@ def _run(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
         compare_type=True,
+        include_object=alembic_include_object(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -99,7 +99,13 @@ def fill(engine, rows: int) -> None:
             if len(batch) == 10_000:
                 connection.execute(insert(Transaction), batch)
                 batch = []
-        connection.execute(text("ANALYZE"))  # planner statistics, as a live database has them
+        if connection.dialect.name != "postgresql":
+            connection.execute(text("ANALYZE"))  # planner statistics, as a live database has them
+    if engine.dialect.name == "postgresql":
+        # Statistics and the visibility map, as autovacuum keeps them on a live database (without
+        # it, an index-only scan still reads every row's page to check it is visible).
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE"))
 
 
 def signed_in(app, username: str) -> webtest.TestApp:
@@ -144,13 +150,18 @@ def main_bench() -> None:
         pages = [
             ("sign-in page (no query: the baseline)", anonymous, "/admin/login"),
             ("list, newest first, page 1", root, "/admin/transactions/"),
-            ("list, page 1000 (OFFSET 49 950)", root, "/admin/transactions/?page=1000"),
-            ("list, last page", root, f"/admin/transactions/?page={rows // 50}"),
+            ("list, page 100 (OFFSET 4 950)", root, "/admin/transactions/?page=100"),
+            ("list, ?page=last (served: the 200th)", root, f"/admin/transactions/?page={rows // 50}"),
             ("one config", root, "/admin/transactions/?config=7"),
             ("one config, paid only", root, "/admin/transactions/?config=7&status=good"),
             ("status: IPN failing", root, "/admin/transactions/?status=ipn_failing"),
+            ("status: waiting at PostFinance", root, "/admin/transactions/?status=pending"),
+            ("status: refused (2)", root, "/admin/transactions/?status=2"),
+            ("status: no answer yet", root, "/admin/transactions/?status=none"),
+            ("status: flagged (none are)", root, "/admin/transactions/?status=flagged"),
             ("date range (one month)", root, "/admin/transactions/?from=2026-03-01&to=2026-03-31"),
             ("reference search", root, "/admin/transactions/?q=order-0421"),
+            ("reference search, no match", root, "/admin/transactions/?q=no-such-order"),
             ("user allowed on one config", webmaster, "/admin/transactions/"),
             ("home page (attention)", root, "/admin/"),
             ("transaction detail", root, "/admin/transactions/4242/"),
@@ -171,8 +182,8 @@ def main_bench() -> None:
                 value = median_ms(client, path)
                 ratio = value / results[label]
                 print(f"{label:46} {value:10.1f} {value / baseline:11.1f}   (without/with: {ratio:.1f})")
-        slowest = max(results.values())
-        print(f"\nslowest admin page: {slowest:.0f} ms (target: well under 1000 ms)")
+        slowest = max(results, key=results.get)
+        print(f"\nslowest admin page: {slowest}, {results[slowest]:.0f} ms (target, issue 18: under 100 ms)")
         app.registry["dbengine"].dispose()
         engine.dispose()
 

@@ -49,3 +49,15 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime}
+
+
+def alembic_include_object(dialect_name: str):
+    """Alembic's ``include_object`` for ``dialect_name``: an index the models create on other
+    engines only (``Index(...).ddl_if(dialect=...)``, e.g. the PostgreSQL trigram index) is not
+    reported missing from a database of that dialect."""
+
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        ddl_if = getattr(obj, "_ddl_if", None) if type_ == "index" else None
+        return ddl_if is None or ddl_if.dialect is None or ddl_if.dialect == dialect_name
+
+    return include

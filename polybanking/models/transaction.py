@@ -3,10 +3,22 @@
 import secrets
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    literal_column,
+    or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..platforms.epayment.statuses import is_good, status_text
+from ..platforms.epayment.statuses import PENDING_STATUSES, is_good, status_text
 from .config import Config
 from .meta import Base, utcnow
 
@@ -109,3 +121,46 @@ class Transaction(Base):
 
     def __repr__(self) -> str:
         return f"<Transaction {self.id} {self.reference!r}>"
+
+
+# What the admin pages look for among a million transactions (migration 0010_scale). Each rare
+# filter is a partial index on (creation_date, id): newest first straight from the index, and only
+# the few rows that match are in it, so a new payment (created, no status) is in none of them.
+# The queries use these very expressions: a planner uses a partial index only when the query's
+# condition contains the index's, so the values are literals (never bound parameters).
+_ZERO = literal_column("0")
+#: The outbox has tried and failed for the current status, or has given up.
+IPN_FAILING: ColumnElement[bool] = or_(
+    Transaction.ipn_failed.is_(True),
+    and_(Transaction.ipn_needed.is_(True), Transaction.ipn_attempts > _ZERO),
+)
+#: Forwarded to the platform with no answer yet, or an answer PostFinance may still replace.
+AT_POSTFINANCE: ColumnElement[bool] = or_(
+    and_(
+        Transaction.internal_status == literal_column(f"'{FORWARDED}'"),
+        Transaction.postfinance_status.is_(None),
+    ),
+    Transaction.postfinance_status.in_([literal_column(f"'{code}'") for code in sorted(PENDING_STATUSES)]),
+)
+FLAGGED: ColumnElement[bool] = Transaction.flagged.is_(True)
+REFUNDED: ColumnElement[bool] = Transaction.refunded_amount > _ZERO
+HAS_STATUS: ColumnElement[bool] = Transaction.postfinance_status.is_not(None)
+
+_NEWEST = (Transaction.creation_date, Transaction.id)
+for _name, _where, _columns in (
+    ("ix_transactions_ipn_failing", IPN_FAILING, _NEWEST),
+    ("ix_transactions_at_postfinance", AT_POSTFINANCE, _NEWEST),
+    ("ix_transactions_flagged", FLAGGED, _NEWEST),
+    ("ix_transactions_refunded", REFUNDED, _NEWEST),
+    # Any reported status (a new payment has none): the status filters, newest first.
+    ("ix_transactions_status_created", HAS_STATUS, (Transaction.postfinance_status, *_NEWEST)),
+):
+    Index(_name, *_columns, sqlite_where=_where, postgresql_where=_where)
+#: PostgreSQL only: the admin's "reference contains" (``reference ILIKE '%…%'``) through pg_trgm
+#: trigrams. SQLite has no such index; there the search reads every reference.
+Index(
+    "ix_transactions_reference_trgm",
+    Transaction.reference,
+    postgresql_using="gin",
+    postgresql_ops={"reference": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")

@@ -9,6 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Integer, MetaData, String, inspect
 
 from polybanking.models import Base, get_engine
+from polybanking.models.meta import alembic_include_object
 
 from ..conftest import TESTING_INI
 
@@ -32,7 +33,11 @@ TABLES = {
 def _differences(connection, metadata: MetaData = Base.metadata) -> list:
     context = MigrationContext.configure(
         connection,
-        opts={"compare_type": True, "render_as_batch": connection.dialect.name == "sqlite"},
+        opts={
+            "compare_type": True,
+            "render_as_batch": connection.dialect.name == "sqlite",
+            "include_object": alembic_include_object(connection.dialect.name),  # as alembic/env.py
+        },
     )
     return compare_metadata(context, metadata)
 

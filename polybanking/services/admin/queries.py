@@ -8,14 +8,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, select, text
 from sqlalchemy.orm import Session, joinedload
 
 from ...models import Config, Transaction, User, config_allowed_users
-from ...models.transaction import FORWARDED
+from ...models.transaction import FLAGGED, IPN_FAILING, REFUNDED
 from ...platforms.epayment.statuses import GOOD_STATUSES, PENDING_STATUSES, STATUS_TEXT
 
 PAGE_SIZE = 50
+#: Counting stops there: over a million rows an exact count reads every match on every page, and
+#: "more than 10 000" tells an admin as much (the filters narrow it down).
+COUNT_LIMIT = 10_000
 NEWEST_FIRST = (Transaction.creation_date.desc(), Transaction.id.desc())
 MAX_PAGE = 100_000
 SEARCH_MAX_LENGTH = 255
@@ -58,24 +61,24 @@ class TransactionFilter:
 
 
 def _status_clause(status: str):
-    failing = and_(Transaction.ipn_needed.is_(True), Transaction.ipn_attempts > 0)
+    """The filter's condition; the rare ones are the models' partial indexes' own conditions."""
     column = Transaction.postfinance_status
     return {
         "good": column.in_(GOOD_STATUSES),
         "refused": and_(column.is_not(None), column.not_in(GOOD_STATUSES | PENDING_STATUSES)),
         "pending": column.in_(PENDING_STATUSES),
         "none": column.is_(None),
-        "ipn_failing": or_(failing, Transaction.ipn_failed.is_(True)),
-        "flagged": Transaction.flagged.is_(True),
-        "refunded": Transaction.refunded_amount > 0,
+        "ipn_failing": IPN_FAILING,
+        "flagged": FLAGGED,
+        "refunded": REFUNDED,
     }.get(status, column == status if status in STATUS_TEXT else None)
 
 
-def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
-def _conditions(user: User, filters: TransactionFilter, zone: ZoneInfo) -> list:
+def _conditions(user: User, filters: TransactionFilter, zone: ZoneInfo, dialect: str) -> list:
     conditions = []
     visible = visible_config_ids(user)
     if visible is not None:
@@ -87,40 +90,71 @@ def _conditions(user: User, filters: TransactionFilter, zone: ZoneInfo) -> list:
         if clause is not None:
             conditions.append(clause)
     if filters.date_from:
-        conditions.append(Transaction.creation_date >= _local_midnight(filters.date_from, zone))
+        conditions.append(Transaction.creation_date >= local_midnight(filters.date_from, zone))
     if filters.date_to:
         conditions.append(
-            Transaction.creation_date < _local_midnight(filters.date_to + timedelta(days=1), zone)
+            Transaction.creation_date < local_midnight(filters.date_to + timedelta(days=1), zone)
         )
-    if filters.search:
+    if filters.search and dialect == "sqlite":
+        # SQLite's LIKE ignores ASCII case, and its lower() folds ASCII only: the same matches as
+        # lower() on both sides, without calling lower() a million times.
+        conditions.append(Transaction.reference.contains(filters.search, autoescape=True))
+    elif filters.search:
         conditions.append(Transaction.reference.icontains(filters.search, autoescape=True))
     return conditions
+
+
+def capped_count(dbsession: Session, conditions: list, limit: int = COUNT_LIMIT) -> int:
+    """How many transactions match, counting no further than ``limit + 1`` rows."""
+    matching = select(Transaction.id).where(*conditions).limit(limit + 1).subquery()
+    return dbsession.scalar(select(func.count()).select_from(matching)) or 0
 
 
 @dataclass(frozen=True)
 class Page:
     items: list[Transaction]
-    total: int
+    total: int  # with ``more``, a lower bound: the count stopped there
     number: int
     size: int
+    has_next: bool = False
+    more: bool = False
 
     @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
+    def pages(self) -> int | None:
+        """The number of pages, or None when there were too many rows to count."""
+        return None if self.more else max(1, -(-self.total // self.size))
 
 
 def search_transactions(dbsession: Session, user: User, filters: TransactionFilter, zone: ZoneInfo) -> Page:
-    """One page of matching transactions, newest first; counted and cut in SQL."""
-    conditions = _conditions(user, filters, zone)
-    total = dbsession.scalar(select(func.count(Transaction.id)).where(*conditions)) or 0
-    number = min(max(filters.page, 1), max(1, -(-total // PAGE_SIZE)))
+    """One page of matching transactions, newest first; counted (up to a limit) and cut in SQL."""
+    dialect = dbsession.get_bind().dialect.name
+    conditions = _conditions(user, filters, zone, dialect)
+    if filters.search and dialect == "postgresql":
+        # A prepared statement's generic plan cannot see that a pattern is selective, and reads the
+        # history newest first instead of the trigram index: plan this request's queries each time.
+        dbsession.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    if filters.search and dialect == "sqlite":
+        # No trigram index in SQLite: one pass over the narrowest index holding the references
+        # finds the matches, and the page is then cut among them (not a second pass, newest first).
+        found = list(dbsession.scalars(select(Transaction.id).where(*conditions).limit(COUNT_LIMIT + 1)))
+        total = len(found)
+        if total <= COUNT_LIMIT:
+            conditions = [Transaction.id.in_(found)]
+    else:
+        total = capped_count(dbsession, conditions)
+    more = total > COUNT_LIMIT
+    # Beyond the count, no deeper pages: an OFFSET walks every row it skips (a million for the
+    # last page of a million); the filters reach older transactions instead.
+    last = max(1, -(-min(total, COUNT_LIMIT) // PAGE_SIZE))
+    number = min(max(filters.page, 1), last)
     # Deferred join: the page's ids come from the indexes alone (creation_date, id), so a deep
-    # OFFSET walks index entries, not rows; only the 50 rows shown are then read.
+    # OFFSET walks index entries, not rows; only the rows shown (and one more: is there a next
+    # page?) are then read.
     page_ids = (
         select(Transaction.id)
         .where(*conditions)
         .order_by(*NEWEST_FIRST)
-        .limit(PAGE_SIZE)
+        .limit(PAGE_SIZE + 1)
         .offset((number - 1) * PAGE_SIZE)
     )
     query = (
@@ -129,55 +163,12 @@ def search_transactions(dbsession: Session, user: User, filters: TransactionFilt
         .where(Transaction.id.in_(page_ids.scalar_subquery()))
         .order_by(*NEWEST_FIRST)
     )
-    return Page(items=list(dbsession.scalars(query)), total=total, number=number, size=PAGE_SIZE)
-
-
-@dataclass(frozen=True)
-class Attention:
-    failing_ipns: list[Transaction]
-    failing_ipn_count: int
-    stuck: list[Transaction]
-    stuck_count: int
-    takings: list[tuple[Config, int, int]]  # config, number of payments, cents
-
-
-STUCK_AFTER = timedelta(hours=1)
-ATTENTION_ROWS = 10
-
-
-def attention(dbsession: Session, user: User, zone: ZoneInfo, now: datetime) -> Attention:
-    """The home page: failing IPNs, payments stuck at PostFinance, today's takings per config."""
-    visible = visible_config_ids(user)
-    scope = [Transaction.config_id.in_(visible)] if visible is not None else []
-
-    def rows(*conditions) -> tuple[list[Transaction], int]:
-        count = dbsession.scalar(select(func.count(Transaction.id)).where(*scope, *conditions)) or 0
-        query = (
-            select(Transaction)
-            .options(joinedload(Transaction.config))
-            .where(*scope, *conditions)
-            .order_by(*NEWEST_FIRST)
-            .limit(ATTENTION_ROWS)
-        )
-        return list(dbsession.scalars(query)), count
-
-    failing, failing_count = rows(_status_clause("ipn_failing"))
-    stuck, stuck_count = rows(
-        Transaction.creation_date < now - STUCK_AFTER,
-        or_(
-            and_(Transaction.internal_status == FORWARDED, Transaction.postfinance_status.is_(None)),
-            Transaction.postfinance_status.in_(PENDING_STATUSES),
-        ),
+    rows = list(dbsession.scalars(query))
+    return Page(
+        items=rows[:PAGE_SIZE],
+        total=min(total, COUNT_LIMIT),
+        number=number,
+        size=PAGE_SIZE,
+        has_next=len(rows) > PAGE_SIZE and number < last,
+        more=more,
     )
-    midnight = _local_midnight(now.astimezone(zone).date(), zone)
-    takings_query = (
-        select(Config, func.count(Transaction.id), func.sum(Transaction.amount))
-        .join(Transaction, Transaction.config_id == Config.id)
-        .where(
-            *scope, Transaction.creation_date >= midnight, Transaction.postfinance_status.in_(GOOD_STATUSES)
-        )
-        .group_by(Config.id)
-        .order_by(func.sum(Transaction.amount).desc())
-    )
-    takings = [(config, count, int(total or 0)) for config, count, total in dbsession.execute(takings_query)]
-    return Attention(failing, failing_count, stuck, stuck_count, takings)

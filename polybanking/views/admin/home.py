@@ -6,7 +6,7 @@ from pyramid.view import view_config
 from ...models.meta import utcnow
 from ...routes import ReconciliationRoot
 from ...security import HOME, RECONCILIATION_VIEW
-from ...services.admin.queries import attention
+from ...services.admin.attention import attention
 from ...services.reconcile.runs import list_runs
 
 
