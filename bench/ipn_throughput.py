@@ -162,10 +162,11 @@ def received(base: str) -> int:
 def time_worker(ini, raw, factory, base_url, count, per_message: bool) -> float:
     """Start a worker, wait until it consumes, make every IPN due, and time until all are recorded."""
     from polybanking.models import Transaction
+    from polybanking.settings import load
     from polybanking.tasks import TaskContext, build_huey, register_tasks
 
     huey = build_huey(raw)
-    tasks = register_tasks(huey, TaskContext(factory, None, raw))
+    tasks = register_tasks(huey, TaskContext(factory, load(raw), raw))
     worker = subprocess.Popen(
         [sys.executable, "-m", "polybanking.scripts.cli", "--ini", ini, "worker", "--workers", "1"],
         cwd=ROOT,
