@@ -24,12 +24,15 @@ def includeme(config) -> None:
     zone = config.registry.admin_settings.timezone
 
     def localtime(value: datetime | None, fmt: str = "") -> str:
-        """A UTC time from the database in the organisation's time zone (polybanking.timezone):
-        by default with its offset, ``2026-12-01 15:08:08+01:00``, as the API writes it."""
+        """A UTC time from the database in the organisation's time zone (polybanking.timezone),
+        always with its offset: ``2026-12-01 15:08:08+01:00`` as the API writes it, or to the
+        minute (``fmt="minutes"``) where a table has little room; any other ``fmt`` is strftime's."""
         if value is None:
             return ""
         local = value.astimezone(zone)
-        return local.strftime(fmt) if fmt else local.isoformat(" ", "seconds")
+        if fmt in ("", "minutes"):
+            return local.isoformat(" ", fmt or "seconds")
+        return local.strftime(fmt)
 
     def register_filters() -> None:
         environment = config.get_jinja2_environment()
