@@ -185,19 +185,19 @@ def website_sign(secret: str, params: dict[str, str]) -> str:
     return hashlib.sha512(text.encode("utf-8")).hexdigest()
 
 
+def start_body(spec: dict, reference: str) -> bytes:
+    """A website's signed start request for ``reference`` (the closed and the open loop's)."""
+    params = {"amount": "1250", "reference": reference, "extra_data": "", "config_id": str(spec["config_id"])}
+    params["sign"] = website_sign(spec["key"], params)
+    return urlencode(params).encode("ascii")
+
+
 def request_bytes(kind: str, n: int, spec: dict) -> bytes:
     if kind == "bare":
         body = b""
         head = "POST /bare/ HTTP/1.1\r\n"
     else:
-        params = {
-            "amount": "1250",
-            "reference": f"{spec['run']}-{kind}-{n}",
-            "extra_data": "",
-            "config_id": str(spec["config_id"]),
-        }
-        params["sign"] = website_sign(spec["key"], params)
-        body = urlencode(params).encode("ascii")
+        body = start_body(spec, f"{spec['run']}-{kind}-{n}")
         head = f"POST {PATHS[kind]} HTTP/1.1\r\n"
     return (
         f"{head}Host: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"

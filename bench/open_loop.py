@@ -88,16 +88,9 @@ async def _payment(connections: Connections, number: int, spec: dict, due: float
 
 
 def start_body(number: int, spec: dict) -> bytes:
-    from http_load import website_sign  # the closed loop's, as a website signs (PROTOCOL §1)
+    from http_load import start_body as signed_start  # as a website signs it (PROTOCOL §1)
 
-    params = {
-        "amount": "1250",
-        "reference": f"{spec['run']}-open-{number}",
-        "extra_data": "",
-        "config_id": str(spec["config_id"]),
-    }
-    params["sign"] = website_sign(spec["key"], params)
-    return urlencode(params).encode("ascii")
+    return signed_start(spec, f"{spec['run']}-open-{number}")
 
 
 async def _one(connections: Connections, kind: str, number: int, spec: dict, due: float, result: dict):
