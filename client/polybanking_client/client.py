@@ -6,9 +6,10 @@ opt-in or invisible: a timeout on every request, one HTTP session reused across 
 and ``raise_errors=True`` for typed exceptions instead of ``None`` and error tuples.
 """
 
+import json
 import time
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
@@ -52,6 +53,22 @@ class IpnCheck(NamedTuple):
     status: str | None
     status_good: bool | None
     last_update: datetime | None
+
+
+class IpnEvent(NamedTuple):
+    """A JSON IPN (a config whose IPN body is JSON), checked: ``message_id`` is its ``webhook-id``
+    (the same for every retry of one message: remember handled ones to drop repeats); amounts are
+    in cents; ``last_update`` is aware, in UTC."""
+
+    message_id: str
+    reference: str
+    status: str
+    status_good: bool
+    last_update: datetime | None
+    amount: int
+    refunded_amount: int
+    currency: str
+    test_mode: bool
 
 
 class Refund(NamedTuple):
@@ -175,6 +192,35 @@ class PolyBanking:
             raise InvalidIPN("HEADERS")
         return ok
 
+    def check_ipn_json(
+        self, headers: Mapping[str, str], body: bytes, tolerance: int = 300, now: float | None = None
+    ) -> IpnEvent | None:
+        """Check and read a JSON IPN (``body`` is the raw request body): its Standard Webhooks
+        signature and timestamp (as ``check_ipn_headers``), then that it is this config's. None when
+        it is not valid; with ``raise_errors``: InvalidIPN (``HEADERS``, ``BODY`` or ``CONFIG``)."""
+        current = time.time() if now is None else now
+        if not webhook_headers_match(self.keyIPN.encode("utf-8"), headers, body, current, tolerance):
+            return self._invalid_event("HEADERS")
+        try:
+            data = json.loads(body)["data"]
+            event = IpnEvent(
+                message_id={k.lower(): v for k, v in headers.items()}["webhook-id"],
+                reference=str(data["reference"]),
+                status=str(data["postfinance_status"]),
+                status_good=data["postfinance_status_good"] is True,
+                last_update=_parse_ipn_date(data["last_update"], aware=True),
+                amount=int(data["amount"]),
+                refunded_amount=int(data["refunded_amount"]),
+                currency=str(data["currency"]),
+                test_mode=data["test_mode"] is True,
+            )
+            config = data["config"]
+        except (ValueError, KeyError, TypeError):  # signed by the gateway, so never expected
+            return self._invalid_event("BODY")
+        if str(config) != str(self.config_id):
+            return self._invalid_event("CONFIG")
+        return event
+
     def get_transactions(self, max_transaction: int = 100) -> list[dict[str, str]] | None:
         """The config's newest transactions first, ``[{"reference": ...}, ...]`` (at most 1000)."""
         return self._api("/api/transactions/", {"max_transaction": str(max_transaction)})
@@ -250,6 +296,11 @@ class PolyBanking:
             raise InvalidIPN(reason)
         return IpnCheck(False, reason, None, None, None, None)
 
+    def _invalid_event(self, reason: str) -> None:
+        if self.raise_errors:
+            raise InvalidIPN(reason)
+        return None
+
     def _post(self, path: str, data: dict[str, str]) -> tuple[int, Any]:
         """POST a form; (HTTP status, decoded JSON) or TransportError."""
         try:
@@ -273,9 +324,11 @@ class PolyBanking:
             return None
 
 
-def _parse_ipn_date(value: str) -> datetime | None:
-    """``YYYY-MM-DD HH:MM:SS+00:00`` → naive UTC datetime, as the original (it cut the offset)."""
+def _parse_ipn_date(value: str, aware: bool = False) -> datetime | None:
+    """``YYYY-MM-DD HH:MM:SS+00:00`` → naive UTC datetime, as the original (it cut the offset);
+    ``aware``: the same in UTC, with its offset (the JSON IPN, which no old website reads)."""
     try:
-        return datetime.strptime(value[:-6], IPN_DATE_FORMAT)  # noqa: DTZ007 (naive UTC, as the original)
+        naive = datetime.strptime(value[:-6], IPN_DATE_FORMAT)  # noqa: DTZ007 (naive UTC, as the original)
     except ValueError:
         return None
+    return naive.replace(tzinfo=UTC) if aware else naive

@@ -52,7 +52,8 @@ class PaymentRefused(PolyBankingError):
 
 
 class InvalidIPN(PolyBankingError):
-    """An IPN that must not be trusted; ``reason`` is ``SIGN`` (bad signature) or ``CONFIG`` (not ours)."""
+    """An IPN that must not be trusted; ``reason`` is ``SIGN`` (bad signature) or ``CONFIG`` (not ours);
+    for a JSON IPN, ``HEADERS`` (bad signature or too old), ``BODY`` or ``CONFIG``."""
 
     def __init__(self, reason: str):
         super().__init__(f"invalid IPN: {reason}")

@@ -177,9 +177,9 @@ def test_requests_are_signed_forms_posted_to_the_protocols_paths(gateway):
 #: The original library's public methods, exactly (its ``new_transation`` was only a docstring's typo).
 ORIGINAL_METHODS = {"compute_sign", "new_transaction", "check_ipn", "get_transactions", "get_transaction",
                     "get_transaction_logs"}  # fmt: skip
-#: What is new, documented in the README: the IPN's Standard Webhooks headers, refunds, and closing
-#: the session.
-NEW_METHODS = {"check_ipn_headers", "refund", "close"}
+#: What is new, documented in the README: the IPN's Standard Webhooks headers, the JSON IPN,
+#: refunds, and closing the session.
+NEW_METHODS = {"check_ipn_headers", "check_ipn_json", "refund", "close"}
 
 
 def test_the_methods_are_the_originals_and_the_documented_new_ones_only():
