@@ -40,6 +40,7 @@ tests_require = [
     # .ci/run moves the clock with its libfaketime (Debian's 0.9.10 breaks Python's sleeps and waits)
     "libfaketime>=3",
     "import-linter>=2.3",  # the architecture's contracts in pyproject.toml (tests/unit/test_architecture.py)
+    "standardwebhooks>=1.1",  # the specification's own library checks the JSON IPN (test_ipn_json.py)
 ]
 
 setup(

@@ -5,6 +5,7 @@ the gateway's timeout), hold a request until the test releases it, ask to be lef
 ``Retry-After``, or answer with a body of its choosing.
 """
 
+import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,7 +14,8 @@ from urllib.parse import parse_qsl
 
 @dataclass
 class Receiver:
-    """Records every POST; answers with ``statuses`` in turn (then the last one forever).
+    """Records every POST (``received``: a form's fields, a JSON IPN's ``data``); answers with
+    ``statuses`` in turn (then the last one forever).
 
     ``delays``, ``retry_after`` and ``bodies`` follow the same rule, per request index. A request
     whose delay is ``HOLD`` waits until ``release()``.
@@ -47,7 +49,10 @@ class Receiver:
             def do_POST(self):  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
-                fields = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+                if self.headers.get("Content-Type") == "application/json":  # a JSON IPN: its data
+                    fields = json.loads(raw)["data"]
+                else:
+                    fields = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
                 reference = fields.get("reference", "")
                 with receiver._event:
                     index = len(receiver.received)

@@ -28,6 +28,13 @@ config_operators = Table(
 
 SECRET_FIELDS = ("key_request", "key_ipn", "key_api")
 
+#: The IPN's body (PROTOCOL §6): the signed form the 2014 websites read (the default), or a
+#: Standard Webhooks JSON body for websites written since, which also says the refunded amount and
+#: whether the payment was a test. Both carry the Standard Webhooks headers.
+IPN_FORM = "form"
+IPN_JSON = "json"
+IPN_FORMATS = (IPN_FORM, IPN_JSON)
+
 
 def generate_secret() -> str:
     """64 random bytes from the OS CSPRNG, hex encoded (PROTOCOL §1)."""
@@ -41,6 +48,9 @@ class Config(Base):
         CheckConstraint(
             "platform IN (" + ", ".join(f"'{name}'" for name in PLATFORMS) + ")", name="platform_known"
         ),
+        CheckConstraint(
+            "ipn_format IN (" + ", ".join(f"'{name}'" for name in IPN_FORMATS) + ")", name="ipn_format_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +61,7 @@ class Config(Base):
     #: Which PostFinance platform takes its payments (PROTOCOL §11); websites see no difference.
     platform: Mapped[str] = mapped_column(String(16), default=EPAYMENT, server_default=EPAYMENT)
     url_ipn: Mapped[str] = mapped_column(String(2048), default="")
+    ipn_format: Mapped[str] = mapped_column(String(8), default=IPN_FORM, server_default=IPN_FORM)
     url_back_ok: Mapped[str] = mapped_column(String(2048), default="")
     url_back_err: Mapped[str] = mapped_column(String(2048), default="")
     key_request: Mapped[str] = mapped_column(String(255), default=generate_secret)

@@ -22,6 +22,7 @@ LOG_TYPE_TEXT = {
     "ipnsuccess": "IPN Success",
     "ipnResend": "IPN resend requested",
     "ipnClaimExpired": "IPN taken over from a stopped worker",
+    "refundTold": "IPN due: the refunded amount changed (JSON IPN)",
     "operationRequested": "Refund, capture or cancellation requested",
     "operationSent": "Operation sent to the platform",
     "operationPending": "Operation pending at the platform",

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ..models.config import IPN_FORM, IPN_FORMATS
 from ..platforms import EPAYMENT, PLATFORMS
 from ..services.reports.exports.export import FORMATS
 from ..services.reports.period import PERIODS
@@ -94,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=PLATFORMS,
         default=EPAYMENT,
         help="the PostFinance platform taking its payments (default: epayment)",
+    )
+    create.add_argument(
+        "--ipn-format",
+        choices=IPN_FORMATS,
+        default=IPN_FORM,
+        help="the IPN's body: the 2014 form (default) or a Standard Webhooks JSON body",
     )
     create.add_argument(
         "--reuse", action="store_true", help="if a config of that name exists, print it instead"
@@ -196,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 group=args.group,
                 live=args.live,
                 platform=args.platform,
+                ipn_format=args.ipn_format,
                 max_amount=args.max_amount,
                 api_refunds=args.api_refunds,
                 reuse=args.reuse,

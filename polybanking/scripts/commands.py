@@ -13,6 +13,7 @@ from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..models import Config, ConfigLog, get_engine, get_session_factory, get_tm_session
+from ..models.config import IPN_FORM, IPN_FORMATS
 from ..models.reconciliation_run import COMMAND
 from ..platforms import CHECKOUT, EPAYMENT, PLATFORMS
 from ..services.ipn.destinations import url_problem
@@ -82,6 +83,7 @@ def _describe(config: Config) -> dict:
         "test_mode": config.test_mode,
         "api_refunds": config.api_refunds,
         "platform": config.platform,
+        "ipn_format": config.ipn_format,
     }
 
 
@@ -95,6 +97,7 @@ def create_config(
     group: str = "",
     live: bool = False,
     platform: str = EPAYMENT,
+    ipn_format: str = IPN_FORM,
     max_amount: int | None = None,
     reuse: bool = False,
     api_refunds: bool = False,
@@ -112,6 +115,8 @@ def create_config(
         raise CommandError("--max-amount must be a positive number of cents")
     if live and settings.prod is None:
         raise CommandError("--live needs the postfinance.prod.* settings")
+    if ipn_format not in IPN_FORMATS:
+        raise CommandError(f"--ipn-format must be one of {', '.join(IPN_FORMATS)}")
     if platform not in PLATFORMS:
         raise CommandError(f"--platform must be one of {', '.join(PLATFORMS)}")
     if platform == CHECKOUT and (settings.checkout_live if live else settings.checkout_test) is None:
@@ -125,6 +130,7 @@ def create_config(
         "group": group,
         "test_mode": not live,
         "platform": platform,
+        "ipn_format": ipn_format,
         "max_amount": max_amount,
         "api_refunds": api_refunds,
     }

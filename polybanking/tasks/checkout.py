@@ -34,7 +34,7 @@ def register(huey: Huey, context: TaskContext, send_ipn):
             outcome = checkout.apply_answer(
                 dbsession, question, answer.report, POSTSALE, refunds=answer.refunds
             )
-            changed = bool(outcome and outcome.status_changed)
+            changed = bool(outcome and outcome.notify)
         if changed:  # after commit
             send_ipn(transaction_id)
         return changed

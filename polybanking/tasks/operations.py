@@ -40,7 +40,7 @@ def register(huey: Huey, context: TaskContext, send_ipn) -> SimpleNamespace:
             log.warning("operation %s: no answer from the platform: %s", operation_id, error)
         with task_transaction(context) as dbsession:
             recorded = run.record_answer(dbsession, operation_id, answer, prefix, error)
-            changed = bool(recorded and apply_report(dbsession, *recorded, OPERATION).status_changed)
+            changed = bool(recorded and apply_report(dbsession, *recorded, OPERATION).notify)
             transaction_id = claimed.transaction.id
         if changed:  # after commit, as views/feedback.py does
             send_ipn(transaction_id)

@@ -41,7 +41,7 @@ def register(huey: Huey, context: TaskContext, send_ipn) -> SimpleNamespace:
             answer, error = None, str(problem)
         with task_transaction(context) as dbsession:
             outcome = directlink.apply_answer(dbsession, settings, question, answer, error)
-            changed = bool(outcome and outcome.status_changed)
+            changed = bool(outcome and outcome.notify)
         if changed:  # after commit, as views/feedback.py does
             send_ipn(transaction_id)
         return changed
@@ -56,7 +56,7 @@ def register(huey: Huey, context: TaskContext, send_ipn) -> SimpleNamespace:
             outcome = checkout.apply_check(
                 dbsession, settings, question, answer.report, error, answer.refunds
             )
-            changed = bool(outcome and outcome.status_changed)
+            changed = bool(outcome and outcome.notify)
         if changed:
             send_ipn(question.transaction_id)
         return changed

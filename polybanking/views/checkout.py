@@ -82,7 +82,7 @@ def shopper_return(request):
     outcome = checkout.apply_answer(request.dbsession, question, report, RETURN, client_ip(request))
     if outcome is None:
         checkout.back_without_answer(request.dbsession, question, client_ip(request))
-    elif outcome.status_changed:
+    elif outcome.notify:
         registry = request.registry
         enqueue_after_commit(
             request.tm, registry.tasks.send_ipn, question.transaction_id, breaker=registry.queue_breaker

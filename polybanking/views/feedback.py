@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def _queue_ipn_if_changed(request, outcome) -> None:
-    if outcome.status_changed:
+    if outcome.notify:
         registry = request.registry
         enqueue_after_commit(
             request.tm, registry.tasks.send_ipn, outcome.transaction.id, breaker=registry.queue_breaker

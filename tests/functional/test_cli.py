@@ -122,9 +122,11 @@ def test_config_create_prints_one_json_object(shop):
         "test_mode",
         "api_refunds",
         "platform",
+        "ipn_format",
     }
     assert shop["api_refunds"] is False
     assert shop["platform"] == "epayment"
+    assert shop["ipn_format"] == "form"  # the body the 2014 websites read
     assert isinstance(shop["id"], int)
     assert shop["name"] == "Shop one"
     assert shop["test_mode"] is True
@@ -151,6 +153,10 @@ def test_live_config_has_new_secrets(ini, shop):
 def test_checkout_config(ini):
     checkout = created(run(*create_args("Checkout shop", "--platform", "checkout"), ini=ini))
     assert checkout["platform"] == "checkout" and checkout["test_mode"] is True
+
+
+def test_json_ipn_config(ini):
+    assert created(run(*create_args("JSON shop", "--ipn-format", "json"), ini=ini))["ipn_format"] == "json"
 
 
 def test_reuse_returns_the_existing_config(ini, shop, folder):

@@ -148,9 +148,11 @@ def test_answers_are_stored_short_and_printable(make_config, receiver, db, deliv
 
 def test_an_attempt_has_a_deadline_as_a_whole(dripper):
     """One byte every 0.2 s never trips a 1 s read timeout; the attempt still ends at 1 s."""
+    from polybanking.services.ipn.payload import FORM_CONTENT_TYPE
     from polybanking.services.ipn.sender import Delivery
 
-    delivery = Delivery(1, dripper.url, {"postfinance_status": "9"}, "msg_1", "t", None, "key")  # type: ignore[arg-type]
+    fields, body = {"postfinance_status": "9"}, b"postfinance_status=9"
+    delivery = Delivery(1, dripper.url, fields, body, FORM_CONTENT_TYPE, "msg_1", "t", None, "key")  # type: ignore[arg-type]
     started = time.monotonic()
     result = Sender(timeout=1, allow_private=True).send(delivery, FakeClock().now)
     assert time.monotonic() - started < 3

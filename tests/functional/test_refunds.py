@@ -195,6 +195,26 @@ def test_partial_refunds_then_the_rest_make_it_refunded_and_the_website_is_told(
     assert platform.refunds_held(tid) == [(300, "done"), (700, "done")]
 
 
+def test_a_json_ipn_tells_each_refund_with_the_refunded_amount(testapp, make_config, db, receiver, platform):
+    """A config whose IPN body is JSON is told of a partial refund too (the status stays 9, what
+    is refunded changes), each message with its own webhook-id; the full refund makes it 8."""
+    config = make_config(platform=platform.name, api_refunds=True, ipn_format="json")
+    tid = platform.pay(config)
+    told = len(platform.ipns["pay"])
+    receiver.wait_for(told)
+    assert refund(testapp, config, idempotency_key="r-1", amount="300").status_int == 201
+    assert refund(testapp, config, idempotency_key="r-2").status_int == 201
+    ipns = receiver.wait_for(told + 2)
+    assert [(i["postfinance_status"], i["refunded_amount"], i["amount"]) for i in ipns[told:]] == [
+        ("9", "300", "1000"),
+        ("8", "1000", "1000"),
+    ]
+    assert receiver.wait_idle() and len(receiver.received) == told + 2
+    ids = [headers["webhook-id"] for headers in receiver.headers]
+    assert len(set(ids)) == len(ids)
+    assert "refundTold" in state(db, tid).logs
+
+
 def test_a_pending_refund_is_settled_by_the_later_post_sale_or_webhook(
     testapp, make_config, db, receiver, platform
 ):

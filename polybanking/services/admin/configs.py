@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...models import Config, ConfigLog, User
-from ...models.config import SECRET_FIELDS, generate_secret
+from ...models.config import IPN_FORM, IPN_FORMATS, IPN_JSON, SECRET_FIELDS, generate_secret
 from ...models.meta import MAX_ROW_ID
 from ...platforms import CHECKOUT, EPAYMENT, PLATFORMS
 from ...settings import Settings
@@ -45,6 +45,7 @@ class ConfigValues:
     max_amount: int | None
     test_mode: bool
     platform: str = EPAYMENT
+    ipn_format: str = IPN_FORM
 
 
 LABELS = {
@@ -56,10 +57,15 @@ LABELS = {
     "max_amount": "maximum amount",
     "test_mode": "environment",
     "platform": "platform",
+    "ipn_format": "IPN body",
     "active": "active",
     "admin_enable": "enabled by the administrators",
     "api_refunds": "refunds through the API",
 }
+
+
+#: How people read the IPN formats (the form, the change log, the config's page).
+IPN_FORMAT_NAMES = {IPN_FORM: "form (PROTOCOL §6, as in 2014)", IPN_JSON: "JSON (Standard Webhooks)"}
 
 
 def _url(value: str) -> str | None:
@@ -118,12 +124,21 @@ def parse_form(form: dict[str, str], settings: Settings) -> ConfigValues:
         errors["platform"] = f"one of {', '.join(PLATFORMS)}"
     elif platform == CHECKOUT and (settings.checkout_test if test_mode else settings.checkout_live) is None:
         errors["platform"] = f"Checkout needs the checkout.{'test' if test_mode else 'live'}.* settings"
+    ipn_format = form.get("ipn_format", IPN_FORM)
+    if ipn_format not in IPN_FORMATS:
+        errors["ipn_format"] = f"one of {', '.join(IPN_FORMATS)}"
     if any("\x00" in value for value in form.values()):
         errors["name"] = "NUL characters are not allowed"
     if errors:
         raise ConfigError(errors)
     return ConfigValues(
-        name=name, group=group, max_amount=max_amount, test_mode=test_mode, platform=platform, **urls
+        name=name,
+        group=group,
+        max_amount=max_amount,
+        test_mode=test_mode,
+        platform=platform,
+        ipn_format=ipn_format,
+        **urls,
     )
 
 
@@ -183,6 +198,7 @@ def listing(dbsession: Session) -> list[dict]:
             "admin_enable": c.admin_enable,
             "max_amount": c.max_amount,
             "url_ipn": c.url_ipn,
+            "ipn_format": c.ipn_format,
         }
         for c in configs
     ]
@@ -191,6 +207,8 @@ def listing(dbsession: Session) -> list[dict]:
 def _shown(field: str, value) -> str:
     if field == "test_mode":
         return "test" if value else "live"
+    if field == "ipn_format":
+        return IPN_FORMAT_NAMES.get(value, repr(value))
     if field == "max_amount":
         return "none" if value is None else f"CHF {value / 100:.2f}"
     if isinstance(value, bool):

@@ -20,7 +20,7 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ...models import IpnAttempt, Transaction, TransactionLog
-from .payload import ipn_fields, webhook_id
+from .payload import ipn_message
 from .schedule import IpnPolicy, retry_delay
 from .sender import AttemptResult, Delivery
 
@@ -96,13 +96,15 @@ def claim(
             )
             if taken_over is not None:
                 taken_over.append(transaction.id)
-        fields = ipn_fields(transaction)
+        message = ipn_message(transaction)
         deliveries.append(
             Delivery(
                 transaction_id=transaction.id,
                 url=transaction.config.url_ipn,
-                fields=fields,
-                webhook_id=webhook_id(transaction.id, fields),
+                fields=message.fields,
+                body=message.body,
+                content_type=message.content_type,
+                webhook_id=message.webhook_id,
                 claim_token=token,
                 claimed_until=until,
                 key_ipn=transaction.config.key_ipn,

@@ -21,7 +21,7 @@ import requests
 
 from ...models.ipn_attempt import ANSWER_EXCERPT
 from .destinations import Attempt, GuardedAdapter, begin_attempt, end_attempt
-from .payload import encode_body, webhook_headers
+from .payload import webhook_headers
 from .schedule import parse_retry_after
 from .words import attempt_in_words
 
@@ -31,11 +31,14 @@ USER_AGENT = "PolyBanking-IPN/2"
 
 @dataclass(frozen=True)
 class Delivery:
-    """An IPN ready to post: built from the transaction's row at claim time, just before sending."""
+    """An IPN ready to post: built from the transaction's row at claim time, just before sending.
+    ``body`` is what is posted (the form of ``fields``, or the config's JSON body)."""
 
     transaction_id: int
     url: str
     fields: dict[str, str]
+    body: bytes
+    content_type: str
     webhook_id: str
     claim_token: str
     claimed_until: datetime
@@ -131,8 +134,10 @@ class Sender:
 
         if not delivery.url:
             return AttemptResult(now, 0, error="no IPN URL configured")
-        body = encode_body(delivery.fields)
-        headers = webhook_headers(delivery.key_ipn, delivery.webhook_id, int(now.timestamp()), body)
+        body = delivery.body
+        headers = webhook_headers(
+            delivery.key_ipn, delivery.webhook_id, int(now.timestamp()), body, delivery.content_type
+        )
         attempt = begin_attempt()
         deadline = threading.Timer(self.timeout, attempt.cut)
         deadline.daemon = True

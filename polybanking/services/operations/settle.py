@@ -21,10 +21,12 @@ from ...platforms.epayment.statuses import operation_outcome
 
 @dataclass(frozen=True)
 class Settlement:
-    """``hold``: the report is recorded but the transaction's status stays as it is."""
+    """``hold``: the report is recorded but the transaction's status stays as it is;
+    ``refunded``: a refund was settled done by this report."""
 
     operation: Operation | None = None
     hold: bool = False
+    refunded: bool = False
 
 
 def _kind_of(transaction: Transaction, report: StatusReport) -> str | None:
@@ -84,10 +86,12 @@ def settle_report(dbsession: Session, transaction: Transaction, report: StatusRe
         return Settlement()
     outcome = operation_outcome(kind, report.status)
     operation = _match(dbsession, transaction, kind, report)
+    refunded = False
     if operation is not None:
         if operation.platform_sequence is None:
             operation.platform_sequence = report.pay_id_sub
         settle(operation, outcome, report.status, dbsession)
+        refunded = operation.kind == REFUND and operation.state == DONE
     if kind != REFUND:
         return Settlement(operation, hold=outcome == REFUSED and operation is not None)
     known_refunds = operation is not None or dbsession.scalar(
@@ -98,4 +102,4 @@ def settle_report(dbsession: Session, transaction: Transaction, report: StatusRe
     if not known_refunds:
         return Settlement()  # refunded in PostFinance's back office: reported as it says
     whole = transaction.refunded_amount >= transaction.amount
-    return Settlement(operation, hold=not (outcome == DONE and whole))
+    return Settlement(operation, hold=not (outcome == DONE and whole), refunded=refunded)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...models import Transaction, TransactionLog
+from ...models.config import IPN_JSON
 from ...models.meta import utcnow
 from ...models.transaction import FEEDBACK
 from ...platforms import CURRENCY, StatusReport
@@ -41,6 +42,14 @@ class FeedbackOutcome:
     report: StatusReport
     status_changed: bool
     mismatch: bool
+    #: A refund was settled without changing the status, and the config's JSON IPN says the
+    #: refunded amount: its website is told too.
+    refund_told: bool = False
+
+    @property
+    def notify(self) -> bool:
+        """Whether an IPN became due (queue ``send_ipn`` after commit)."""
+        return self.status_changed or self.refund_told
 
     @property
     def shopper_ok(self) -> bool:
@@ -152,11 +161,16 @@ def apply_report(
         log.warning("feedback for transaction %s does not match its amount/currency", transaction.id)
         return FeedbackOutcome(transaction, report, status_changed=False, mismatch=True)
 
-    if settle_report(dbsession, transaction, report).hold:
-        # An operation was settled (or is still pending) without changing what websites see.
+    settlement = settle_report(dbsession, transaction, report)
+    if settlement.hold:
+        # An operation was settled (or is still pending) without changing the status websites see.
         if report.pay_id == transaction.postfinance_id:
             transaction.postfinance_id_sub = max(report.pay_id_sub, transaction.postfinance_id_sub or 0)
-        return FeedbackOutcome(transaction, report, status_changed=False, mismatch=False)
+        told = settlement.refunded and transaction.config.ipn_format == IPN_JSON
+        if told:
+            mark_due(transaction, now)
+            add_log("refundTold", f"refunded {transaction.refunded_amount / 100:.2f} {CURRENCY} in all")
+        return FeedbackOutcome(transaction, report, status_changed=False, mismatch=False, refund_told=told)
 
     verdict = classify(transaction, report)
     if verdict == "stale":

@@ -129,7 +129,7 @@ def apply_answer(
     refunds: list[StatusReport] | None = None,
 ) -> FeedbackOutcome | None:
     """Apply what Checkout said (its pending refunds first), under the row's lock; None when it
-    has no answer yet. ``status_changed`` says whether any of it changed the status."""
+    has no answer yet. ``notify`` says whether any of it made an IPN due."""
     transaction = dbsession.scalar(
         select(Transaction).where(Transaction.id == question.transaction_id).with_for_update()
     )
@@ -140,7 +140,7 @@ def apply_answer(
         return None
     refunded = apply_refunds(dbsession, transaction, refunds or [], channel)
     outcome = apply_report(dbsession, transaction, report, channel, client_ip)
-    return replace(outcome, status_changed=outcome.status_changed or refunded)
+    return replace(outcome, refund_told=outcome.refund_told or refunded)
 
 
 def apply_check(

@@ -57,7 +57,8 @@ def apply_refunds(
     dbsession: Session, transaction: Transaction, reports: list[StatusReport], channel: str = POSTSALE
 ) -> bool:
     """Apply the reports of our own refunds to ``transaction`` (locked by the caller), as having
-    come by ``channel``; True when its status changed (refunded in full: 8, one IPN)."""
+    come by ``channel``; True when an IPN became due (its status changed: refunded in full, 8;
+    or a partial refund a JSON IPN tells)."""
     references = {
         o.reference
         for o in dbsession.scalars(
@@ -68,7 +69,7 @@ def apply_refunds(
     for report in reports:
         if report.pay_id != transaction.postfinance_id or report.operation_reference not in references:
             continue
-        changed |= apply_report(dbsession, transaction, report, channel).status_changed
+        changed |= apply_report(dbsession, transaction, report, channel).notify
     return changed
 
 

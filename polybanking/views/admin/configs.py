@@ -27,6 +27,7 @@ def _form_of(config) -> dict[str, str]:
         "max_amount": "" if config.max_amount is None else f"{config.max_amount / 100:.2f}",
         "environment": "test" if config.test_mode else "live",
         "platform": config.platform,
+        "ipn_format": config.ipn_format,
     }
 
 
@@ -65,7 +66,7 @@ class ConfigCreateView:
 
     @view_config(request_method="GET")
     def get(self):
-        return self._page({"environment": "test", "platform": "epayment"})
+        return self._page({"environment": "test", "platform": "epayment", "ipn_format": "form"})
 
     @view_config(request_method="POST")
     def post(self):

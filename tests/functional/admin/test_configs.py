@@ -146,6 +146,32 @@ def test_the_platform_is_chosen_shown_and_its_change_logged(admin_as, make_confi
     assert refused.status_int == 400 and config_named(db, "Shop").platform == "checkout"
 
 
+def test_the_ipn_body_is_chosen_shown_and_its_change_logged(admin_as, make_config, db):
+    config = make_config(name="Shop", max_amount=None)
+    client = admin_as("alice", configs=[config.id])  # a member: the website's own choice
+    page = client.get(f"/admin/configs/{config.id}/edit")
+    assert 'name="ipn_format" value="form" checked' in page.text
+    form = {**FORM, "name": "Shop", "ipn_format": "json", "csrf_token": csrf_token(page)}
+    assert client.post(f"/admin/configs/{config.id}/edit", form).status_int == 303
+    assert config_named(db, "Shop").ipn_format == "json"
+    assert (
+        "IPN body: form (PROTOCOL §6, as in 2014) → JSON (Standard Webhooks)" in logs_of(db, config.id)[-1][1]
+    )
+    assert (
+        "<dt>IPN body</dt><dd>JSON (Standard Webhooks)</dd>"
+        in client.get(f"/admin/configs/{config.id}/").text
+    )
+    page = client.get(f"/admin/configs/{config.id}/edit")
+    assert 'name="ipn_format" value="json" checked' in page.text
+    refused = client.post(
+        f"/admin/configs/{config.id}/edit",
+        {**FORM, "name": "Shop", "ipn_format": "xml", "csrf_token": csrf_token(page)},
+        expect_errors=True,
+    )
+    assert refused.status_int == 400 and "one of form, json" in refused.text
+    assert config_named(db, "Shop").ipn_format == "json"
+
+
 def test_a_regenerated_request_key_is_the_only_one_accepted(admin_as, make_config, testapp, db):
     config = make_config()
     client = admin_as("root", superuser=True)
