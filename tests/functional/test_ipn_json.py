@@ -8,9 +8,12 @@ import base64
 import json
 import random
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import standardwebhooks
+import yaml
+from openapi_schema_validator import OAS30Validator
 from polybanking_client import InvalidIPN, PolyBanking
 
 from polybanking.services.ipn.delivery import IpnDeliverer
@@ -21,6 +24,14 @@ from ..website import check_ipn_headers
 from .test_ipn import postsale, start
 
 POLICY = IpnPolicy(allow_private=True, jitter=0, timeout=5)
+OPENAPI = Path(__file__).resolve().parents[2] / "polybanking" / "openapi.yaml"
+
+
+def documented(event: dict) -> bool:
+    """Whether the event is what openapi.yaml's JsonIpn schema says (every error raised)."""
+    schema = yaml.safe_load(OPENAPI.read_text())["components"]["schemas"]["JsonIpn"]
+    OAS30Validator(schema).validate(event)
+    return True
 
 
 def library_for(key_ipn: str) -> standardwebhooks.Webhook:
@@ -45,6 +56,7 @@ def test_a_json_ipn_of_a_real_payment_is_a_standard_webhooks_message(
     assert headers["Content-Type"] == "application/json"
 
     event = library_for(config.key_ipn).verify(body, headers)
+    assert documented(event)
     assert event["type"] == "transaction.updated"
     assert event["data"] == data
     assert data == {
@@ -101,7 +113,7 @@ def test_the_json_body_says_test_mode_and_the_form_stays_as_it_was(make_config, 
     assert check_ipn_headers(json_config.key_ipn, json_headers, json_body, now=sent_at)
     assert check_ipn_headers(form_config.key_ipn, form_headers, form_body, now=sent_at)
     event = json.loads(json_body)
-    assert event["data"]["test_mode"] is test_mode
+    assert documented(event) and event["data"]["test_mode"] is test_mode
     assert event["data"]["amount"] == "550" and "sign" not in event["data"]
     assert form_headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert set(receiver.received[1]) == {
