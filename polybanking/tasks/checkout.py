@@ -32,7 +32,12 @@ def register(huey: Huey, context: TaskContext, send_ipn):
             raise
         with task_transaction(context) as dbsession:
             outcome = checkout.apply_answer(
-                dbsession, question, answer.report, POSTSALE, refunds=answer.refunds
+                dbsession,
+                question,
+                answer.report,
+                POSTSALE,
+                refunds=answer.refunds,
+                missing_refunds=answer.missing_refunds,
             )
             changed = bool(outcome and outcome.notify)
         if changed:  # after commit

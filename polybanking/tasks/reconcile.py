@@ -54,7 +54,7 @@ def register(huey: Huey, context: TaskContext, send_ipn) -> SimpleNamespace:
             answer, error = checkout.Answer(None, []), str(problem)
         with task_transaction(context) as dbsession:
             outcome = checkout.apply_check(
-                dbsession, settings, question, answer.report, error, answer.refunds
+                dbsession, settings, question, answer.report, error, answer.refunds, answer.missing_refunds
             )
             changed = bool(outcome and outcome.notify)
         if changed:

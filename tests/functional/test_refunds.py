@@ -337,19 +337,25 @@ def test_a_checkout_error_leaves_the_refund_pending_and_reserved_never_assumed(t
     assert "HTTP 404" in error
 
 
-def test_a_checkout_refund_whose_answer_was_lost_is_found_by_its_reference_by_the_janitor(
-    testapp, app, make_config, db, receiver, settings
+@pytest.mark.parametrize("made", [True, False], ids=["made-answer-lost", "never-made"])
+def test_a_checkout_refund_without_an_answer_is_settled_by_the_janitor_by_its_reference(
+    testapp, app, make_config, db, receiver, settings, made
 ):
-    """Checkout made the refund but its answer never came back (nor its webhook): the status
-    janitor finds it by our reference (its externalId) and settles it."""
+    """The refund's creation gave no answer: Checkout made it and the answer was lost (as its
+    webhook), or the call never reached Checkout. The status janitor looks it up by our reference
+    (its externalId): found, it is settled; still missing once ``reconcile.stale_after`` old, it
+    is refused and its amount given back, which websites are not told (the status is the same)."""
+    from dataclasses import replace
     from datetime import timedelta
 
     from polybanking.models.meta import utcnow
+    from polybanking.platforms import PlatformUnavailable
     from polybanking.services.operations import run
 
     config = make_config(platform="checkout")
     checkout = Checkout(testapp, app, db, None)
     tid = checkout.pay(config, amount="1500")
+    told = receiver.wait_for(len(checkout.ipns["pay"]))
     operation_id = db.run(
         lambda s: (
             request_operation(
@@ -358,28 +364,50 @@ def test_a_checkout_refund_whose_answer_was_lost_is_found_by_its_reference_by_th
         )
     )
     claimed = db.run(lambda s: run.claim(s, operation_id, settings.orderid_prefix))
-    webhook_url = app.registry.checkout_sandbox_webhook_url
-    app.registry.checkout_sandbox_webhook_url = "http://127.0.0.1:9/lost"  # its webhook is lost
-    try:
-        answer = platform_for(settings, config).operate(claimed.order)
-    finally:
-        app.registry.checkout_sandbox_webhook_url = webhook_url
-    assert answer.outcome == "accepted"  # and then lost on its way back: the task never sees it
+    platform = platform_for(settings, config)
+    if made:
+        webhook_url = app.registry.checkout_sandbox_webhook_url
+        app.registry.checkout_sandbox_webhook_url = "http://127.0.0.1:9/lost"  # its webhook is lost
+        try:
+            answer = platform.operate(claimed.order)
+        finally:
+            app.registry.checkout_sandbox_webhook_url = webhook_url
+        assert answer.outcome == "accepted"  # and then lost on its way back: the task never sees it
+    else:
+        with pytest.raises(PlatformUnavailable):  # the SDK's call fails before reaching Checkout
+            replace(platform, api_url="http://127.0.0.1:9/api/v2.0", timeout=2).operate(claimed.order)
     db.run(lambda s: run.record_answer(s, operation_id, None, settings.orderid_prefix, "timed out"))
     assert state(db, tid).operations == [("refund", 1500, "pending", "")]
-    assert [(r["state"], r["externalId"]) for r in checkout.held(tid).refunds] == [
-        ("SUCCESSFUL", f"{tid}-{operation_id}")
-    ]
+    held = [(r["state"], r["externalId"]) for r in checkout.held(tid).refunds]
+    assert held == ([("SUCCESSFUL", f"{tid}-{operation_id}")] if made else [])
 
-    def age(session):
-        session.get(Operation, operation_id).updated_at = utcnow() - timedelta(minutes=31)
+    tasks = app.registry.tasks
+    tasks.directlink_check.call_local(tid)  # asked before it is stale_after old
+    young = state(db, tid)
+    assert young.operations == [("refund", 1500, "done", "8") if made else ("refund", 1500, "pending", "")]
+    if not made:  # it may still be on its way: kept pending, its amount reserved
 
-    db.run(age)
-    assert app.registry.tasks.directlink_sweep.call_local() == [tid]
+        def age(session):
+            session.get(Operation, operation_id).updated_at = utcnow() - timedelta(minutes=31)
+
+        db.run(age)
+        assert tasks.directlink_sweep.call_local() == [tid]
     after = state(db, tid)
-    assert after.operations == [("refund", 1500, "done", "8")]
-    assert (after.status, after.refunded) == ("8", 1500)
-    assert receiver.wait_for(5)[-1]["postfinance_status"] == "8"
+    if made:
+        assert after.operations == [("refund", 1500, "done", "8")]
+        assert (after.status, after.refunded, after.reserved) == ("8", 1500, 1500)
+        assert receiver.wait_for(len(told) + 1)[-1]["postfinance_status"] == "8"
+    else:
+        assert after.operations == [("refund", 1500, "refused", "")]
+        assert (after.status, after.refunded, after.reserved) == ("9", 0, 0)
+        refused = db.run(
+            lambda s: s.scalar(
+                select(TransactionLog.extra_data).where(TransactionLog.log_type == "operationRefused")
+            )
+        )
+        assert "Checkout has no refund with this reference" in refused
+        assert receiver.wait_idle() and len(receiver.received) == len(told)  # no IPN: no change
+    assert tasks.directlink_sweep.call_local() == []  # settled: no more questions
 
 
 def test_a_reference_ending_in_refunds_is_still_reachable(testapp, make_config, ledger):

@@ -188,12 +188,16 @@ class CheckoutPlatform:
             raise PlatformError(f"Checkout showed no refund {refund_id}")
         return operations.refund_report(refund)
 
-    def find_refund(self, reference: str) -> StatusReport | None:
-        """The refund whose ``externalId`` is ``reference`` (one whose answer was lost), as
-        ``read_refund`` gives it; None when Checkout has none (PlatformError)."""
+    def find_refund(self, reference: str, transaction_id: str) -> StatusReport | None:
+        """The refund of Checkout transaction ``transaction_id`` whose ``externalId`` is
+        ``reference`` (one whose answer was lost), as ``read_refund`` gives it; None when Checkout
+        has none (PlatformError). One of another transaction (a database reset, a second
+        installation on the same space) is not ours."""
         from postfinancecheckout.service import RefundsService
 
         query = 'externalId:"' + reference.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        found = self.call(RefundsService, "get_payment_refunds_search", self.space_id, query=query, limit=1)
-        refunds = list(found.data or []) if found is not None else []
-        return operations.refund_report(refunds[0]) if refunds else None
+        found = self.call(RefundsService, "get_payment_refunds_search", self.space_id, query=query, limit=10)
+        for refund in list(found.data or []) if found is not None else []:
+            if refund.transaction is not None and str(refund.transaction.id) == transaction_id:
+                return operations.refund_report(refund)
+        return None

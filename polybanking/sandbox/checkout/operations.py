@@ -10,7 +10,7 @@ import json
 import re
 from decimal import Decimal, InvalidOperation
 
-from .api import _json, _transaction, api_view, error
+from .api import MAX_LIMIT, _json, _transaction, api_view, error
 from .auth import Account, Refused
 from .pages import REFUNDABLE, play, send_webhook
 from .store import outcome_by_cents
@@ -73,14 +73,18 @@ def create_refund(request, account: Account):
 
 @api_view("sandbox.checkout.refund_search", "GET")
 def search_refunds(request, account: Account):
-    """By ``externalId:"<value>"`` only (how PolyBanking finds a refund whose answer was lost)."""
+    """By ``externalId:"<value>"`` only (how PolyBanking finds a refund whose answer was lost);
+    every refund of the space with it, up to ``limit``."""
     match = _EXTERNAL_ID_QUERY.fullmatch((request.GET.get("query") or "").strip())
     if match is None:
         return error(400, "BAD_REQUEST", "unsupported query", {"query": 'externalId:"<value>"'})
+    raw_limit = request.GET.get("limit") or "10"
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        return error(400, "BAD_REQUEST", "limit is 1 to 100")
     external_id = re.sub(r"\\(.)", r"\1", match.group(1))
-    found = request.registry.checkout_sandbox_store.refund_by_external_id(account.space_id, external_id)
-    data = [found[0].refund_json(found[1])] if found else []
-    return _json({"data": data, "offset": 0, "limit": 1, "hasMore": False})
+    found = request.registry.checkout_sandbox_store.refunds_by_external_id(account.space_id, external_id)
+    data = [transaction.refund_json(refund) for transaction, refund in found[: int(raw_limit)]]
+    return _json({"data": data, "offset": 0, "limit": int(raw_limit), "hasMore": len(found) > len(data)})
 
 
 def _operation_json(transaction, operation: dict) -> dict:

@@ -180,15 +180,18 @@ class Store:
         names = {"externalId": external_id, "merchantReference": reference}
         return self.refund(transaction, amount, outcome_by_cents(amount), **names), True
 
-    def refund_by_external_id(
+    def refunds_by_external_id(
         self, space_id: int, external_id: str
-    ) -> tuple[SandboxTransaction, dict] | None:
+    ) -> list[tuple[SandboxTransaction, dict]]:
+        """Every refund of the space with this ``externalId``, oldest first."""
         with self._lock:
-            for transaction in self._refunds.values():
-                for refund in transaction.refunds:
-                    if transaction.space_id == space_id and refund.get("externalId") == external_id:
-                        return transaction, refund
-        return None
+            return [
+                (transaction, refund)
+                for refund_id, transaction in sorted(self._refunds.items())
+                if transaction.space_id == space_id
+                for refund in transaction.refunds
+                if refund["id"] == refund_id and refund.get("externalId") == external_id
+            ]
 
     def settle_refunds(self, transaction: SandboxTransaction, state: str) -> list[dict]:
         """Every pending refund of ``transaction`` moved to ``state``; those refunds."""

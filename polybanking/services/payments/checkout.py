@@ -8,6 +8,7 @@ the transaction through the API, outside any lock, then applies what Checkout sa
 
 import logging
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from ...platforms.checkout.states import SHOPPER_OK_STATUSES
 from ...settings import CheckoutEnvironment, Settings
 from .apart import read_apart
 from .apply import DIRECTLINK, FeedbackOutcome, apply_report
-from .checkout_refunds import apply_refunds, pending_refunds, read_refunds
+from .checkout_refunds import apply_refunds, give_up_missing, pending_refunds, read_refunds
 from .platforms import checkout_platform
 from .start import TOKEN_PATTERN
 
@@ -89,6 +90,9 @@ class Question:
     checkout_id: str
     refund_ids: tuple[int, ...] = ()
     lost_refunds: tuple[str, ...] = ()  # our references of refunds whose answer never came
+    #: Lost refunds sent before this (``reconcile.stale_after`` before the question) that
+    #: Checkout has none of are refused; younger ones may still be on their way.
+    sent_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class Answer:
 
     report: StatusReport | None
     refunds: list[StatusReport]
+    missing_refunds: tuple[str, ...] = ()  # lost refunds Checkout has none of
 
 
 def prepare(dbsession: Session, settings: Settings, transaction_id: int) -> Question | None:
@@ -106,7 +111,8 @@ def prepare(dbsession: Session, settings: Settings, transaction_id: int) -> Ques
         return None
     platform = checkout_platform(settings, settings.checkout(transaction.config.test_mode))
     refund_ids, lost = pending_refunds(dbsession, transaction_id)
-    return Question(transaction_id, platform, transaction.postfinance_id, refund_ids, lost)
+    sent_before = utcnow() - settings.reconcile.stale_after
+    return Question(transaction_id, platform, transaction.postfinance_id, refund_ids, lost, sent_before)
 
 
 def ask(question: Question) -> StatusReport | None:
@@ -116,8 +122,10 @@ def ask(question: Question) -> StatusReport | None:
 
 def ask_all(question: Question) -> Answer:
     """The pending refunds, then the payment, as Checkout shows them now (PlatformError)."""
-    refunds = read_refunds(question.platform, question.refund_ids, question.lost_refunds)
-    return Answer(ask(question), refunds)
+    refunds = read_refunds(
+        question.platform, question.checkout_id, question.refund_ids, question.lost_refunds
+    )
+    return Answer(ask(question), refunds.reports, refunds.missing)
 
 
 def apply_answer(
@@ -127,9 +135,11 @@ def apply_answer(
     channel: str,
     client_ip: str = "",
     refunds: list[StatusReport] | None = None,
+    missing_refunds: tuple[str, ...] = (),
 ) -> FeedbackOutcome | None:
-    """Apply what Checkout said (its pending refunds first), under the row's lock; None when it
-    has no answer yet. ``notify`` says whether any of it made an IPN due."""
+    """Apply what Checkout said (its pending refunds first, those it has none of refused once
+    old enough), under the row's lock; None when it has no answer yet. ``notify`` says whether
+    any of it made an IPN due."""
     transaction = dbsession.scalar(
         select(Transaction).where(Transaction.id == question.transaction_id).with_for_update()
     )
@@ -139,6 +149,8 @@ def apply_answer(
         log.error("Checkout answered for %s, not %s", report.pay_id, transaction.postfinance_id)
         return None
     refunded = apply_refunds(dbsession, transaction, refunds or [], channel)
+    if question.sent_before is not None:
+        give_up_missing(dbsession, transaction, missing_refunds, question.sent_before)
     outcome = apply_report(dbsession, transaction, report, channel, client_ip)
     return replace(outcome, refund_told=outcome.refund_told or refunded)
 
@@ -150,6 +162,7 @@ def apply_check(
     report: StatusReport | None,
     error: str = "",
     refunds: list[StatusReport] | None = None,
+    missing_refunds: tuple[str, ...] = (),
 ) -> FeedbackOutcome | None:
     """The status janitor's question answered (or not): logged, and applied like any report."""
     if error:
@@ -165,7 +178,9 @@ def apply_check(
         dbsession.add(TransactionLog(transaction=transaction, log_type="checkoutQuery", extra_data=text))
     if error:
         return None
-    return apply_answer(dbsession, question, report, DIRECTLINK, refunds=refunds)
+    return apply_answer(
+        dbsession, question, report, DIRECTLINK, refunds=refunds, missing_refunds=missing_refunds
+    )
 
 
 def returning(dbsession: Session, settings: Settings, token: str) -> Question | None:

@@ -4,16 +4,25 @@ whose refunds are pending, reads each refund through the API and applies it thro
 
 Only refunds PolyBanking asked for are applied this way; one made in Checkout's back office
 shows in the transaction's own state (refunded in full: 8), which the refresh reads after.
+
+A refund whose creation failed (the network, or an HTTP error: no answer) may or may not exist at
+Checkout. It is looked up by its ``externalId``; once it was sent ``reconcile.stale_after`` ago and
+Checkout still has none, it never will (the task never asks twice), so it is refused and its
+amount given back rather than kept reserved for ever.
 """
+
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...models import Config, Operation, Transaction, TransactionLog
-from ...models.operation import PENDING, REFUND
+from ...models.operation import PENDING, REFUND, REFUSED
 from ...platforms import CHECKOUT, StatusReport
 from ...platforms.checkout.platform import CheckoutPlatform
 from ...settings import Settings
+from ..operations.settle import settle
 from .apply import POSTSALE, apply_report
 from .platforms import checkout_platform
 
@@ -40,12 +49,57 @@ def pending_refunds(dbsession: Session, transaction_id: int) -> tuple[tuple[int,
     return ids, lost
 
 
+#: Why a refund whose creation failed is refused once Checkout still has none (operators search
+#: Checkout's back office by the same reference).
+NOT_AT_CHECKOUT = "Checkout has no refund with this reference"
+
+
+@dataclass(frozen=True)
+class RefundsRead:
+    """The pending refunds as Checkout shows them now, and our references of those whose creation
+    failed that Checkout has none of (``missing``)."""
+
+    reports: list[StatusReport]
+    missing: tuple[str, ...] = ()
+
+
 def read_refunds(
-    platform: CheckoutPlatform, refund_ids: tuple[int, ...], lost: tuple[str, ...] = ()
-) -> list[StatusReport]:
-    """Each refund as Checkout shows it now (PlatformError when one cannot be read)."""
-    reports = [*map(platform.read_refund, refund_ids), *map(platform.find_refund, lost)]
-    return [report for report in reports if report is not None]
+    platform: CheckoutPlatform, checkout_id: str, refund_ids: tuple[int, ...], lost: tuple[str, ...] = ()
+) -> RefundsRead:
+    """Each refund of Checkout transaction ``checkout_id`` as Checkout shows it now (PlatformError
+    when one cannot be read)."""
+    reports = [report for report in map(platform.read_refund, refund_ids) if report is not None]
+    missing = []
+    for reference in lost:
+        found = platform.find_refund(reference, checkout_id)
+        if found is None:
+            missing.append(reference)
+        else:
+            reports.append(found)
+    return RefundsRead(reports, tuple(missing))
+
+
+def give_up_missing(
+    dbsession: Session, transaction: Transaction, missing: tuple[str, ...], sent_before: datetime
+) -> None:
+    """Refuse the refunds of ``transaction`` (locked by the caller) that Checkout has none of,
+    sent before ``sent_before`` and still without any answer; ``settle`` gives their amount back
+    and logs it. A refused refund changes no status, so no IPN."""
+    if not missing:
+        return
+    lost = dbsession.scalars(
+        select(Operation).where(
+            Operation.transaction_id == transaction.id,
+            Operation.kind == REFUND,
+            Operation.state == PENDING,
+            Operation.sent.is_(True),
+            Operation.platform_id == "",
+            Operation.updated_at <= sent_before,
+        )
+    )
+    for operation in lost:
+        if operation.reference in missing:
+            settle(operation, REFUSED, "", dbsession, NOT_AT_CHECKOUT)
 
 
 def read_refund(settings: Settings, test_mode: bool, refund_id: int) -> StatusReport | None:
