@@ -457,23 +457,65 @@ def test_a_pending_cancellation_shows_the_platforms_status_until_done(
     assert (state(db, tid).status, state(db, tid).operations[0][2]) == ("6", "done")
 
 
-def test_a_pending_checkout_capture_is_done_once_checkout_says_fulfill(
-    testapp, app, make_config, db, receiver
+@pytest.mark.parametrize(
+    ("kind", "amount", "office", "settled", "status"),
+    [
+        # the completion stays pending, then Checkout completes the payment and fulfils it
+        ("capture", "1281", ["complete", "fulfill"], "done", "9"),
+        # … or completes it and its risk checks decline it
+        ("capture", "1281", ["complete", "decline"], "refused", "93"),
+        # … or the completion fails: the payment stays AUTHORIZED, and may be captured again
+        ("capture", "1281", ["complete-failed"], "refused", "5"),
+        # the completion succeeds but leaves the payment COMPLETED (risk checks), then DECLINE
+        ("capture", "1291", ["decline"], "refused", "93"),
+        # the void stays pending, then fails: the payment stays AUTHORIZED
+        ("cancel", "1281", ["void-failed"], "refused", "5"),
+    ],
+    ids=["fulfilled", "completed-declined", "completion-failed", "risk-checks-declined", "void-failed"],
+)
+@pytest.mark.parametrize("told", [True, False], ids=["webhook", "janitor"])
+def test_a_pending_checkout_capture_or_cancel_is_settled_as_checkout_ends_it(
+    testapp, app, make_config, db, receiver, kind, amount, office, settled, status, told
 ):
-    """Checkout completes the payment later: 91 until then, as while its checks run, then 9."""
+    """Checkout finishes a capture or cancellation later: 91 (61) until then, then what websites
+    see follows the transaction (PROTOCOL §11) and the operation is done or refused, whether the
+    Transaction webhook is sent (a failed completion or void changes no state: the webhook is
+    sent again, as a later event of the transaction would) or lost (the status janitor asks)."""
+    from datetime import timedelta
+
+    from polybanking.models.meta import utcnow
+
     config = make_config(platform="checkout")
     checkout = Checkout(testapp, app, db, None)
-    tid = checkout.pay(config, amount="1281", outcome="authorise")
-    operate(db, app, tid, "capture")
-    assert state(db, tid).operations == [("capture", 1281, "pending", "91")]
-    assert state(db, tid).status == "91"
-    office = "/sandbox/checkout/transactions"
-    for operation in ("complete", "fulfill"):  # each with its webhook
-        testapp.post(office, {"id": state(db, tid).payid, "operation": operation})
+    tid = checkout.pay(config, amount=amount, outcome="authorise")
+    operate(db, app, tid, kind)
+    pending = {"capture": "91", "cancel": "61"}[kind]
+    assert state(db, tid).operations == [(kind, int(amount), "pending", pending)]
+    assert state(db, tid).status == pending
+    ipns = [*checkout.ipns["authorise"], pending]
+    assert [i["postfinance_status"] for i in receiver.wait_for(len(ipns))] == ipns
+    payid = state(db, tid).payid
+    for operation in office:
+        testapp.post("/sandbox/checkout/transactions", {"id": payid, "operation": operation, "lose": "1"})
+    assert state(db, tid).operations == [(kind, int(amount), "pending", pending)]
+    if told:
+        testapp.post("/sandbox/checkout/transactions", {"id": payid, "operation": "resend"})
+    else:
+
+        def age(session):
+            session.scalar(select(Operation)).updated_at = utcnow() - timedelta(minutes=31)
+
+        db.run(age)
+        assert app.registry.tasks.directlink_sweep.call_local() == [tid]
     after = state(db, tid)
-    assert (after.status, after.operations) == ("9", [("capture", 1281, "done", "9")])
-    assert [i["postfinance_status"] for i in receiver.wait_for(4)] == ["51", "5", "91", "9"]
-    assert receiver.wait_idle() and len(receiver.received) == 4
+    assert (after.status, after.operations) == (status, [(kind, int(amount), settled, status)])
+    assert ("operationDone" if settled == "done" else "operationRefused") in after.logs
+    assert [i["postfinance_status"] for i in receiver.wait_for(len(ipns) + 1)] == [*ipns, status]
+    assert receiver.wait_idle() and len(receiver.received) == len(ipns) + 1
+    assert checkout.status_held(tid) == status
+    if status == "5":  # refused, the payment as it was: it may be captured or cancelled again
+        operate(db, app, tid, kind, key="again")
+        assert state(db, tid).operations[-1][:3] == (kind, int(amount), "pending")
 
 
 def test_a_task_run_twice_asks_the_platform_once(testapp, app, make_config, db, platform):

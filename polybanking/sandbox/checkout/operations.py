@@ -1,9 +1,13 @@
 """The Checkout sandbox's operations API: refunds (``POST /payment/refunds``), completion and void
-of an AUTHORIZED transaction (``…/complete-online``, ``…/void-online``), as the SDK asks them.
+of an AUTHORIZED transaction (``…/complete-online``, ``…/void-online``), as the SDK asks them,
+and each read back (``…/completions/{id}``, ``…/voids/{id}``).
 
 As the e-payment sandbox does, the amount's cents choose what happens: ``…81`` stays pending
-(the back office settles it later), ``…83`` fails, anything else succeeds. Each state is followed
-by its signed webhook (Refund or Transaction) before the answer, as the hosted page does.
+(the back office settles it later: it succeeds or fails), ``…83`` fails, anything else succeeds;
+a completion of ``…91`` succeeds but leaves the transaction COMPLETED (risk checks running) for
+the back office to fulfil or decline. A failed completion or void leaves the transaction
+AUTHORIZED. Each state is followed by its signed webhook (Refund or Transaction) before the
+answer, as the hosted page does.
 """
 
 import json
@@ -13,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from .api import MAX_LIMIT, _json, _transaction, api_view, error
 from .auth import Account, Refused
 from .pages import REFUNDABLE, play, send_webhook
-from .store import outcome_by_cents
+from .store import outcome_by_cents, risk_checks_pending
 
 MAX_EXTERNAL_ID = 100
 _EXTERNAL_ID_QUERY = re.compile(r'externalId:"((?:[^"\\]|\\.)*)"')
@@ -119,8 +123,28 @@ def _operate(request, account: Account, kind: str, states: tuple[str, ...]):
     state = outcome_by_cents(transaction.amount)
     operation = request.registry.checkout_sandbox_store.operation(transaction, kind, state)
     if state == "SUCCESSFUL":
-        play(request.registry, transaction, states)
+        checking = kind == "completion" and risk_checks_pending(transaction.amount)
+        play(request.registry, transaction, states[:1] if checking else states)
     return _json(_operation_json(transaction, operation))
+
+
+def _read_operation(request, account: Account, kind: str):
+    found = request.registry.checkout_sandbox_store.find_operation(
+        account.space_id, kind, int(request.matchdict["id"])
+    )
+    if found is None:
+        return error(404, "NOT_FOUND", f"no transaction {kind} with this id in this space")
+    return _json(_operation_json(*found))
+
+
+@api_view("sandbox.checkout.completion", "GET")
+def read_completion(request, account: Account):
+    return _read_operation(request, account, "completion")
+
+
+@api_view("sandbox.checkout.void_read", "GET")
+def read_void(request, account: Account):
+    return _read_operation(request, account, "void")
 
 
 @api_view("sandbox.checkout.complete", "POST")
