@@ -47,6 +47,10 @@ class Epayment:
     name = "epayment"
     #: The statuses a payment's own IPNs carried, per outcome.
     ipns = {"pay": ["9"], "authorise": ["5"]}
+    #: Where it cannot be reached (nothing listens on port 9 of the loopback).
+    unreachable = {"maintenance_url": "http://127.0.0.1:9/ncol/test/maintenancedirect.asp"}
+    #: Why a refund that never reached it is refused.
+    no_trace = "PostFinance shows no operation after PAYID"
 
     def __init__(self, testapp, app, db, ledger):
         self.testapp, self.db, self.ledger = testapp, db, ledger
@@ -76,6 +80,8 @@ class Checkout:
 
     name = "checkout"
     ipns = {"pay": ["51", "5", "91", "9"], "authorise": ["51", "5"]}
+    unreachable = {"api_url": "http://127.0.0.1:9/api/v2.0"}
+    no_trace = "Checkout has no refund with this reference"
     OUTCOME = {"pay": "fulfill", "authorise": "authorize"}
     ACTION = {"refund-done": "settle-successful", "refund-refused": "settle-failed", "cancel-done": "void"}
 
@@ -338,13 +344,14 @@ def test_a_checkout_error_leaves_the_refund_pending_and_reserved_never_assumed(t
 
 
 @pytest.mark.parametrize("made", [True, False], ids=["made-answer-lost", "never-made"])
-def test_a_checkout_refund_without_an_answer_is_settled_by_the_janitor_by_its_reference(
-    testapp, app, make_config, db, receiver, settings, made
+def test_a_refund_without_an_answer_is_settled_by_the_janitor_as_the_platform_shows_it(
+    testapp, app, make_config, db, receiver, settings, platform, made
 ):
-    """The refund's creation gave no answer: Checkout made it and the answer was lost (as its
-    webhook), or the call never reached Checkout. The status janitor looks it up by our reference
-    (its externalId): found, it is settled; still missing once ``reconcile.stale_after`` old, it
-    is refused and its amount given back, which websites are not told (the status is the same)."""
+    """The refund's call gave no answer: the platform made it and the answer was lost (with
+    Checkout's webhook), or the call never reached it. The status janitor asks: found (Checkout:
+    by our reference, its externalId; e-payment: a new PAYIDSUB of the payment), it is settled;
+    no trace of it once ``reconcile.stale_after`` old, it is refused and its amount given back,
+    which websites are not told (the status is the same)."""
     from dataclasses import replace
     from datetime import timedelta
 
@@ -352,10 +359,9 @@ def test_a_checkout_refund_without_an_answer_is_settled_by_the_janitor_by_its_re
     from polybanking.platforms import PlatformUnavailable
     from polybanking.services.operations import run
 
-    config = make_config(platform="checkout")
-    checkout = Checkout(testapp, app, db, None)
-    tid = checkout.pay(config, amount="1500")
-    told = receiver.wait_for(len(checkout.ipns["pay"]))
+    config = make_config(platform=platform.name)
+    tid = platform.pay(config, amount="1500")
+    told = receiver.wait_for(len(platform.ipns["pay"]))
     operation_id = db.run(
         lambda s: (
             request_operation(
@@ -364,22 +370,21 @@ def test_a_checkout_refund_without_an_answer_is_settled_by_the_janitor_by_its_re
         )
     )
     claimed = db.run(lambda s: run.claim(s, operation_id, settings.orderid_prefix))
-    platform = platform_for(settings, config)
+    operating = platform_for(settings, config)
     if made:
         webhook_url = app.registry.checkout_sandbox_webhook_url
         app.registry.checkout_sandbox_webhook_url = "http://127.0.0.1:9/lost"  # its webhook is lost
         try:
-            answer = platform.operate(claimed.order)
+            answer = operating.operate(claimed.order)
         finally:
             app.registry.checkout_sandbox_webhook_url = webhook_url
         assert answer.outcome == "accepted"  # and then lost on its way back: the task never sees it
     else:
-        with pytest.raises(PlatformUnavailable):  # the SDK's call fails before reaching Checkout
-            replace(platform, api_url="http://127.0.0.1:9/api/v2.0", timeout=2).operate(claimed.order)
+        with pytest.raises(PlatformUnavailable):  # the call fails before reaching the platform
+            replace(operating, **platform.unreachable, timeout=2).operate(claimed.order)
     db.run(lambda s: run.record_answer(s, operation_id, None, settings.orderid_prefix, "timed out"))
     assert state(db, tid).operations == [("refund", 1500, "pending", "")]
-    held = [(r["state"], r["externalId"]) for r in checkout.held(tid).refunds]
-    assert held == ([("SUCCESSFUL", f"{tid}-{operation_id}")] if made else [])
+    assert platform.refunds_held(tid) == ([(1500, "done")] if made else [])
 
     tasks = app.registry.tasks
     tasks.directlink_check.call_local(tid)  # asked before it is stale_after old
@@ -405,7 +410,7 @@ def test_a_checkout_refund_without_an_answer_is_settled_by_the_janitor_by_its_re
                 select(TransactionLog.extra_data).where(TransactionLog.log_type == "operationRefused")
             )
         )
-        assert "Checkout has no refund with this reference" in refused
+        assert platform.no_trace in refused
         assert receiver.wait_idle() and len(receiver.received) == len(told)  # no IPN: no change
     assert tasks.directlink_sweep.call_local() == []  # settled: no more questions
 

@@ -21,9 +21,10 @@ from ...platforms.checkout import webhooks
 from ...platforms.checkout.platform import CheckoutPlatform
 from ...platforms.checkout.states import SHOPPER_OK_STATUSES
 from ...settings import CheckoutEnvironment, Settings
+from ..operations.unanswered import refuse_unanswered
 from .apart import read_apart
 from .apply import DIRECTLINK, FeedbackOutcome, apply_report
-from .checkout_refunds import apply_refunds, give_up_missing, pending_refunds, read_refunds
+from .checkout_refunds import NOT_AT_CHECKOUT, apply_refunds, pending_refunds, read_refunds
 from .platforms import checkout_platform
 from .start import TOKEN_PATTERN
 
@@ -178,7 +179,9 @@ def apply_answer(
     answer = answer or Answer(report)
     refunded = apply_refunds(dbsession, transaction, answer.refunds, channel)
     if question.sent_before is not None:
-        give_up_missing(dbsession, transaction, answer.missing_refunds, question.sent_before)
+        refuse_unanswered(
+            dbsession, transaction, question.sent_before, NOT_AT_CHECKOUT, answer.missing_refunds
+        )
     settled_changed = False
     for settled in answer.operations:
         settled_changed |= apply_report(dbsession, transaction, settled, channel).status_changed

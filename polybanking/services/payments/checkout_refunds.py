@@ -6,23 +6,20 @@ Only refunds PolyBanking asked for are applied this way; one made in Checkout's 
 shows in the transaction's own state (refunded in full: 8), which the refresh reads after.
 
 A refund whose creation failed (the network, or an HTTP error: no answer) may or may not exist at
-Checkout. It is looked up by its ``externalId``; once it was sent ``reconcile.stale_after`` ago and
-Checkout still has none, it never will (the task never asks twice), so it is refused and its
-amount given back rather than kept reserved for ever.
+Checkout: it is looked up by its ``externalId`` (``find_refund``), and refused when Checkout has
+none once it is old enough (``operations.unanswered``).
 """
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...models import Config, Operation, Transaction, TransactionLog
-from ...models.operation import PENDING, REFUND, REFUSED
+from ...models.operation import PENDING, REFUND
 from ...platforms import CHECKOUT, StatusReport
 from ...platforms.checkout.platform import CheckoutPlatform
 from ...settings import Settings
-from ..operations.settle import settle
 from .apply import POSTSALE, apply_report
 from .platforms import checkout_platform
 
@@ -77,29 +74,6 @@ def read_refunds(
         else:
             reports.append(found)
     return RefundsRead(reports, tuple(missing))
-
-
-def give_up_missing(
-    dbsession: Session, transaction: Transaction, missing: tuple[str, ...], sent_before: datetime
-) -> None:
-    """Refuse the refunds of ``transaction`` (locked by the caller) that Checkout has none of,
-    sent before ``sent_before`` and still without any answer; ``settle`` gives their amount back
-    and logs it. A refused refund changes no status, so no IPN."""
-    if not missing:
-        return
-    lost = dbsession.scalars(
-        select(Operation).where(
-            Operation.transaction_id == transaction.id,
-            Operation.kind == REFUND,
-            Operation.state == PENDING,
-            Operation.sent.is_(True),
-            Operation.platform_id == "",
-            Operation.updated_at <= sent_before,
-        )
-    )
-    for operation in lost:
-        if operation.reference in missing:
-            settle(operation, REFUSED, "", dbsession, NOT_AT_CHECKOUT)
 
 
 def read_refund(settings: Settings, test_mode: bool, refund_id: int) -> StatusReport | None:
