@@ -500,6 +500,7 @@ def test_a_pending_checkout_capture_or_cancel_is_settled_as_checkout_ends_it(
     ipns = [*checkout.ipns["authorise"], pending]
     assert [i["postfinance_status"] for i in receiver.wait_for(len(ipns))] == ipns
     payid = state(db, tid).payid
+    assert f'value="{office[0]}"' in testapp.get("/sandbox/checkout/transactions").text  # its button
     for operation in office:
         testapp.post("/sandbox/checkout/transactions", {"id": payid, "operation": operation, "lose": "1"})
     assert state(db, tid).operations == [(kind, int(amount), "pending", pending)]
