@@ -14,14 +14,7 @@ from ..epayment.views import HOSTED_PAGE_CSP
 from . import accounts
 from . import signer as webhooks
 from .api import csv_response
-from .store import (
-    METHODS,
-    OPERATIONS,
-    OUTCOMES,
-    REFUND_STATES,
-    WAITING,
-    SandboxTransaction,
-)
+from .store import METHODS, OPERATIONS, OUTCOMES, REFUND_STATES, WAITING, SandboxTransaction
 
 log = logging.getLogger(__name__)
 
@@ -155,10 +148,8 @@ class BackOffice:
             # Checkout's processor refused it: the transaction stays AUTHORIZED (no webhook of
             # the Transaction, whose state does not change; PolyBanking listens to no other).
             kind = SETTLES[operation.removesuffix("-failed")]
-            if (
-                self.request.registry.checkout_sandbox_store.settle_operation(transaction, kind, "FAILED")
-                is None
-            ):
+            store = self.request.registry.checkout_sandbox_store
+            if store.settle_operation(transaction, kind, "FAILED") is None:
                 self.request.response.status_int = 409
                 return self._page(f"no pending {kind} of transaction {transaction.id}")
         elif operation in OPERATIONS and transaction.state in OPERATIONS[operation][0]:
