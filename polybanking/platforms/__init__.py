@@ -55,7 +55,10 @@ class StatusReport:
     report's amount cannot be read, which never matches a transaction. ``operation_reference``
     is our reference of the operation the report is about (OperationOrder.reference), when the
     platform names it (Checkout's refunds echo it as ``externalId``); such a report settles that
-    operation and no other.
+    operation and no other. ``operation_outcome`` (ACCEPTED or REFUSED), when set, is that
+    operation's outcome read apart from the payment's status, which ``status`` then is (a
+    Checkout completion that failed leaves the payment AUTHORIZED: refused, and 5), and
+    ``operation_message`` says why.
     """
 
     order_id: str
@@ -68,6 +71,8 @@ class StatusReport:
     brand: str
     card: str
     operation_reference: str = field(default="", kw_only=True)
+    operation_outcome: str = field(default="", kw_only=True)
+    operation_message: str = field(default="", kw_only=True)
 
 
 #: Operations on a payment already made (PROTOCOL §10, §11): their kinds, and the platform's answer.

@@ -31,9 +31,7 @@ def register(huey: Huey, context: TaskContext, send_ipn):
             log.warning("transaction %s: %s", transaction_id, error)
             raise
         with task_transaction(context) as dbsession:
-            outcome = checkout.apply_answer(
-                dbsession, question, answer.report, POSTSALE, refunds=answer.refunds
-            )
+            outcome = checkout.apply_answer(dbsession, question, answer.report, POSTSALE, answer=answer)
             changed = bool(outcome and outcome.notify)
         if changed:  # after commit
             send_ipn(transaction_id)

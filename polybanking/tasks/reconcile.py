@@ -51,11 +51,9 @@ def register(huey: Huey, context: TaskContext, send_ipn) -> SimpleNamespace:
         try:
             answer, error = checkout.ask_all(question), ""
         except PlatformError as problem:
-            answer, error = checkout.Answer(None, []), str(problem)
+            answer, error = checkout.Answer(None), str(problem)
         with task_transaction(context) as dbsession:
-            outcome = checkout.apply_check(
-                dbsession, settings, question, answer.report, error, answer.refunds
-            )
+            outcome = checkout.apply_check(dbsession, settings, question, answer, error)
             changed = bool(outcome and outcome.notify)
         if changed:
             send_ipn(question.transaction_id)

@@ -172,11 +172,13 @@ def test_refunds_through_the_sdk_end_by_their_cents_and_are_checked(app, setting
     [
         ("post_payment_transactions_id_complete_online", 12.0, "SUCCESSFUL", "FULFILL"),
         ("post_payment_transactions_id_complete_online", 12.81, "PENDING", "AUTHORIZED"),
+        ("post_payment_transactions_id_complete_online", 12.91, "SUCCESSFUL", "COMPLETED"),  # risk checks
         ("post_payment_transactions_id_void_online", 12.0, "SUCCESSFUL", "VOIDED"),
         ("post_payment_transactions_id_void_online", 12.83, "FAILED", "AUTHORIZED"),
     ],
 )
 def test_completion_and_void_of_an_authorized_transaction(app, settings, method, amount, answer, final):
+    """Each is read back by its id (``…/completions/{id}``, ``…/voids/{id}``) as it was answered."""
     created = new_transaction(settings, amount)
     service = TransactionsService(sdk_configuration(settings))
     with pytest.raises(ApiException) as caught:
@@ -189,3 +191,18 @@ def test_completion_and_void_of_an_authorized_transaction(app, settings, method,
     with pytest.raises(ApiException) as caught:
         getattr(service, method)(created.id, 4712)
     assert caught.value.status == 403
+
+    this, other = ("completions", "voids") if "complete" in method else ("voids", "completions")
+    read = read_operation(settings, this, done.id)
+    assert (read.id, read.state.value, read.linked_transaction) == (done.id, answer, created.id)
+    with pytest.raises(ApiException) as caught:  # a completion is no void, and the other way round
+        read_operation(settings, other, done.id)
+    assert caught.value.status == 404
+
+
+def read_operation(settings, entities: str, operation_id: int):
+    """A completion or a void read back through the SDK (``entities``: completions or voids)."""
+    from postfinancecheckout import service
+
+    reader = getattr(service, f"Transaction{entities.capitalize()}Service")(sdk_configuration(settings))
+    return getattr(reader, f"get_payment_transactions_{entities}_id")(operation_id, SPACE)

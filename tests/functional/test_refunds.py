@@ -47,6 +47,10 @@ class Epayment:
     name = "epayment"
     #: The statuses a payment's own IPNs carried, per outcome.
     ipns = {"pay": ["9"], "authorise": ["5"]}
+    #: Where it cannot be reached (nothing listens on port 9 of the loopback).
+    unreachable = {"maintenance_url": "http://127.0.0.1:9/ncol/test/maintenancedirect.asp"}
+    #: Why a refund that never reached it is refused.
+    no_trace = "PostFinance shows no operation after PAYID"
 
     def __init__(self, testapp, app, db, ledger):
         self.testapp, self.db, self.ledger = testapp, db, ledger
@@ -76,6 +80,8 @@ class Checkout:
 
     name = "checkout"
     ipns = {"pay": ["51", "5", "91", "9"], "authorise": ["51", "5"]}
+    unreachable = {"api_url": "http://127.0.0.1:9/api/v2.0"}
+    no_trace = "Checkout has no refund with this reference"
     OUTCOME = {"pay": "fulfill", "authorise": "authorize"}
     ACTION = {"refund-done": "settle-successful", "refund-refused": "settle-failed", "cancel-done": "void"}
 
@@ -337,19 +343,25 @@ def test_a_checkout_error_leaves_the_refund_pending_and_reserved_never_assumed(t
     assert "HTTP 404" in error
 
 
-def test_a_checkout_refund_whose_answer_was_lost_is_found_by_its_reference_by_the_janitor(
-    testapp, app, make_config, db, receiver, settings
+@pytest.mark.parametrize("made", [True, False], ids=["made-answer-lost", "never-made"])
+def test_a_refund_without_an_answer_is_settled_by_the_janitor_as_the_platform_shows_it(
+    testapp, app, make_config, db, receiver, settings, platform, made
 ):
-    """Checkout made the refund but its answer never came back (nor its webhook): the status
-    janitor finds it by our reference (its externalId) and settles it."""
+    """The refund's call gave no answer: the platform made it and the answer was lost (with
+    Checkout's webhook), or the call never reached it. The status janitor asks: found (Checkout:
+    by our reference, its externalId; e-payment: a new PAYIDSUB of the payment), it is settled;
+    no trace of it once ``reconcile.stale_after`` old, it is refused and its amount given back,
+    which websites are not told (the status is the same)."""
+    from dataclasses import replace
     from datetime import timedelta
 
     from polybanking.models.meta import utcnow
+    from polybanking.platforms import PlatformUnavailable
     from polybanking.services.operations import run
 
-    config = make_config(platform="checkout")
-    checkout = Checkout(testapp, app, db, None)
-    tid = checkout.pay(config, amount="1500")
+    config = make_config(platform=platform.name)
+    tid = platform.pay(config, amount="1500")
+    told = receiver.wait_for(len(platform.ipns["pay"]))
     operation_id = db.run(
         lambda s: (
             request_operation(
@@ -358,28 +370,49 @@ def test_a_checkout_refund_whose_answer_was_lost_is_found_by_its_reference_by_th
         )
     )
     claimed = db.run(lambda s: run.claim(s, operation_id, settings.orderid_prefix))
-    webhook_url = app.registry.checkout_sandbox_webhook_url
-    app.registry.checkout_sandbox_webhook_url = "http://127.0.0.1:9/lost"  # its webhook is lost
-    try:
-        answer = platform_for(settings, config).operate(claimed.order)
-    finally:
-        app.registry.checkout_sandbox_webhook_url = webhook_url
-    assert answer.outcome == "accepted"  # and then lost on its way back: the task never sees it
+    operating = platform_for(settings, config)
+    if made:
+        webhook_url = app.registry.checkout_sandbox_webhook_url
+        app.registry.checkout_sandbox_webhook_url = "http://127.0.0.1:9/lost"  # its webhook is lost
+        try:
+            answer = operating.operate(claimed.order)
+        finally:
+            app.registry.checkout_sandbox_webhook_url = webhook_url
+        assert answer.outcome == "accepted"  # and then lost on its way back: the task never sees it
+    else:
+        with pytest.raises(PlatformUnavailable):  # the call fails before reaching the platform
+            replace(operating, **platform.unreachable, timeout=2).operate(claimed.order)
     db.run(lambda s: run.record_answer(s, operation_id, None, settings.orderid_prefix, "timed out"))
     assert state(db, tid).operations == [("refund", 1500, "pending", "")]
-    assert [(r["state"], r["externalId"]) for r in checkout.held(tid).refunds] == [
-        ("SUCCESSFUL", f"{tid}-{operation_id}")
-    ]
+    assert platform.refunds_held(tid) == ([(1500, "done")] if made else [])
 
-    def age(session):
-        session.get(Operation, operation_id).updated_at = utcnow() - timedelta(minutes=31)
+    tasks = app.registry.tasks
+    tasks.directlink_check.call_local(tid)  # asked before it is stale_after old
+    young = state(db, tid)
+    assert young.operations == [("refund", 1500, "done", "8") if made else ("refund", 1500, "pending", "")]
+    if not made:  # it may still be on its way: kept pending, its amount reserved
 
-    db.run(age)
-    assert app.registry.tasks.directlink_sweep.call_local() == [tid]
+        def age(session):
+            session.get(Operation, operation_id).updated_at = utcnow() - timedelta(minutes=31)
+
+        db.run(age)
+        assert tasks.directlink_sweep.call_local() == [tid]
     after = state(db, tid)
-    assert after.operations == [("refund", 1500, "done", "8")]
-    assert (after.status, after.refunded) == ("8", 1500)
-    assert receiver.wait_for(5)[-1]["postfinance_status"] == "8"
+    if made:
+        assert after.operations == [("refund", 1500, "done", "8")]
+        assert (after.status, after.refunded, after.reserved) == ("8", 1500, 1500)
+        assert receiver.wait_for(len(told) + 1)[-1]["postfinance_status"] == "8"
+    else:
+        assert after.operations == [("refund", 1500, "refused", "")]
+        assert (after.status, after.refunded, after.reserved) == ("9", 0, 0)
+        refused = db.run(
+            lambda s: s.scalar(
+                select(TransactionLog.extra_data).where(TransactionLog.log_type == "operationRefused")
+            )
+        )
+        assert platform.no_trace in refused
+        assert receiver.wait_idle() and len(receiver.received) == len(told)  # no IPN: no change
+    assert tasks.directlink_sweep.call_local() == []  # settled: no more questions
 
 
 def test_a_reference_ending_in_refunds_is_still_reachable(testapp, make_config, ledger):
@@ -429,23 +462,66 @@ def test_a_pending_cancellation_shows_the_platforms_status_until_done(
     assert (state(db, tid).status, state(db, tid).operations[0][2]) == ("6", "done")
 
 
-def test_a_pending_checkout_capture_is_done_once_checkout_says_fulfill(
-    testapp, app, make_config, db, receiver
+@pytest.mark.parametrize(
+    ("kind", "amount", "office", "settled", "status"),
+    [
+        # the completion stays pending, then Checkout completes the payment and fulfils it
+        ("capture", "1281", ["complete", "fulfill"], "done", "9"),
+        # … or completes it and its risk checks decline it
+        ("capture", "1281", ["complete", "decline"], "refused", "93"),
+        # … or the completion fails: the payment stays AUTHORIZED, and may be captured again
+        ("capture", "1281", ["complete-failed"], "refused", "5"),
+        # the completion succeeds but leaves the payment COMPLETED (risk checks), then DECLINE
+        ("capture", "1291", ["decline"], "refused", "93"),
+        # the void stays pending, then fails: the payment stays AUTHORIZED
+        ("cancel", "1281", ["void-failed"], "refused", "5"),
+    ],
+    ids=["fulfilled", "completed-declined", "completion-failed", "risk-checks-declined", "void-failed"],
+)
+@pytest.mark.parametrize("told", [True, False], ids=["webhook", "janitor"])
+def test_a_pending_checkout_capture_or_cancel_is_settled_as_checkout_ends_it(
+    testapp, app, make_config, db, receiver, kind, amount, office, settled, status, told
 ):
-    """Checkout completes the payment later: 91 until then, as while its checks run, then 9."""
+    """Checkout finishes a capture or cancellation later: 91 (61) until then, then what websites
+    see follows the transaction (PROTOCOL §11) and the operation is done or refused, whether the
+    Transaction webhook is sent (a failed completion or void changes no state: the webhook is
+    sent again, as a later event of the transaction would) or lost (the status janitor asks)."""
+    from datetime import timedelta
+
+    from polybanking.models.meta import utcnow
+
     config = make_config(platform="checkout")
     checkout = Checkout(testapp, app, db, None)
-    tid = checkout.pay(config, amount="1281", outcome="authorise")
-    operate(db, app, tid, "capture")
-    assert state(db, tid).operations == [("capture", 1281, "pending", "91")]
-    assert state(db, tid).status == "91"
-    office = "/sandbox/checkout/transactions"
-    for operation in ("complete", "fulfill"):  # each with its webhook
-        testapp.post(office, {"id": state(db, tid).payid, "operation": operation})
+    tid = checkout.pay(config, amount=amount, outcome="authorise")
+    operate(db, app, tid, kind)
+    pending = {"capture": "91", "cancel": "61"}[kind]
+    assert state(db, tid).operations == [(kind, int(amount), "pending", pending)]
+    assert state(db, tid).status == pending
+    ipns = [*checkout.ipns["authorise"], pending]
+    assert [i["postfinance_status"] for i in receiver.wait_for(len(ipns))] == ipns
+    payid = state(db, tid).payid
+    assert f'value="{office[0]}"' in testapp.get("/sandbox/checkout/transactions").text  # its button
+    for operation in office:
+        testapp.post("/sandbox/checkout/transactions", {"id": payid, "operation": operation, "lose": "1"})
+    assert state(db, tid).operations == [(kind, int(amount), "pending", pending)]
+    if told:
+        testapp.post("/sandbox/checkout/transactions", {"id": payid, "operation": "resend"})
+    else:
+
+        def age(session):
+            session.scalar(select(Operation)).updated_at = utcnow() - timedelta(minutes=31)
+
+        db.run(age)
+        assert app.registry.tasks.directlink_sweep.call_local() == [tid]
     after = state(db, tid)
-    assert (after.status, after.operations) == ("9", [("capture", 1281, "done", "9")])
-    assert [i["postfinance_status"] for i in receiver.wait_for(4)] == ["51", "5", "91", "9"]
-    assert receiver.wait_idle() and len(receiver.received) == 4
+    assert (after.status, after.operations) == (status, [(kind, int(amount), settled, status)])
+    assert ("operationDone" if settled == "done" else "operationRefused") in after.logs
+    assert [i["postfinance_status"] for i in receiver.wait_for(len(ipns) + 1)] == [*ipns, status]
+    assert receiver.wait_idle() and len(receiver.received) == len(ipns) + 1
+    assert checkout.status_held(tid) == status
+    if status == "5":  # refused, the payment as it was: it may be captured or cancelled again
+        operate(db, app, tid, kind, key="again")
+        assert state(db, tid).operations[-1][:3] == (kind, int(amount), "pending")
 
 
 def test_a_task_run_twice_asks_the_platform_once(testapp, app, make_config, db, platform):

@@ -77,6 +77,8 @@ ROUTES = {
     "sandbox.checkout.refund_search": "/sandbox/checkout/api/v2.0/payment/refunds/search",
     "sandbox.checkout.complete": "/sandbox/checkout/api/v2.0/payment/transactions/{id:\\d+}/complete-online",
     "sandbox.checkout.void": "/sandbox/checkout/api/v2.0/payment/transactions/{id:\\d+}/void-online",
+    "sandbox.checkout.completion": "/sandbox/checkout/api/v2.0/payment/transactions/completions/{id:\\d+}",
+    "sandbox.checkout.void_read": "/sandbox/checkout/api/v2.0/payment/transactions/voids/{id:\\d+}",
     "sandbox.checkout.key": "/sandbox/checkout/api/v2.0/webhooks/encryption-keys/{id}",
     "sandbox.checkout.space": "/sandbox/checkout/api/v2.0/spaces/{id:\\d+}",
     "sandbox.checkout.pay": "/sandbox/checkout/pay/{id:\\d+}",

@@ -6,7 +6,9 @@ online, a cancellation voids it online. Checkout's answers are read into the pla
 :class:`~polybanking.platforms.OperationAnswer`, in the e-payment codes websites read (8/81/83 for
 refunds, 9/91/93 for captures, 6/61/63 for cancellations), and a refund read later (its webhook,
 the status janitor) into a :class:`~polybanking.platforms.StatusReport` naming our reference, so
-that the one settle path finds the operation it is about.
+that the one settle path finds the operation it is about. A capture or cancellation left pending
+is read later with its transaction (``operation_report``): what websites see follows the
+transaction, and the operation is done or refused as the two together say.
 """
 
 from dataclasses import replace
@@ -55,6 +57,14 @@ ONLINE = {
 PENDING_STATUS = {REFUND: "81", CAPTURE: "91", CANCEL: "61"}
 #: The rank (StatusReport.pay_id_sub) of the transaction's state a capture or cancellation leads to.
 RANK = {CAPTURE: STATES["FULFILL"].rank, CANCEL: STATES["VOIDED"].rank}
+#: The transaction's state once a capture or cancellation is done.
+DONE_STATE = {CAPTURE: "FULFILL", CANCEL: "VOIDED"}
+#: What Checkout calls a capture's and a cancellation's own entity, and the SDK's call reading it.
+ENTITY = {CAPTURE: "completion", CANCEL: "void"}
+READ = {
+    CAPTURE: ("TransactionCompletionsService", "get_payment_transactions_completions_id"),
+    CANCEL: ("TransactionVoidsService", "get_payment_transactions_voids_id"),
+}
 
 
 def _state(entity) -> str:
@@ -142,3 +152,32 @@ def refund_report(refund) -> StatusReport | None:
         return None
     _outcome, status = outcome_of(REFUND, _state(refund))
     return replace(report, status=status, operation_reference=refund.external_id or "")
+
+
+def operation_report(kind: str, entity, transaction, reference: str) -> StatusReport | None:
+    """A pending capture's or cancellation's outcome, read from its completion or void (``entity``,
+    None when its answer never came) together with its transaction: a report naming our
+    ``reference`` whose status is the transaction's (PROTOCOL §11's table), or None while it is
+    still pending. Done once the transaction is FULFILL (VOIDED); refused once it went elsewhere
+    (DECLINE after completion, FAILED, voided or captured instead) or, still AUTHORIZED, once
+    the completion (void) itself FAILED; a failed one is final, so reading the two one after
+    the other never refuses one that succeeds."""
+    report = report_of(transaction)
+    state = _state(transaction)
+    if report is None or kind not in DONE_STATE:
+        return None
+    if entity is not None and str(entity.linked_transaction) != str(transaction.id):
+        entity = None  # not this payment's: its outcome is not known from it
+    if state == DONE_STATE[kind]:
+        outcome, message = ACCEPTED, ""
+    elif kind == CAPTURE and state == "COMPLETED":
+        return None  # captured, Checkout's risk checks still running
+    elif state == "AUTHORIZED":
+        if entity is None or _state(entity) != "FAILED":
+            return None  # Checkout has not finished: the webhook or the janitor asks again
+        outcome, message = REFUSED, f"{ENTITY[kind]} FAILED: {_failure(entity)}"
+    else:
+        outcome, message = REFUSED, f"the transaction is {state}"
+    return replace(
+        report, operation_reference=reference, operation_outcome=outcome, operation_message=message[:200]
+    )

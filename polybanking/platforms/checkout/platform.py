@@ -188,12 +188,41 @@ class CheckoutPlatform:
             raise PlatformError(f"Checkout showed no refund {refund_id}")
         return operations.refund_report(refund)
 
-    def find_refund(self, reference: str) -> StatusReport | None:
-        """The refund whose ``externalId`` is ``reference`` (one whose answer was lost), as
-        ``read_refund`` gives it; None when Checkout has none (PlatformError)."""
+    def find_refund(self, reference: str, transaction_id: str) -> StatusReport | None:
+        """The refund of Checkout transaction ``transaction_id`` whose ``externalId`` is
+        ``reference`` (one whose answer was lost), as ``read_refund`` gives it; None when Checkout
+        has none (PlatformError). One of another transaction (a database reset, a second
+        installation on the same space) is not ours."""
         from postfinancecheckout.service import RefundsService
 
         query = 'externalId:"' + reference.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        found = self.call(RefundsService, "get_payment_refunds_search", self.space_id, query=query, limit=1)
-        refunds = list(found.data or []) if found is not None else []
-        return operations.refund_report(refunds[0]) if refunds else None
+        found = self.call(RefundsService, "get_payment_refunds_search", self.space_id, query=query, limit=10)
+        for refund in list(found.data or []) if found is not None else []:
+            if refund.transaction is not None and str(refund.transaction.id) == transaction_id:
+                return operations.refund_report(refund)
+        return None
+
+    def read_operation(self, kind: str, operation_id: int):
+        """The SDK's ``TransactionCompletion`` (a capture) or ``TransactionVoid`` (a cancellation)
+        with this id (PlatformError)."""
+        from postfinancecheckout import service
+
+        class_name, method = operations.READ[kind]
+        return self.call(getattr(service, class_name), method, operation_id, self.space_id)
+
+    def read_with_operations(
+        self, platform_id: str, pending: tuple[tuple[str, str, str], ...]
+    ) -> tuple[StatusReport | None, list[StatusReport]]:
+        """The payment's state, and the outcome of each of its pending captures or cancellations
+        (kind, Checkout's id of its completion or void or "" when unknown, our reference) that
+        has one (``operations.operation_report``); PlatformError. The operations are read first:
+        a failed one is final, whatever the transaction did since."""
+        entities = [
+            (kind, self.read_operation(kind, int(known)) if known.isdigit() else None, reference)
+            for kind, known, reference in pending
+        ]
+        transaction = self.read(platform_id)
+        reports = [
+            operations.operation_report(kind, entity, transaction, ref) for kind, entity, ref in entities
+        ]
+        return report_of(transaction), [report for report in reports if report is not None]

@@ -41,6 +41,8 @@ def includeme(config) -> None:
     config.add_route("sandbox.checkout.refund_search", API + "/payment/refunds/search")
     config.add_route("sandbox.checkout.complete", API + "/payment/transactions/{id:\\d+}/complete-online")
     config.add_route("sandbox.checkout.void", API + "/payment/transactions/{id:\\d+}/void-online")
+    config.add_route("sandbox.checkout.completion", API + "/payment/transactions/completions/{id:\\d+}")
+    config.add_route("sandbox.checkout.void_read", API + "/payment/transactions/voids/{id:\\d+}")
     config.add_route("sandbox.checkout.key", API + "/webhooks/encryption-keys/{id}")
     config.add_route("sandbox.checkout.space", API + "/spaces/{id:\\d+}")
     config.add_route("sandbox.checkout.pay", "/sandbox/checkout/pay/{id:\\d+}")

@@ -1,19 +1,23 @@
 """The Checkout sandbox's operations API: refunds (``POST /payment/refunds``), completion and void
-of an AUTHORIZED transaction (``…/complete-online``, ``…/void-online``), as the SDK asks them.
+of an AUTHORIZED transaction (``…/complete-online``, ``…/void-online``), as the SDK asks them,
+and each read back (``…/completions/{id}``, ``…/voids/{id}``).
 
 As the e-payment sandbox does, the amount's cents choose what happens: ``…81`` stays pending
-(the back office settles it later), ``…83`` fails, anything else succeeds. Each state is followed
-by its signed webhook (Refund or Transaction) before the answer, as the hosted page does.
+(the back office settles it later: it succeeds or fails), ``…83`` fails, anything else succeeds;
+a completion of ``…91`` succeeds but leaves the transaction COMPLETED (risk checks running) for
+the back office to fulfil or decline. A failed completion or void leaves the transaction
+AUTHORIZED. Each state is followed by its signed webhook (Refund or Transaction) before the
+answer, as the hosted page does.
 """
 
 import json
 import re
 from decimal import Decimal, InvalidOperation
 
-from .api import _json, _transaction, api_view, error
+from .api import MAX_LIMIT, _json, _transaction, api_view, error
 from .auth import Account, Refused
 from .pages import REFUNDABLE, play, send_webhook
-from .store import outcome_by_cents
+from .store import outcome_by_cents, risk_checks_pending
 
 MAX_EXTERNAL_ID = 100
 _EXTERNAL_ID_QUERY = re.compile(r'externalId:"((?:[^"\\]|\\.)*)"')
@@ -73,14 +77,18 @@ def create_refund(request, account: Account):
 
 @api_view("sandbox.checkout.refund_search", "GET")
 def search_refunds(request, account: Account):
-    """By ``externalId:"<value>"`` only (how PolyBanking finds a refund whose answer was lost)."""
+    """By ``externalId:"<value>"`` only (how PolyBanking finds a refund whose answer was lost);
+    every refund of the space with it, up to ``limit``."""
     match = _EXTERNAL_ID_QUERY.fullmatch((request.GET.get("query") or "").strip())
     if match is None:
         return error(400, "BAD_REQUEST", "unsupported query", {"query": 'externalId:"<value>"'})
+    raw_limit = request.GET.get("limit") or "10"
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        return error(400, "BAD_REQUEST", "limit is 1 to 100")
     external_id = re.sub(r"\\(.)", r"\1", match.group(1))
-    found = request.registry.checkout_sandbox_store.refund_by_external_id(account.space_id, external_id)
-    data = [found[0].refund_json(found[1])] if found else []
-    return _json({"data": data, "offset": 0, "limit": 1, "hasMore": False})
+    found = request.registry.checkout_sandbox_store.refunds_by_external_id(account.space_id, external_id)
+    data = [transaction.refund_json(refund) for transaction, refund in found[: int(raw_limit)]]
+    return _json({"data": data, "offset": 0, "limit": int(raw_limit), "hasMore": len(found) > len(data)})
 
 
 def _operation_json(transaction, operation: dict) -> dict:
@@ -115,8 +123,28 @@ def _operate(request, account: Account, kind: str, states: tuple[str, ...]):
     state = outcome_by_cents(transaction.amount)
     operation = request.registry.checkout_sandbox_store.operation(transaction, kind, state)
     if state == "SUCCESSFUL":
-        play(request.registry, transaction, states)
+        checking = kind == "completion" and risk_checks_pending(transaction.amount)
+        play(request.registry, transaction, states[:1] if checking else states)
     return _json(_operation_json(transaction, operation))
+
+
+def _read_operation(request, account: Account, kind: str):
+    found = request.registry.checkout_sandbox_store.find_operation(
+        account.space_id, kind, int(request.matchdict["id"])
+    )
+    if found is None:
+        return error(404, "NOT_FOUND", f"no transaction {kind} with this id in this space")
+    return _json(_operation_json(*found))
+
+
+@api_view("sandbox.checkout.completion", "GET")
+def read_completion(request, account: Account):
+    return _read_operation(request, account, "completion")
+
+
+@api_view("sandbox.checkout.void_read", "GET")
+def read_void(request, account: Account):
+    return _read_operation(request, account, "void")
 
 
 @api_view("sandbox.checkout.complete", "POST")

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 SUCCESS_STATES = ("AUTHORIZED", "COMPLETED", "FULFILL")
 #: A refund needs a captured payment.
 REFUNDABLE = ("COMPLETED", "FULFILL")
+#: The back office's operations that also settle a completion or void the API left PENDING.
+SETTLES = {"complete": "completion", "void": "void"}
 
 
 def send_webhook(
@@ -95,8 +97,8 @@ class HostedPage:
     require_csrf=False,
 )
 class BackOffice:
-    """Later operations (complete, fulfil, decline, void, a refund and its outcome), a webhook
-    sent again, or one lost."""
+    """Later operations (complete, fulfil, decline, void, a refund and its outcome, a pending
+    completion or void that fails), a webhook sent again, or one lost."""
 
     def __init__(self, request):
         self.request = request
@@ -105,6 +107,7 @@ class BackOffice:
         return {
             "transactions": self.request.registry.checkout_sandbox_store.recent(),
             "operations": OPERATIONS,
+            "settles": SETTLES,
             "message": message,
         }
 
@@ -141,7 +144,18 @@ class BackOffice:
                     send_webhook(
                         self.request.registry, transaction, settled["id"], settled["state"], "Refund"
                     )
+        elif operation.endswith("-failed") and operation.removesuffix("-failed") in SETTLES:
+            # Checkout's processor refused it: the transaction stays AUTHORIZED (no webhook of
+            # the Transaction, whose state does not change; PolyBanking listens to no other).
+            kind = SETTLES[operation.removesuffix("-failed")]
+            store = self.request.registry.checkout_sandbox_store
+            if store.settle_operation(transaction, kind, "FAILED") is None:
+                self.request.response.status_int = 409
+                return self._page(f"no pending {kind} of transaction {transaction.id}")
         elif operation in OPERATIONS and transaction.state in OPERATIONS[operation][0]:
+            if operation in SETTLES:
+                store = self.request.registry.checkout_sandbox_store
+                store.settle_operation(transaction, SETTLES[operation], "SUCCESSFUL")
             play(self.request.registry, transaction, OPERATIONS[operation][1], lose)
         else:
             self.request.response.status_int = 409

@@ -28,14 +28,21 @@ OPERATIONS = {
 #: Refunds the back office can play: the whole amount left, with this outcome.
 REFUND_STATES = ("SUCCESSFUL", "FAILED")
 #: What the API's refunds, completions and voids end in, by the amount's cents (as the e-payment
-#: sandbox does): …81 stays pending (the back office settles it later), …83 fails.
-PENDING_CENTS, FAILING_CENTS = 81, 83
+#: sandbox does): …81 stays pending (the back office settles it later), …83 fails. A completion
+#: of an amount ending in …91 succeeds but leaves the transaction COMPLETED, as while Checkout's
+#: risk checks run (the back office then fulfils or declines it).
+PENDING_CENTS, FAILING_CENTS, CHECKING_CENTS = 81, 83, 91
 
 
 def outcome_by_cents(amount: Decimal) -> str:
     """PENDING, FAILED or SUCCESSFUL for an operation of ``amount`` (see PENDING_CENTS)."""
     cents = int(amount * 100) % 100
     return {PENDING_CENTS: "PENDING", FAILING_CENTS: "FAILED"}.get(cents, "SUCCESSFUL")
+
+
+def risk_checks_pending(amount: Decimal) -> bool:
+    """Whether a successful completion of ``amount`` leaves the transaction COMPLETED."""
+    return int(amount * 100) % 100 == CHECKING_CENTS
 
 
 #: The payment methods the hosted page offers (Checkout's names).
@@ -130,6 +137,7 @@ class Store:
         self._ids = itertools.count(first_id)
         self._transactions: dict[int, SandboxTransaction] = {}
         self._refunds: dict[int, SandboxTransaction] = {}
+        self._operations: dict[int, SandboxTransaction] = {}
         self._events = itertools.count(first_id * 10)
 
     def next_event_id(self) -> int:
@@ -180,15 +188,18 @@ class Store:
         names = {"externalId": external_id, "merchantReference": reference}
         return self.refund(transaction, amount, outcome_by_cents(amount), **names), True
 
-    def refund_by_external_id(
+    def refunds_by_external_id(
         self, space_id: int, external_id: str
-    ) -> tuple[SandboxTransaction, dict] | None:
+    ) -> list[tuple[SandboxTransaction, dict]]:
+        """Every refund of the space with this ``externalId``, oldest first."""
         with self._lock:
-            for transaction in self._refunds.values():
-                for refund in transaction.refunds:
-                    if transaction.space_id == space_id and refund.get("externalId") == external_id:
-                        return transaction, refund
-        return None
+            return [
+                (transaction, refund)
+                for refund_id, transaction in sorted(self._refunds.items())
+                if transaction.space_id == space_id
+                for refund in transaction.refunds
+                if refund["id"] == refund_id and refund.get("externalId") == external_id
+            ]
 
     def settle_refunds(self, transaction: SandboxTransaction, state: str) -> list[dict]:
         """Every pending refund of ``transaction`` moved to ``state``; those refunds."""
@@ -204,7 +215,27 @@ class Store:
         with self._lock:
             operation = {"id": next(self._ids), "kind": kind, "state": state, "created_on": timestamp()}
             transaction.operations.append(operation)
+            self._operations[operation["id"]] = transaction
             return operation
+
+    def settle_operation(self, transaction: SandboxTransaction, kind: str, state: str) -> dict | None:
+        """The PENDING completion or void (``kind``) of ``transaction`` moved to ``state``; None
+        when there is none."""
+        with self._lock:
+            for operation in transaction.operations:
+                if operation["kind"] == kind and operation["state"] == "PENDING":
+                    operation["state"] = state
+                    return operation
+        return None
+
+    def find_operation(
+        self, space_id: int, kind: str, operation_id: int
+    ) -> tuple[SandboxTransaction, dict] | None:
+        transaction = self._operations.get(operation_id)
+        if transaction is None or transaction.space_id != space_id:
+            return None
+        operation = next(o for o in transaction.operations if o["id"] == operation_id)
+        return (transaction, operation) if operation["kind"] == kind else None
 
     def find_refund(self, space_id: int, refund_id: int) -> tuple[SandboxTransaction, dict] | None:
         transaction = self._refunds.get(refund_id)

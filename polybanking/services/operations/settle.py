@@ -4,7 +4,9 @@ Every report (post-sale, browser return, status query, an operation's own answer
 first. A report of a refund, capture or cancellation settles the pending operation it is about,
 and says whether the transaction's status must stay as it is: a partial refund leaves a paid
 payment paid (PROTOCOL §10: only a refund bringing the total to the whole amount makes it 8), and
-a refused or still pending refund changes nothing websites see.
+a refused or still pending refund changes nothing websites see. A report that gives a named
+operation's outcome apart from the payment's status (Checkout's completion or void read with
+its transaction) settles that operation, and the status becomes the payment's (PROTOCOL §11).
 """
 
 from dataclasses import dataclass
@@ -15,18 +17,21 @@ from sqlalchemy.orm import Session
 from ...models import Operation, Transaction, TransactionLog
 from ...models.meta import utcnow
 from ...models.operation import DONE, KINDS, PENDING, REFUND, REFUSED
-from ...platforms import StatusReport
+from ...platforms import ACCEPTED, StatusReport
 from ...platforms.epayment.statuses import operation_outcome
 
 
 @dataclass(frozen=True)
 class Settlement:
     """``hold``: the report is recorded but the transaction's status stays as it is;
-    ``refunded``: a refund was settled done by this report."""
+    ``refunded``: a refund was settled done by this report; ``current``: the report is the
+    platform's word on the payment read with the operation it settled, so its status is the
+    transaction's now, even if an earlier answer of that operation ranked higher."""
 
     operation: Operation | None = None
     hold: bool = False
     refunded: bool = False
+    current: bool = False
 
 
 def _kind_of(transaction: Transaction, report: StatusReport) -> str | None:
@@ -79,8 +84,33 @@ def settle(operation: Operation, outcome: str, status: str, dbsession: Session, 
     dbsession.add(TransactionLog(transaction=transaction, log_type=log_type, extra_data=text, when=now))
 
 
+def _settle_named(dbsession: Session, transaction: Transaction, report: StatusReport) -> Settlement:
+    """A report giving the outcome of the operation it names apart from the payment's status
+    (StatusReport.operation_outcome): the operation settled, the status the payment's."""
+    operation = dbsession.scalar(
+        select(Operation).where(
+            Operation.transaction_id == transaction.id,
+            Operation.id == _operation_id(transaction, report.operation_reference),
+            Operation.state == PENDING,
+        )
+    )
+    if operation is None:
+        return Settlement()  # settled already: the report is the payment's state, as any other
+    outcome = DONE if report.operation_outcome == ACCEPTED else REFUSED
+    settle(operation, outcome, report.status, dbsession, report.operation_message)
+    return Settlement(operation, current=True)
+
+
+def _operation_id(transaction: Transaction, reference: str) -> int | None:
+    """The id in our ``reference`` (``Operation.reference``) of an operation of ``transaction``."""
+    prefix, _dash, number = reference.rpartition("-")
+    return int(number) if prefix == str(transaction.id) and number.isascii() and number.isdigit() else None
+
+
 def settle_report(dbsession: Session, transaction: Transaction, report: StatusReport) -> Settlement:
     """Settle the operation ``report`` is about, if any; see the module's docstring."""
+    if report.operation_outcome:
+        return _settle_named(dbsession, transaction, report)
     kind = _kind_of(transaction, report)
     if kind is None:
         return Settlement()

@@ -173,6 +173,11 @@ def apply_report(
         return FeedbackOutcome(transaction, report, status_changed=False, mismatch=False, refund_told=told)
 
     verdict = classify(transaction, report)
+    if settlement.current and report.pay_id == transaction.postfinance_id:
+        # Read with the operation it settled: the payment's state now, never stale; the rank our
+        # pending answer gave (91 or 61 while Checkout had not finished) was ours, not Checkout's.
+        verdict = "duplicate" if report.status == transaction.postfinance_status else "new"
+        transaction.postfinance_id_sub = report.pay_id_sub
     if verdict == "stale":
         add_log("postfinanceIgnored", f"stale report: status {report.status}, PAYIDSUB {report.pay_id_sub}")
         return FeedbackOutcome(transaction, report, status_changed=False, mismatch=False)

@@ -7,21 +7,24 @@ the transaction through the API, outside any lock, then applies what Checkout sa
 """
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...models import Config, Transaction, TransactionLog
+from ...models import Config, Operation, Transaction, TransactionLog
 from ...models.meta import utcnow
+from ...models.operation import CANCEL, CAPTURE, PENDING
 from ...platforms import CHECKOUT, StatusReport
 from ...platforms.checkout import webhooks
 from ...platforms.checkout.platform import CheckoutPlatform
 from ...platforms.checkout.states import SHOPPER_OK_STATUSES
 from ...settings import CheckoutEnvironment, Settings
+from ..operations.unanswered import refuse_unanswered
 from .apart import read_apart
 from .apply import DIRECTLINK, FeedbackOutcome, apply_report
-from .checkout_refunds import apply_refunds, pending_refunds, read_refunds
+from .checkout_refunds import NOT_AT_CHECKOUT, apply_refunds, pending_refunds, read_refunds
 from .platforms import checkout_platform
 from .start import TOKEN_PATTERN
 
@@ -81,22 +84,47 @@ def accept_webhook(dbsession: Session, settings: Settings, signature: str, body:
 
 @dataclass(frozen=True)
 class Question:
-    """What reading one Checkout transaction needs, gathered before the HTTP call: its refunds
-    still pending are read too, so that a lost refund webhook is repaired by the same refresh."""
+    """What reading one Checkout transaction needs, gathered before the HTTP call: its refunds,
+    captures and cancellations still pending are read too, so that a lost webhook (or one that
+    never comes: a completion that failed leaves the transaction as it was) is repaired by the
+    same refresh."""
 
     transaction_id: int
     platform: CheckoutPlatform
     checkout_id: str
     refund_ids: tuple[int, ...] = ()
     lost_refunds: tuple[str, ...] = ()  # our references of refunds whose answer never came
+    #: Lost refunds sent before this (``reconcile.stale_after`` before the question) that
+    #: Checkout has none of are refused; younger ones may still be on their way.
+    sent_before: datetime | None = None
+    #: Pending captures and cancellations: (kind, Checkout's id of its completion or void, or ""
+    #: when the answer never came, our reference).
+    operations: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class Answer:
-    """Checkout's word on the transaction, and on each of its pending refunds."""
+    """Checkout's word on the transaction, and on each of its pending refunds, captures and
+    cancellations (those with an outcome)."""
 
     report: StatusReport | None
-    refunds: list[StatusReport]
+    refunds: list[StatusReport] = field(default_factory=list)
+    missing_refunds: tuple[str, ...] = ()  # lost refunds Checkout has none of
+    operations: list[StatusReport] = field(default_factory=list)
+
+
+def _pending_operations(dbsession: Session, transaction_id: int) -> tuple[tuple[str, str, str], ...]:
+    pending = dbsession.scalars(
+        select(Operation)
+        .where(
+            Operation.transaction_id == transaction_id,
+            Operation.kind.in_((CAPTURE, CANCEL)),
+            Operation.state == PENDING,
+            Operation.sent.is_(True),
+        )
+        .order_by(Operation.id)
+    )
+    return tuple((o.kind, o.platform_id, o.reference) for o in pending)
 
 
 def prepare(dbsession: Session, settings: Settings, transaction_id: int) -> Question | None:
@@ -106,7 +134,11 @@ def prepare(dbsession: Session, settings: Settings, transaction_id: int) -> Ques
         return None
     platform = checkout_platform(settings, settings.checkout(transaction.config.test_mode))
     refund_ids, lost = pending_refunds(dbsession, transaction_id)
-    return Question(transaction_id, platform, transaction.postfinance_id, refund_ids, lost)
+    sent_before = utcnow() - settings.reconcile.stale_after
+    operations = _pending_operations(dbsession, transaction_id)
+    return Question(
+        transaction_id, platform, transaction.postfinance_id, refund_ids, lost, sent_before, operations
+    )
 
 
 def ask(question: Question) -> StatusReport | None:
@@ -115,9 +147,13 @@ def ask(question: Question) -> StatusReport | None:
 
 
 def ask_all(question: Question) -> Answer:
-    """The pending refunds, then the payment, as Checkout shows them now (PlatformError)."""
-    refunds = read_refunds(question.platform, question.refund_ids, question.lost_refunds)
-    return Answer(ask(question), refunds)
+    """The pending refunds, captures and cancellations, then the payment, as Checkout shows them
+    now (PlatformError)."""
+    refunds = read_refunds(
+        question.platform, question.checkout_id, question.refund_ids, question.lost_refunds
+    )
+    report, operations = question.platform.read_with_operations(question.checkout_id, question.operations)
+    return Answer(report, refunds.reports, refunds.missing, operations)
 
 
 def apply_answer(
@@ -126,10 +162,12 @@ def apply_answer(
     report: StatusReport | None,
     channel: str,
     client_ip: str = "",
-    refunds: list[StatusReport] | None = None,
+    answer: Answer | None = None,
 ) -> FeedbackOutcome | None:
-    """Apply what Checkout said (its pending refunds first), under the row's lock; None when it
-    has no answer yet. ``notify`` says whether any of it made an IPN due."""
+    """Apply what Checkout said, under the row's lock: ``answer``'s pending refunds (those it has
+    none of refused once old enough), captures and cancellations first, then the payment's
+    ``report``; None when it has no answer yet. ``notify`` says whether any of it made an IPN
+    due."""
     transaction = dbsession.scalar(
         select(Transaction).where(Transaction.id == question.transaction_id).with_for_update()
     )
@@ -138,20 +176,32 @@ def apply_answer(
     if report.pay_id != transaction.postfinance_id:  # never another payment's state
         log.error("Checkout answered for %s, not %s", report.pay_id, transaction.postfinance_id)
         return None
-    refunded = apply_refunds(dbsession, transaction, refunds or [], channel)
+    answer = answer or Answer(report)
+    refunded = apply_refunds(dbsession, transaction, answer.refunds, channel)
+    if question.sent_before is not None:
+        refuse_unanswered(
+            dbsession, transaction, question.sent_before, NOT_AT_CHECKOUT, answer.missing_refunds
+        )
+    settled_changed = False
+    for settled in answer.operations:
+        settled_changed |= apply_report(dbsession, transaction, settled, channel).status_changed
     outcome = apply_report(dbsession, transaction, report, channel, client_ip)
-    return replace(outcome, refund_told=outcome.refund_told or refunded)
+    return replace(
+        outcome,
+        status_changed=outcome.status_changed or settled_changed,
+        refund_told=outcome.refund_told or refunded,
+    )
 
 
 def apply_check(
     dbsession: Session,
     settings: Settings,
     question: Question,
-    report: StatusReport | None,
+    answer: Answer,
     error: str = "",
-    refunds: list[StatusReport] | None = None,
 ) -> FeedbackOutcome | None:
     """The status janitor's question answered (or not): logged, and applied like any report."""
+    report = answer.report
     if error:
         text = f"no answer: {error}"
     elif report is None:
@@ -165,7 +215,7 @@ def apply_check(
         dbsession.add(TransactionLog(transaction=transaction, log_type="checkoutQuery", extra_data=text))
     if error:
         return None
-    return apply_answer(dbsession, question, report, DIRECTLINK, refunds=refunds)
+    return apply_answer(dbsession, question, report, DIRECTLINK, answer=answer)
 
 
 def returning(dbsession: Session, settings: Settings, token: str) -> Question | None:

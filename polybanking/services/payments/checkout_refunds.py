@@ -4,7 +4,13 @@ whose refunds are pending, reads each refund through the API and applies it thro
 
 Only refunds PolyBanking asked for are applied this way; one made in Checkout's back office
 shows in the transaction's own state (refunded in full: 8), which the refresh reads after.
+
+A refund whose creation failed (the network, or an HTTP error: no answer) may or may not exist at
+Checkout: it is looked up by its ``externalId`` (``find_refund``), and refused when Checkout has
+none once it is old enough (``operations.unanswered``).
 """
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,12 +46,34 @@ def pending_refunds(dbsession: Session, transaction_id: int) -> tuple[tuple[int,
     return ids, lost
 
 
+#: Why a refund whose creation failed is refused once Checkout still has none (operators search
+#: Checkout's back office by the same reference).
+NOT_AT_CHECKOUT = "Checkout has no refund with this reference"
+
+
+@dataclass(frozen=True)
+class RefundsRead:
+    """The pending refunds as Checkout shows them now, and our references of those whose creation
+    failed that Checkout has none of (``missing``)."""
+
+    reports: list[StatusReport]
+    missing: tuple[str, ...] = ()
+
+
 def read_refunds(
-    platform: CheckoutPlatform, refund_ids: tuple[int, ...], lost: tuple[str, ...] = ()
-) -> list[StatusReport]:
-    """Each refund as Checkout shows it now (PlatformError when one cannot be read)."""
-    reports = [*map(platform.read_refund, refund_ids), *map(platform.find_refund, lost)]
-    return [report for report in reports if report is not None]
+    platform: CheckoutPlatform, checkout_id: str, refund_ids: tuple[int, ...], lost: tuple[str, ...] = ()
+) -> RefundsRead:
+    """Each refund of Checkout transaction ``checkout_id`` as Checkout shows it now (PlatformError
+    when one cannot be read)."""
+    reports = [report for report in map(platform.read_refund, refund_ids) if report is not None]
+    missing = []
+    for reference in lost:
+        found = platform.find_refund(reference, checkout_id)
+        if found is None:
+            missing.append(reference)
+        else:
+            reports.append(found)
+    return RefundsRead(reports, tuple(missing))
 
 
 def read_refund(settings: Settings, test_mode: bool, refund_id: int) -> StatusReport | None:

@@ -6,7 +6,9 @@ those left in an uncertain status (52, 92; Checkout's PROCESSING, COMPLETED) as 
 with a refund, capture or cancellation still pending that long after it was sent (its answer was
 pending or never came). Each is asked at most ``reconcile.max_queries`` times per status, with
 growing pauses, and not once it is older than ``reconcile.give_up_after``. The answer is applied
-like a feedback (``feedback.apply_report``).
+like a feedback (``feedback.apply_report``). A refund whose maintenance call gave no answer is
+refused once it is that old and PostFinance shows no operation on the payment after the last one
+we know of (``operations.unanswered``): it never reached PostFinance, or was refused there.
 
 The HTTP call happens in a task between two short transactions: ``claim_due`` (which counts the
 question before it is asked, so two workers never ask twice) and ``apply_answer``.
@@ -30,6 +32,7 @@ from ...platforms.epayment.feedback import FeedbackError
 from ...platforms.epayment.form import format_order_id
 from ...platforms.epayment.statuses import UNCERTAIN_STATUSES
 from ...settings import PostFinanceEnvironment, Settings
+from ..operations.unanswered import refuse_unanswered
 from ..payments.apply import DIRECTLINK, FeedbackOutcome, apply_report
 
 log = logging.getLogger(__name__)
@@ -120,6 +123,9 @@ class Question:
     transaction_id: int
     url: str
     fields: dict[str, str]
+    #: Refunds without an answer sent before this (``reconcile.stale_after`` before the question)
+    #: that PostFinance shows no trace of are refused; younger ones may still be on their way.
+    sent_before: datetime | None = None
 
     def __repr__(self) -> str:  # never show PSWD
         return f"<Question transaction {self.transaction_id} to {self.url}>"
@@ -135,7 +141,10 @@ def prepare(dbsession: Session, settings: Settings, transaction_id: int) -> Ques
         return None
     order_id = format_order_id(settings.orderid_prefix, transaction.id)
     return Question(
-        transaction.id, env.query_url, directlink.query_fields(env.pspid, env.userid, env.password, order_id)
+        transaction.id,
+        env.query_url,
+        directlink.query_fields(env.pspid, env.userid, env.password, order_id),
+        utcnow() - settings.reconcile.stale_after,
     )
 
 
@@ -175,4 +184,16 @@ def apply_answer(
         note(f"unreadable answer: {problem}")
         return None
     note(f"status {report.status}, PAYID {report.pay_id or '-'}/{report.pay_id_sub}")
-    return apply_report(dbsession, transaction, report, DIRECTLINK)
+    known = transaction.postfinance_id, transaction.postfinance_id_sub or 0
+    outcome = apply_report(dbsession, transaction, report, DIRECTLINK)
+    if (
+        question.sent_before is not None
+        and not outcome.mismatch
+        and answer.values.get("PAYIDSUB")
+        and report.pay_id == known[0]
+        and report.pay_id_sub <= known[1]
+    ):
+        # Nothing happened to the payment at PostFinance since its last operation we know of.
+        text = f"PostFinance shows no operation after PAYID {known[0]}/{known[1]}"
+        refuse_unanswered(dbsession, transaction, question.sent_before, text)
+    return outcome

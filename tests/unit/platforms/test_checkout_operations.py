@@ -4,7 +4,7 @@ import pytest
 from postfinancecheckout.models import Refund, Transaction, TransactionCompletion, TransactionVoid
 
 from polybanking.platforms import ACCEPTED, PENDING, REFUSED, OperationOrder, PlatformUnavailable
-from polybanking.platforms.checkout.operations import answer_of, refund_report
+from polybanking.platforms.checkout.operations import answer_of, operation_report, refund_report
 from polybanking.platforms.checkout.platform import CheckoutPlatform
 
 
@@ -44,6 +44,46 @@ def test_completions_and_voids(model, kind, state, outcome, status):
     answer = answer_of(kind, model(id=5, state=state))
     assert (answer.outcome, answer.status) == (outcome, status)
     assert (answer.message != "") == (outcome == REFUSED)
+
+
+@pytest.mark.parametrize(
+    ("kind", "entity_state", "transaction_state", "outcome", "status"),
+    [
+        ("capture", "SUCCESSFUL", "FULFILL", ACCEPTED, "9"),
+        ("capture", "SUCCESSFUL", "COMPLETED", None, None),  # risk checks still running
+        ("capture", "SUCCESSFUL", "DECLINE", REFUSED, "93"),
+        ("capture", "PENDING", "AUTHORIZED", None, None),
+        ("capture", "FAILED", "AUTHORIZED", REFUSED, "5"),  # authorised again
+        ("capture", None, "AUTHORIZED", None, None),  # its answer never came: unknown
+        ("capture", None, "DECLINE", REFUSED, "93"),
+        ("capture", "PENDING", "VOIDED", REFUSED, "6"),  # voided in Checkout's back office
+        ("cancel", "SUCCESSFUL", "VOIDED", ACCEPTED, "6"),
+        ("cancel", "PENDING", "AUTHORIZED", None, None),
+        ("cancel", "FAILED", "AUTHORIZED", REFUSED, "5"),
+        ("cancel", "PENDING", "FULFILL", REFUSED, "9"),  # captured instead
+    ],
+)
+def test_a_pending_capture_or_cancel_read_with_its_transaction(
+    kind, entity_state, transaction_state, outcome, status
+):
+    """Done or refused as the completion (void) and the transaction together say; the status
+    is the transaction's (PROTOCOL §11), the report names our reference."""
+    model = TransactionCompletion if kind == "capture" else TransactionVoid
+    entity = None if entity_state is None else model(id=5, state=entity_state, linked_transaction=9)
+    payment = Transaction(id=9, state=transaction_state, authorization_amount=20.0, currency="CHF")
+    report = operation_report(kind, entity, payment, "12-4")
+    if outcome is None:
+        assert report is None
+    else:
+        assert (report.operation_outcome, report.status, report.pay_id, report.operation_reference) == (
+            outcome,
+            status,
+            "9",
+            "12-4",
+        )
+        assert (report.operation_message != "") == (outcome == REFUSED)
+    other = model(id=5, state="FAILED", linked_transaction=10)  # another payment's: says nothing
+    assert operation_report(kind, other, payment.model_copy(update={"state": "AUTHORIZED"}), "12-4") is None
 
 
 def test_an_answer_without_an_id_is_no_answer():
