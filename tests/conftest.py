@@ -10,6 +10,10 @@ Which one to use:
 - ``make_config``: a website config committed to the database.
 - ``queued_settings``: app settings with a real queue (Huey on SQLite, or Redis) for the tests
   that run ``polybanking worker`` as a process.
+- ``platform``: each payment platform in turn (e-payment, Checkout), paying through its own
+  sandbox (tests/platforms.py), for the tests of what websites and administrators see, which must
+  hold whichever platform a config pays through (PROTOCOL §11).
+- ``ledger``: a fresh e-payment sandbox ledger (what its back office holds), for this test only.
 
 Every answer of the start endpoint and the API, in every test, is checked against
 polybanking/openapi.yaml (``_answers_match_openapi``, tests/openapi_check.py).
@@ -36,8 +40,10 @@ from sqlalchemy.orm import Session
 
 from polybanking import main
 from polybanking.models import Base, Config, get_engine, get_tm_session
+from polybanking.sandbox.epayment.ledger import Ledger
 
 from .openapi_check import CONFORMANCE
+from .platforms import PLATFORMS
 from .receiver import Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -273,3 +279,17 @@ def snapshot(db):
         return db.run(dump)
 
     return take
+
+
+@pytest.fixture
+def ledger(app):
+    """A fresh e-payment sandbox ledger: its back office then holds this test's payments only."""
+    app.registry.sandbox_ledger = Ledger()
+    return app.registry.sandbox_ledger
+
+
+@pytest.fixture(params=list(PLATFORMS))
+def platform(request, testapp, app, db, ledger):
+    """Each payment platform in turn (tests/platforms.py): how to pay on it through its sandbox,
+    what its payment tells the website on the way, its back office and what it holds."""
+    return PLATFORMS[request.param](testapp, app, db)

@@ -44,11 +44,13 @@ def logs(db):
     )
 
 
-def test_ipn_fields_and_signature(testapp, make_config, receiver, settings, db):
-    config = make_config()
-    start(testapp, config)
-    assert postsale(testapp, settings, db).status_int == 200
-    (ipn,) = receiver.wait_for(1)
+def test_ipn_fields_and_signature(testapp, make_config, receiver, db, platform):
+    config = make_config(platform=platform.name)
+    platform.pay_through(testapp, config, reference="ipn-1", amount="1250")
+    told = platform.ipns["pay"]
+    ipns = receiver.wait_for(len(told))
+    assert [ipn["postfinance_status"] for ipn in ipns] == told
+    ipn = ipns[-1]
     assert set(ipn) == {
         "config",
         "reference",
@@ -62,7 +64,8 @@ def test_ipn_fields_and_signature(testapp, make_config, receiver, settings, db):
     parsed = datetime.strptime(ipn["last_update"][:-6], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     assert abs((datetime.now(UTC) - parsed).total_seconds()) < 60
     successes = [extra for kind, extra in logs(db) if kind == "ipnsuccess"]
-    assert len(successes) == 1 and re.fullmatch(r"status 9: answered HTTP 200 \(\d+ ms\)", successes[0])
+    assert len(successes) == len(told)
+    assert re.fullmatch(r"status 9: answered HTTP 200 \(\d+ ms\)", successes[-1])
 
 
 def test_failed_ipn_is_logged_and_stays_due(testapp, make_config, receiver, settings, db):
