@@ -10,6 +10,8 @@ once per platform; what differs (the IPNs on the way, the brand) is said here, o
 - ``platform.shopper_pays(go_url)`` (or ``Epayment.shopper_pays``): a browser without JavaScript
   over real HTTP (``requests``); returns where the gateway finally sends the shopper.
 - ``platform.later``, ``refunds_held``, ``status_held``: its back office and what it holds.
+- ``platform.report()``: its back office's report of the test's payments (e-payment's
+  ``report.csv``, Checkout's export), for the reconciliation.
 """
 
 from urllib.parse import urljoin
@@ -117,13 +119,17 @@ class Epayment(_Platform):
         )
 
     def later(self, tid, action, told=True):
-        """``refund-done``, ``refund-refused`` or ``cancel-done`` of the pending operation."""
+        """``refund-done``, ``refund-refused`` or ``cancel-done`` of the pending operation, or
+        ``cancel`` of an authorised payment."""
         form = {"pay_id": pay_id(self.db, tid), "action": action, **({"postsale": "1"} if told else {})}
         self.testapp.post("/sandbox/ncol/test/transactions", form)
 
     @property
     def ledger(self):
         return self.app.registry.sandbox_ledger
+
+    def report(self) -> bytes:
+        return self.testapp.get("/sandbox/ncol/test/report.csv").body
 
     def refunds_held(self, tid):
         payid = pay_id(self.db, tid)
@@ -144,7 +150,12 @@ class Checkout(_Platform):
     ipns = {"pay": ["51", "5", "91", "9"], "authorise": ["51", "5"]}
     brand = "TWINT"
     OUTCOME = {"pay": "fulfill", "authorise": "authorize", "decline": "decline"}
-    ACTION = {"refund-done": "settle-successful", "refund-refused": "settle-failed", "cancel-done": "void"}
+    ACTION = {
+        "refund-done": "settle-successful",
+        "refund-refused": "settle-failed",
+        "cancel-done": "void",
+        "cancel": "void",
+    }
 
     def pay_through(self, testapp, config, outcome="pay", reference="order-1", amount="550"):
         back, go, _checkout_id = pay_with_checkout(
@@ -161,6 +172,9 @@ class Checkout(_Platform):
     @property
     def store(self):
         return self.app.registry.checkout_sandbox_store
+
+    def report(self) -> bytes:
+        return self.testapp.get("/sandbox/checkout/export.csv").body
 
     def held(self, tid):
         return self.store.find(int(pay_id(self.db, tid)))

@@ -11,7 +11,6 @@ from polybanking.models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_REPO
 from polybanking.models.reconciliation_run import COMMAND
 from polybanking.platforms.checkout.export import iter_export
 from polybanking.platforms.epayment.report import ReportError
-from polybanking.sandbox.checkout.store import Store
 from polybanking.services.reconcile.comparison import SAME
 from polybanking.services.reconcile.runs import reconcile_file
 
@@ -21,14 +20,7 @@ OFFICE = "/sandbox/checkout/transactions"
 ZURICH = "Europe/Zurich"
 
 
-@pytest.fixture
-def store(app):
-    """A Checkout sandbox that remembers nothing yet (its export then holds this test's payments)."""
-    app.registry.checkout_sandbox_store = Store(first_id=500_000)
-    return app.registry.checkout_sandbox_store
-
-
-def test_the_export_through_the_sdk_and_the_back_office_is_one_csv(testapp, settings, store):
+def test_the_export_through_the_sdk_and_the_back_office_is_one_csv(testapp, settings, checkout_store):
     created = new_transaction(settings, 12.5, "polybanking-4")
     fields = ["id", "merchantReference", "state", "authorizationAmount", "currency", "createdOn"]
     body = TransactionsService(sdk_configuration(settings)).get_payment_transactions_export(
@@ -49,7 +41,9 @@ def test_the_export_through_the_sdk_and_the_back_office_is_one_csv(testapp, sett
     )
 
 
-def test_checkout_payments_are_compared_with_the_export(testapp, make_config, settings, store, db, receiver):
+def test_checkout_payments_are_compared_with_the_export(
+    testapp, make_config, settings, checkout_store, db, receiver
+):
     checkout = make_config(platform="checkout")
     make_config(name="e-payment shop")  # its payments are never Checkout's
     pay_with_checkout(testapp, checkout, "fulfill", reference="paid")
@@ -207,7 +201,7 @@ def test_a_payment_late_on_31_december_is_reconciled_on_1_january(make_config, d
 
 
 def test_the_compare_command_asks_checkouts_api_for_the_export(
-    testapp, make_config, settings, store, base_settings, live_server, tmp_path, capsys
+    testapp, make_config, settings, checkout_store, base_settings, live_server, tmp_path, capsys
 ):
     from polybanking.scripts import commands
 
