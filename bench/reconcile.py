@@ -1,11 +1,12 @@
 """Benchmark of the reconciliation (issue 6): a PostFinance report of N lines (default 1 000 000)
-against N transactions in SQLite.
+against N transactions in SQLite; with ``--platform checkout``, Checkout's transaction export of N
+lines against N transactions of a Checkout config (issue 14: the same bar for both platforms).
 
 Prints the comparison's time as a ratio to a bare ``csv.reader`` pass over the same file, measured
 in the same run (best of ``--rounds``, alternating), and the comparison's peak memory (the maximum
 resident size of the process that runs it, interpreter included). Targets: at most 5x, under 1 GB.
 
-    .venv/bin/python bench/reconcile.py [--lines 1000000] [--rounds 2] [--keep]
+    .venv/bin/python bench/reconcile.py [--lines 1000000] [--rounds 2] [--keep] [--platform checkout]
 
 Everything it writes goes to a temporary folder, removed at the end unless ``--keep``. Each
 measurement runs in a fresh child process, so memory figures are the measured step's own.
@@ -34,6 +35,8 @@ HEADER = (
     "SUBBRAND;"
 )
 PAYID_BASE = 3_100_000_000
+CHECKOUT_HEADER = "id,merchantReference,state,authorizationAmount,currency,createdOn,refundedAmount"
+CHECKOUT_BASE = 40_000_000
 
 
 def day_of(i: int, n: int) -> int:
@@ -41,12 +44,15 @@ def day_of(i: int, n: int) -> int:
     return 1 + (i - 1) * 28 // n
 
 
-def generate(folder: Path, n: int) -> tuple[Path, Path]:
-    """The database (N transactions, forwarded in March 2026) and the report beside it.
+def generate(folder: Path, n: int, platform: str = "epayment") -> tuple[Path, Path]:
+    """The database (N transactions, forwarded in March 2026) and the report (or, for Checkout, the
+    export) beside it.
 
     Most orders match; per thousand: one differs (status), one is only in PolyBanking, one is only
-    in the report, one is another system's, and one order has two lines (PAYIDSUB 0 and 1).
+    in the report, one is another system's, and one order has two lines (PAYIDSUB 0 and 1; for
+    Checkout, the same transaction listed twice).
     """
+    checkout = platform == "checkout"
     from sqlalchemy import create_engine
 
     from polybanking.models import Base
@@ -61,8 +67,9 @@ def generate(folder: Path, n: int) -> tuple[Path, Path]:
     connection = sqlite3.connect(db)
     connection.execute(
         "INSERT INTO configs (id, name, active, admin_enable, test_mode, url_ipn, url_back_ok, "
-        'url_back_err, key_request, key_ipn, key_api, "group", created_at) VALUES '
-        "(1, 'Bench', 1, 1, 1, '', '', '', 'k', 'k', 'k', '', '2026-03-01 00:00:00.000000')"
+        'url_back_err, key_request, key_ipn, key_api, "group", created_at, platform) VALUES '
+        "(1, 'Bench', 1, 1, 1, '', '', '', 'k', 'k', 'k', '', '2026-03-01 00:00:00.000000', ?)",
+        (platform,),
     )
 
     def rows():
@@ -76,7 +83,7 @@ def generate(folder: Path, n: int) -> tuple[Path, Path]:
                 "",
                 amounts[i],
                 f"token-{i}",
-                str(PAYID_BASE + i),
+                str((CHECKOUT_BASE if checkout else PAYID_BASE) + i),
                 0,
                 status,
                 "fb",
@@ -104,6 +111,8 @@ def generate(folder: Path, n: int) -> tuple[Path, Path]:
     connection.commit()
     connection.close()
 
+    if checkout:
+        return db, checkout_export(folder, n, amounts)
     report = folder / "report.csv"
     with report.open("w", encoding="utf-8", newline="") as out:
         out.write("Transactions\r\n" + HEADER + "\r\n")
@@ -128,11 +137,36 @@ def generate(folder: Path, n: int) -> tuple[Path, Path]:
     return db, report
 
 
+def checkout_export(folder: Path, n: int, amounts: list[int]) -> Path:
+    """Checkout's export of the same orders, as its API writes it (comma-separated, UTC times)."""
+    export = folder / "export.csv"
+    with export.open("w", encoding="utf-8", newline="") as out:
+        out.write(CHECKOUT_HEADER + "\r\n")
+        for i in range(1, n + 1):
+            ref, checkout_id, state, cents = f"polybanking-{i}", CHECKOUT_BASE + i, "FULFILL", amounts[i]
+            kind = i % 1000
+            if kind == 0:
+                state = "DECLINE"  # declined at Checkout, PolyBanking never heard of it
+            elif kind == 1:
+                ref = f"webshop-{i}"  # another system's order; transaction i is only in PolyBanking
+            elif kind == 3:
+                ref, checkout_id, cents = f"polybanking-{i - 1}", CHECKOUT_BASE + i - 1, amounts[i - 1]
+            elif kind == 4:
+                ref = f"polybanking-{n + i}"  # unknown to PolyBanking
+            out.write(
+                f"{checkout_id},{ref},{state},{cents // 100}.{cents % 100:02d},CHF,"
+                f"2026-03-{day_of(i, n):02d}T10:00:00.000Z,0\r\n"
+            )
+    return export
+
+
 def measure_baseline(report: str) -> dict:
     start = time.perf_counter()
     count = 0
     with open(report, encoding="utf-8", newline="") as stream:
-        for _row in csv.reader(stream, delimiter=";"):
+        delimiter = "," if stream.readline().startswith("id,") else ";"
+        stream.seek(0)
+        for _row in csv.reader(stream, delimiter=delimiter):
             count += 1
     return {"seconds": time.perf_counter() - start, "rows": count}
 
@@ -195,6 +229,7 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--platform", choices=("epayment", "checkout"), default="epayment")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -207,7 +242,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="pb-bench-reconcile-"))
     try:
         started = time.perf_counter()
-        db, report = generate(folder, args.lines)
+        db, report = generate(folder, args.lines, args.platform)
         print(
             f"generated {args.lines} transactions and a {report.stat().st_size / 1e6:.0f} MB report "
             f"in {time.perf_counter() - started:.0f} s ({folder})"

@@ -10,6 +10,11 @@ Which one to use:
 - ``make_config``: a website config committed to the database.
 - ``queued_settings``: app settings with a real queue (Huey on SQLite, or Redis) for the tests
   that run ``polybanking worker`` as a process.
+- ``platform``: each payment platform in turn (e-payment, Checkout), paying through its own
+  sandbox (tests/platforms.py), for the tests of what websites and administrators see, which must
+  hold whichever platform a config pays through (PROTOCOL §11).
+- ``ledger``: a fresh e-payment sandbox ledger (what its back office holds), for this test only.
+- ``checkout_store``: a fresh Checkout sandbox store (its transactions), for this test only.
 
 Every answer of the start endpoint and the API, in every test, is checked against
 polybanking/openapi.yaml (``_answers_match_openapi``, tests/openapi_check.py).
@@ -18,6 +23,7 @@ The database is SQLite in a temporary folder, or ``PB_TEST_DATABASE_URL`` (Postg
 is built with the Alembic migrations, so the suite also tests them.
 """
 
+import itertools
 import os
 import uuid
 from contextlib import contextmanager
@@ -36,8 +42,11 @@ from sqlalchemy.orm import Session
 
 from polybanking import main
 from polybanking.models import Base, Config, get_engine, get_tm_session
+from polybanking.sandbox.checkout.store import Store
+from polybanking.sandbox.epayment.ledger import Ledger
 
 from .openapi_check import CONFORMANCE
+from .platforms import PLATFORMS
 from .receiver import Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -273,3 +282,29 @@ def snapshot(db):
         return db.run(dump)
 
     return take
+
+
+@pytest.fixture
+def ledger(app):
+    """A fresh e-payment sandbox ledger: its back office then holds this test's payments only."""
+    app.registry.sandbox_ledger = Ledger()
+    return app.registry.sandbox_ledger
+
+
+_checkout_first_ids = itertools.count(1_000_000, 100_000)
+
+
+@pytest.fixture
+def checkout_store(app):
+    """A fresh Checkout sandbox store: its export then holds this test's payments only (its ids
+    and event ids follow no earlier test's)."""
+    app.registry.checkout_sandbox_store = Store(first_id=next(_checkout_first_ids))
+    return app.registry.checkout_sandbox_store
+
+
+@pytest.fixture(params=list(PLATFORMS))
+def platform(request, testapp, app, db, ledger, checkout_store):
+    """Each payment platform in turn (tests/platforms.py), its sandbox's back office fresh: how to
+    pay on it through its sandbox, what its payment tells the website on the way, its back office
+    and what it holds."""
+    return PLATFORMS[request.param](testapp, app, db)

@@ -12,7 +12,6 @@ from polybanking.models import Transaction, TransactionLog
 
 from ..openapi_check import CONFORMANCE
 from ..website import start_params
-from .test_payment_flow import PLATFORMS, pay_on
 
 LIST = "/api/transactions/"
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+0[12]:00$")  # Zurich, testing.ini
@@ -193,11 +192,10 @@ def test_detail_of_a_new_transaction(testapp, make_config):
     }
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
 def test_detail_and_logs_after_a_payment(testapp, make_config, receiver, db, platform):
-    config = make_config(platform=platform)
-    pay_on(platform, testapp, config, reference="paid-1", amount="990")
-    receiver.wait_for(1)
+    config = make_config(platform=platform.name)
+    platform.pay_through(testapp, config, reference="paid-1", amount="990")
+    receiver.wait_for(len(platform.ipns["pay"]))
     receiver.wait_idle()
 
     data = testapp.post(detail_url("paid-1"), creds(config)).json["data"]
@@ -207,8 +205,8 @@ def test_detail_and_logs_after_a_payment(testapp, make_config, receiver, db, pla
     assert data["internal_status"] == "fb" and data["internal_status_text"] == "Feedback from PostFinance"
     assert data["ipn_needed"] == "False"
     assert data["postfinance_id"] == stored.postfinance_id and stored.postfinance_id.isdigit()
-    assert data["brand"] == stored.brand and data["brand"] and data["card"] == stored.card
-    assert data["card"] or platform == "checkout"  # Checkout tells the method, not the card
+    assert data["brand"] == stored.brand == platform.brand and data["card"] == stored.card
+    assert data["card"] or platform.name == "checkout"  # Checkout tells the method, not the card
     for name in ("creation_date", "last_userforwarded_date", "last_user_back_from_postfinance_date",
                  "last_postfinance_ipn_date", "last_ipn_date"):  # fmt: skip
         assert DATE.match(data[name]), (name, data[name])

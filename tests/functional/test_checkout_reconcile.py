@@ -11,23 +11,16 @@ from polybanking.models.reconciliation_item import DIFFERENT, FOREIGN, ONLY_REPO
 from polybanking.models.reconciliation_run import COMMAND
 from polybanking.platforms.checkout.export import iter_export
 from polybanking.platforms.epayment.report import ReportError
-from polybanking.sandbox.checkout.store import Store
 from polybanking.services.reconcile.comparison import SAME
 from polybanking.services.reconcile.runs import reconcile_file
 
 from ..checkout import SPACE, new_transaction, pay_with_checkout, sdk_configuration
 
 OFFICE = "/sandbox/checkout/transactions"
+ZURICH = "Europe/Zurich"
 
 
-@pytest.fixture
-def store(app):
-    """A Checkout sandbox that remembers nothing yet (its export then holds this test's payments)."""
-    app.registry.checkout_sandbox_store = Store(first_id=500_000)
-    return app.registry.checkout_sandbox_store
-
-
-def test_the_export_through_the_sdk_and_the_back_office_is_one_csv(testapp, settings, store):
+def test_the_export_through_the_sdk_and_the_back_office_is_one_csv(testapp, settings, checkout_store):
     created = new_transaction(settings, 12.5, "polybanking-4")
     fields = ["id", "merchantReference", "state", "authorizationAmount", "currency", "createdOn"]
     body = TransactionsService(sdk_configuration(settings)).get_payment_transactions_export(
@@ -37,7 +30,9 @@ def test_the_export_through_the_sdk_and_the_back_office_is_one_csv(testapp, sett
     assert lines[0] == ",".join(fields) and lines[1].startswith(
         f"{created.id},polybanking-4,PENDING,12.5,CHF,"
     )
-    [line] = list(iter_export(io.BytesIO(testapp.get("/sandbox/checkout/export.csv").body)))
+    [line] = list(
+        iter_export(io.BytesIO(testapp.get("/sandbox/checkout/export.csv").body), settings.timezone)
+    )
     assert (line.order_id, line.pay_id, line.status, line.amount_cents) == (
         "polybanking-4",
         str(created.id),
@@ -46,7 +41,9 @@ def test_the_export_through_the_sdk_and_the_back_office_is_one_csv(testapp, sett
     )
 
 
-def test_checkout_payments_are_compared_with_the_export(testapp, make_config, settings, store, db, receiver):
+def test_checkout_payments_are_compared_with_the_export(
+    testapp, make_config, settings, checkout_store, db, receiver
+):
     checkout = make_config(platform="checkout")
     make_config(name="e-payment shop")  # its payments are never Checkout's
     pay_with_checkout(testapp, checkout, "fulfill", reference="paid")
@@ -81,7 +78,15 @@ def test_checkout_payments_are_compared_with_the_export(testapp, make_config, se
 @pytest.mark.parametrize(
     ("content", "words"),
     [
-        (b"id,merchantReference,state\r\n1,polybanking-1,FULFILL\r\n", "no authorizationAmount"),
+        (
+            b"id,merchantReference,state\r\n1,polybanking-1,FULFILL\r\n",
+            "line 1: the header has no column authorizationAmount (or Authorization Amount), "
+            "no column currency (or Currency), no column createdOn (or Created On)",
+        ),
+        (
+            b"Transaction ID;Merchant Reference;State;Authorization Amount;Currency\r\n",
+            "no column createdOn (or Created On)",
+        ),
         (
             b"id,merchantReference,state,authorizationAmount,currency,createdOn\r\n"
             b"1,polybanking-1,PAID,5.5,CHF,2026-12-01T10:00:00Z\r\n",
@@ -96,7 +101,7 @@ def test_checkout_payments_are_compared_with_the_export(testapp, make_config, se
 )
 def test_an_export_that_cannot_be_trusted_is_named_and_compared_with_nothing(content, words):
     with pytest.raises(ReportError) as caught:
-        list(iter_export(io.BytesIO(content)))
+        list(iter_export(io.BytesIO(content), ZURICH))
     assert words in str(caught.value)
 
 
@@ -105,7 +110,7 @@ def test_back_office_labels_and_semicolons_are_read_too():
         "\ufeffID;Merchant Reference;State;Authorization Amount;Currency;Created On;Refunded Amount\r\n"
         "7;polybanking-3;FULFILL;20.00;CHF;2026-03-29 01:30:00;20.00\r\n"
     ).encode()
-    [line] = list(iter_export(io.BytesIO(content)))
+    [line] = list(iter_export(io.BytesIO(content), ZURICH))
     assert (line.pay_id, line.status, line.amount_cents, line.order_date.isoformat()) == (
         "7",
         "8",
@@ -114,8 +119,89 @@ def test_back_office_labels_and_semicolons_are_read_too():
     )
 
 
+@pytest.mark.parametrize(
+    ("created_on", "day"),
+    [
+        ("2026-12-31T23:30:00.000Z", "2027-01-01"),  # 00:30 on 1 January in Zurich (CET, UTC+1)
+        ("2026-12-31T22:59:59Z", "2026-12-31"),
+        ("2027-01-01T00:30:00+01:00", "2027-01-01"),
+        ("2027-03-28T01:30:00Z", "2027-03-28"),  # 03:30 CEST, half an hour after the change
+        ("2027-06-30T22:30:00", "2027-07-01"),  # no offset: Checkout's UTC; 00:30 CEST
+        ("2027-06-30", "2027-06-30"),  # a bare day is already the back office's (local) day
+    ],
+)
+def test_an_exports_day_is_the_organisations_day_as_in_e_payment_reports(created_on, day):
+    content = (
+        "id,merchantReference,state,authorizationAmount,currency,createdOn\r\n"
+        f"7,polybanking-3,FULFILL,5.50,CHF,{created_on}\r\n"
+    ).encode()
+    [line] = list(iter_export(io.BytesIO(content), ZURICH))
+    assert line.order_date.isoformat() == day
+
+
+def test_the_likely_back_office_labels_are_read_as_the_apis_names():
+    content = (
+        b"Transaction ID;Merchant Reference;Transaction State;Authorized Amount;Currency;Creation Date\r\n"
+        b"8;polybanking-4;DECLINE;12.50;CHF;2027-01-02T09:00:00Z\r\n"
+    )
+    [line] = list(iter_export(io.BytesIO(content), ZURICH))
+    assert (line.pay_id, line.order_id, line.status, line.amount_cents, line.currency) == (
+        "8",
+        "polybanking-4",
+        "93",
+        1250,
+        "CHF",
+    )
+
+
+def test_a_payment_late_on_31_december_is_reconciled_on_1_january(make_config, db, settings):
+    """The export's days are Zurich days, as e-payment's: its window is 1 January in Zurich, so a
+    payment forwarded on 31 December (Zurich) and missing from it is none of its business, and one
+    forwarded on 1 January and missing from it is a difference."""
+    from datetime import UTC, datetime
+
+    from polybanking.models import Transaction
+    from polybanking.models.reconciliation_item import ONLY_POLYBANKING
+
+    config = make_config(platform="checkout")
+
+    def add(session, payid, forwarded):
+        transaction = Transaction(
+            config_id=config.id,
+            reference=f"order-{payid}",
+            amount=550,
+            postfinance_status="9",
+            postfinance_id=payid,
+            internal_status="fb",
+            last_userforwarded_date=forwarded,
+        )
+        session.add(transaction)
+        session.flush()
+        return transaction.id
+
+    late = db.run(lambda s: add(s, "700001", datetime(2026, 12, 31, 23, 30, tzinfo=UTC)))  # 1 Jan, 00:30
+    db.run(lambda s: add(s, "700002", datetime(2026, 12, 31, 12, 0, tzinfo=UTC)))  # 31 Dec, 13:00
+    missing = db.run(lambda s: add(s, "700003", datetime(2027, 1, 1, 10, 0, tzinfo=UTC)))  # 1 Jan, 11:00
+    content = (
+        "id,merchantReference,state,authorizationAmount,currency,createdOn\r\n"
+        f"700001,polybanking-{late},FULFILL,5.50,CHF,2026-12-31T23:30:00.000Z\r\n"
+    ).encode()
+
+    outcome = db.run(
+        lambda s: reconcile_file(
+            s, settings, io.BytesIO(content), "export.csv", live=False, actor="t", source=COMMAND
+        )
+    )
+    comparison = outcome.comparison
+    assert (comparison.first_date.isoformat(), comparison.last_date.isoformat()) == ("2027-01-01",) * 2
+    assert comparison.totals[SAME].count == 1
+    assert [(item.category, item.transaction_id) for item in comparison.items] == [
+        (ONLY_POLYBANKING, missing)
+    ]
+
+
 def test_the_compare_command_asks_checkouts_api_for_the_export(
-    testapp, make_config, settings, store, base_settings, live_server, tmp_path, capsys
+    testapp, make_config, settings, checkout_store, base_settings, live_server, tmp_path, capsys
 ):
     from polybanking.scripts import commands
 

@@ -5,28 +5,16 @@ import pytest
 from sqlalchemy import select
 
 from polybanking.models import Operation, Transaction
-from polybanking.sandbox.epayment.ledger import Ledger
 from polybanking.scripts import operations
 from polybanking.scripts.cli import main
 
 from ..inifile import write_ini
-from . import test_refunds
 from .test_refunds import paid as paid_on_the_sandbox
 
 
 @pytest.fixture
 def ini(tmp_path, app_settings):
     return write_ini(tmp_path / "cli.ini", app_settings)
-
-
-#: Each platform in turn (its payment, back office and what it holds), as in test_refunds.
-platform = test_refunds.platform
-
-
-@pytest.fixture
-def ledger(app):
-    app.registry.sandbox_ledger = Ledger()
-    return app.registry.sandbox_ledger
 
 
 def paid(testapp, config, reference="r-1", amount="1200", outcome="pay"):

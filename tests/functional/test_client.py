@@ -7,7 +7,6 @@ the original library sent are replayed as it built them (reference pasted into t
 """
 
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -19,37 +18,20 @@ from polybanking_client import (
     TransactionNotFound,
 )
 
-from ..website import form_action, hidden_fields
+from ..platforms import Epayment
 from .test_api import ANY_REFERENCES
 
 
-def shopper_pays(go_url: str, outcome: str = "pay") -> str:
-    """A browser without JavaScript: the go page's form, the sandbox's button; returns where the
-    gateway finally sends the shopper (the website's back URL)."""
-    with requests.Session() as browser:
-        go = browser.get(go_url, timeout=10)
-        page = browser.post(form_action(go.text), data=hidden_fields(go.text), timeout=10)
-        decided = browser.post(
-            urljoin(page.url, form_action(page.text)),
-            data={**hidden_fields(page.text), "outcome": outcome},
-            timeout=10,
-            allow_redirects=False,
-        )
-        back = browser.get(decided.headers["Location"], allow_redirects=False, timeout=10)
-        assert back.status_code == 303
-        return back.headers["Location"]
-
-
-def test_a_website_written_for_the_original_library(live_server, app, make_config, receiver):
-    config = make_config()
+def test_a_website_written_for_the_original_library(live_server, app, make_config, receiver, platform):
+    config = make_config(platform=platform.name)
     # As the original example shop built it, from config.py strings.
     api = PolyBanking(live_server.url, str(config.id), config.key_request, config.key_ipn, config.key_api)
 
     (result, url) = api.new_transaction("1250", "order-2026-001")
     assert result == "OK" and url.startswith(f"{live_server.url}/paiements/go/")
-    assert shopper_pays(url) == config.url_back_ok
+    assert platform.shopper_pays(url) == config.url_back_ok
 
-    [ipn] = receiver.wait_for(1)
+    ipn = receiver.wait_for(len(platform.ipns["pay"]))[-1]  # the last status on the way
     is_ok, message, reference, status, status_good, last_update = api.check_ipn(ipn)
     assert (is_ok, message, reference, status, status_good) == (True, "", "order-2026-001", "9", True)
     assert abs(datetime.now(UTC).replace(tzinfo=None) - last_update) < timedelta(minutes=1)
@@ -138,7 +120,7 @@ def test_refunds_through_the_client(live_server, app, make_config, receiver):
     config, closed = make_config(api_refunds=True), make_config(name="Closed")
     keys = (config.key_request, config.key_ipn, config.key_api)
     api = PolyBanking(live_server.url, config.id, *keys, raise_errors=True)
-    shopper_pays(api.new_transaction(1000, "shirt/42").url)
+    Epayment.shopper_pays(api.new_transaction(1000, "shirt/42").url)
 
     first = api.refund("shirt/42", idempotency_key="refund-1", amount=400, reason="wrong size")
     assert first == Refund(first.id, 400, "pending", "refund-1", created=True)

@@ -12,19 +12,11 @@ from sqlalchemy import select, update
 from polybanking.models import Transaction, TransactionLog
 from polybanking.models.meta import utcnow
 from polybanking.platforms.epayment import directlink as pf_directlink
-from polybanking.sandbox.epayment.ledger import Ledger
 from polybanking.services.reconcile import janitor as directlink
 
 from ..website import hidden_fields, path_of, start_params
 
 QUERY = "/sandbox/ncol/test/querydirect.asp"
-
-
-@pytest.fixture
-def ledger(app):
-    """A sandbox that remembers nothing yet (ids restart with each test's database)."""
-    app.registry.sandbox_ledger = Ledger()
-    return app.registry.sandbox_ledger
 
 
 @pytest.fixture

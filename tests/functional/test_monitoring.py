@@ -3,14 +3,14 @@
 import pytest
 import webtest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import event, select
+from sqlalchemy import event
 
 from polybanking import main
 from polybanking.models import IpnAttempt, Transaction
 from polybanking.models.meta import utcnow
 
 from ..conftest import app_settings_for
-from ..website import postfinance_sha, start_params
+from ..website import start_params
 
 
 @pytest.fixture
@@ -91,19 +91,17 @@ def test_healthz_reports_database_queue_and_ipn_backlog(testapp, make_config, db
     }
 
 
-def test_a_website_refusing_its_ipn_shows_as_failing(testapp, make_config, receiver, settings, db):
-    """End to end: a real post-sale report, the website answers 500, the outbox retries later."""
+def test_a_website_refusing_its_ipn_shows_as_failing(testapp, make_config, receiver, db, platform):
+    """End to end: a real payment through the platform's sandbox, the website answers 500 (to
+    each status on the way), the outbox retries later."""
     receiver.statuses = [500]
-    config = make_config()
-    testapp.post("/paiements/start/", start_params(config, "1250", "refused-ipn"))
-    transaction_id = db.run(lambda s: s.scalar(select(Transaction.id)))
-    params = {"orderID": f"polybanking-{transaction_id}", "amount": "12.5", "currency": "CHF", "STATUS": "9"}
-    params["SHASIGN"] = postfinance_sha(params, settings.test.sha_out)
-    testapp.post("/paiements/ipn", params)
-    receiver.wait_for(1)
+    config = make_config(platform=platform.name)
+    platform.pay_through(testapp, config, reference="refused-ipn", amount="1250")
+    told = len(platform.ipns["pay"])
+    receiver.wait_for(told)
     assert testapp.get("/healthz").json["ipn"] == {"pending": 1, "failing": 1, "given_up": 0}
     scrape = samples(testapp)
-    assert scrape[("polybanking_ipn_attempts_total", (("outcome", "failure"),))] == 1
+    assert scrape[("polybanking_ipn_attempts_total", (("outcome", "failure"),))] == told
     assert scrape[("polybanking_ipn_attempts_total", (("outcome", "success"),))] == 0
     assert scrape[("polybanking_ipn_failing", ())] == 1
 

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from polybanking.models import Transaction, TransactionLog
 
-from ..checkout import pay_with_checkout
+from ..platforms import pay_through_sandbox
 from ..website import (
     form_action,
     hidden_fields,
@@ -15,37 +15,6 @@ from ..website import (
     start_params,
     website_sign,
 )
-
-
-def pay_through_sandbox(testapp, config, outcome, reference="order-1", amount="550"):
-    """Website start → shopper's go page → sandbox page → outcome; returns the shop's redirect."""
-    answer = testapp.post("/paiements/start/", start_params(config, amount, reference))
-    assert answer.json["status"] == "OK"
-    go = testapp.get(path_of(answer.json["url"]))
-    sandbox_page = testapp.post(path_of(form_action(go.text)), hidden_fields(go.text))
-    assert "Pay" in sandbox_page.text
-    decided = testapp.post(
-        path_of(form_action(sandbox_page.text)), {**hidden_fields(sandbox_page.text), "outcome": outcome}
-    )
-    assert decided.status_int == 303
-    assert decided.location.startswith(testapp.app.registry.pb_settings.url("/paiements/return?"))
-    back = testapp.get(path_of(decided.location))
-    assert back.status_int == 303
-    return back, go
-
-
-#: The flows that hold whichever platform a config pays through (PROTOCOL §11: websites see no difference).
-PLATFORMS = ("epayment", "checkout")
-
-
-def pay_on(platform, testapp, config, reference="order-1", amount="550"):
-    """A payment made in full (status 9) on ``platform``; returns the shop's redirect and the go answer."""
-    if platform == "checkout":
-        back, go, _checkout_id = pay_with_checkout(
-            testapp, config, "fulfill", reference=reference, amount=amount
-        )
-        return back, go
-    return pay_through_sandbox(testapp, config, "pay", reference=reference, amount=amount)
 
 
 def test_go_form_is_what_postfinance_accepts(testapp, make_config, settings):
@@ -122,10 +91,9 @@ def test_payment_outcome_reaches_shopper_and_website(
         assert log_type in logs
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
 def test_finished_payment_link_answers_404(testapp, make_config, platform):
-    config = make_config(platform=platform)
-    _back, go = pay_on(platform, testapp, config)
+    config = make_config(platform=platform.name)
+    _back, go = platform.pay_through(testapp, config)
     assert testapp.get(go.request.path, expect_errors=True).status_int == 404
 
 

@@ -18,7 +18,7 @@ from polybanking.tasks import reconcile as reconcile_tasks
 from polybanking.tasks.context import TaskContext
 
 from ..reports import FIXTURE, Line, csv_bytes
-from .test_directlink import ledger, pay, start  # noqa: F401 (fixture)
+from .test_directlink import pay, start
 
 TRANSACTIONS = "/sandbox/ncol/test/transactions"
 REPORT = "/sandbox/ncol/test/report.csv"

@@ -3,8 +3,9 @@ service, the task asking the platform's sandbox over real HTTP (e-payment's ``ma
 with SHA-IN; Checkout's API through the SDK, with its JWT), the answer applied through
 ``apply_report``, later post-sales or webhooks settling what was pending, the IPN.
 
-The tests that hold for both platforms take the ``platform`` fixture: how to pay on it, what its
-payment already told the website, its back office's later word, and what it holds."""
+The tests that hold for both platforms take the ``platform`` fixture (tests/conftest.py,
+tests/platforms.py): how to pay on it, what its payment already told the website, its back
+office's later word, and what it holds."""
 
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -14,23 +15,11 @@ from sqlalchemy import select
 
 from polybanking.models import Operation, Transaction, TransactionLog
 from polybanking.platforms import OperationOrder
-from polybanking.platforms.checkout.states import STATES
-from polybanking.sandbox.epayment.ledger import Ledger
 from polybanking.services.operations.request import request_operation
 from polybanking.services.payments.platforms import platform_for
 
-from ..checkout import pay_with_checkout
+from ..platforms import Checkout
 from ..website import hidden_fields, path_of, start_params
-
-#: A refund's (or capture's, cancellation's) word in each platform's own terms.
-EPAYMENT_OUTCOMES = {"8": "done", "81": "pending", "83": "refused"}
-CHECKOUT_OUTCOMES = {"SUCCESSFUL": "done", "PENDING": "pending", "FAILED": "refused"}
-
-
-@pytest.fixture
-def ledger(app):
-    app.registry.sandbox_ledger = Ledger()
-    return app.registry.sandbox_ledger
 
 
 def paid(testapp, config, reference="order-1", amount="1000", outcome="pay"):
@@ -39,87 +28,6 @@ def paid(testapp, config, reference="order-1", amount="1000", outcome="pay"):
     form = hidden_fields(testapp.get(path_of(answer.json["url"])).text)
     testapp.post("/sandbox/ncol/test/decide", dict(form, outcome=outcome))
     return int(form["ORDERID"].rsplit("-", 1)[1])
-
-
-class Epayment:
-    """The e-payment sandbox: its hosted page, its back office (post-sale or not), its ledger."""
-
-    name = "epayment"
-    #: The statuses a payment's own IPNs carried, per outcome.
-    ipns = {"pay": ["9"], "authorise": ["5"]}
-    #: Where it cannot be reached (nothing listens on port 9 of the loopback).
-    unreachable = {"maintenance_url": "http://127.0.0.1:9/ncol/test/maintenancedirect.asp"}
-    #: Why a refund that never reached it is refused.
-    no_trace = "PostFinance shows no operation after PAYID"
-
-    def __init__(self, testapp, app, db, ledger):
-        self.testapp, self.db, self.ledger = testapp, db, ledger
-
-    def pay(self, config, reference="order-1", amount="1000", outcome="pay"):
-        return paid(self.testapp, config, reference, amount, outcome)
-
-    def later(self, tid, action, told=True):
-        """``refund-done``, ``refund-refused`` or ``cancel-done`` of the pending operation."""
-        form = {"pay_id": state(self.db, tid).payid, "action": action, **({"postsale": "1"} if told else {})}
-        self.testapp.post("/sandbox/ncol/test/transactions", form)
-
-    def refunds_held(self, tid):
-        payid = state(self.db, tid).payid
-        return [
-            (e.line_amount, EPAYMENT_OUTCOMES[e.status])
-            for e in self.ledger.entries("test")
-            if e.pay_id == payid and e.status in EPAYMENT_OUTCOMES
-        ]
-
-    def status_held(self, tid):
-        return self.ledger.latest("test", pay_id=state(self.db, tid).payid).status
-
-
-class Checkout:
-    """The Checkout sandbox: its hosted page, its back office (webhook sent or lost), its store."""
-
-    name = "checkout"
-    ipns = {"pay": ["51", "5", "91", "9"], "authorise": ["51", "5"]}
-    unreachable = {"api_url": "http://127.0.0.1:9/api/v2.0"}
-    no_trace = "Checkout has no refund with this reference"
-    OUTCOME = {"pay": "fulfill", "authorise": "authorize"}
-    ACTION = {"refund-done": "settle-successful", "refund-refused": "settle-failed", "cancel-done": "void"}
-
-    def __init__(self, testapp, app, db, ledger):
-        self.testapp, self.db, self.store = testapp, db, app.registry.checkout_sandbox_store
-
-    def pay(self, config, reference="order-1", amount="1000", outcome="pay"):
-        pay_with_checkout(self.testapp, config, self.OUTCOME[outcome], reference=reference, amount=amount)
-        return self.db.run(
-            lambda s: s.scalar(
-                select(Transaction.id).where(
-                    Transaction.config_id == config.id, Transaction.reference == reference
-                )
-            )
-        )
-
-    def held(self, tid):
-        return self.store.find(int(state(self.db, tid).payid))
-
-    def later(self, tid, action, told=True):
-        form = {
-            "id": state(self.db, tid).payid,
-            "operation": self.ACTION[action],
-            **({} if told else {"lose": "1"}),
-        }
-        self.testapp.post("/sandbox/checkout/transactions", form)
-
-    def refunds_held(self, tid):
-        return [(int(r["amount"] * 100), CHECKOUT_OUTCOMES[r["state"]]) for r in self.held(tid).refunds]
-
-    def status_held(self, tid):
-        return STATES[self.held(tid).state].status
-
-
-@pytest.fixture(params=[Epayment, Checkout], ids=["epayment", "checkout"])
-def platform(request, testapp, app, db, ledger):
-    """Each platform in turn, for the tests that hold for both."""
-    return request.param(testapp, app, db, ledger)
 
 
 def refund(testapp, config, reference="order-1", status=None, **fields):
@@ -297,7 +205,7 @@ def test_a_checkout_refund_is_asked_through_the_sdk_with_our_reference_as_its_ex
     """Checkout holds the refund under our operation's reference, so asking again (a retried
     task, a lost answer) names the same refund and never refunds twice."""
     config = make_config(platform="checkout", api_refunds=True)
-    checkout = Checkout(testapp, app, db, None)
+    checkout = Checkout(testapp, app, db)
     tid = checkout.pay(config, amount="1000")
     answer = refund(testapp, config, idempotency_key="k1", amount="500", reason="one ticket less")
     assert answer.status_int == 201 and answer.json["data"]["amount"] == "500"
@@ -491,7 +399,7 @@ def test_a_pending_checkout_capture_or_cancel_is_settled_as_checkout_ends_it(
     from polybanking.models.meta import utcnow
 
     config = make_config(platform="checkout")
-    checkout = Checkout(testapp, app, db, None)
+    checkout = Checkout(testapp, app, db)
     tid = checkout.pay(config, amount=amount, outcome="authorise")
     operate(db, app, tid, kind)
     pending = {"capture": "91", "cancel": "61"}[kind]

@@ -5,17 +5,9 @@ import re
 
 import pytest
 
-from polybanking.sandbox.epayment.ledger import Ledger
-
 from ..website import hidden_fields, path_of, postfinance_sha, start_params
 
 URL = "/sandbox/ncol/test/maintenancedirect.asp"
-
-
-@pytest.fixture
-def ledger(app):
-    app.registry.sandbox_ledger = Ledger()
-    return app.registry.sandbox_ledger
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from polybanking.sandbox.epayment.ledger import Ledger
 
-from .test_client import shopper_pays
+from ..platforms import Epayment
 
 HTTPD = Path(__file__).resolve().parents[2] / "client" / "httpd.py"
 
@@ -32,7 +32,7 @@ def test_the_shopper_refunds_their_own_order_once(shop_app):
     shopper = shop_app.test_client()
     go = shopper.post("/pay", data={"amount": "12.50"})
     assert go.status_code == 303
-    shopper_pays(go.location)
+    Epayment.shopper_pays(go.location)
     page = shopper.get("/back/ok").get_data(as_text=True)
     assert 'id="refund"' in page
     reference = page.split('name="reference" value="', 1)[1].split('"', 1)[0]

@@ -2,18 +2,26 @@
 same comparison, commands and admin pages reconcile Checkout payments too.
 
 The export (the back office's download, or ``GET /payment/transactions/export`` with ``fields``)
-has one line per transaction; its columns are found by name, written either as the API names them
-(``merchantReference``) or as the back office labels them (``Merchant Reference``). Each line's
-state is mapped to websites' codes by ``states`` (the same table as everywhere), and its rank is the
-line's ``pay_id_sub``. Dates are those of ``createdOn``, in UTC.
+has one line per transaction; its columns are found by name. The API's export is asked for by the
+API's field names (``merchantReference``, as the SDK's own tests ask for ``id``); how the back
+office labels its columns is not documented where we looked, so the likely forms are read too
+(``Merchant Reference``, ``Transaction ID``, ``Created On``…: ``ALIASES``), and a missing column is
+named in both forms. Each line's state is mapped to websites' codes by ``states`` (the same table as
+everywhere), and its rank is the line's ``pay_id_sub``.
+
+A line's day is its ``createdOn`` in the organisation's time zone, as e-payment's back office writes
+its dates: a payment at 23:30 UTC on 31 December is a 1 January payment in Zurich, and the
+comparison takes the report's days as local days (``comparison.day_bounds``). Times without an
+offset are Checkout's UTC; a bare date is already a local day.
 """
 
 import csv
 import io
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
+from zoneinfo import ZoneInfo
 
 from ..epayment.report import ReportError, ReportInfo, ReportLine, detect_encoding
 from .states import shown
@@ -29,6 +37,27 @@ FIELDS = {
     "createdon": "createdOn",
 }
 OPTIONAL = {"refundedamount": "refundedAmount"}
+#: Other headers (normalised) read as a column above: the back office's likely labels.
+ALIASES = {
+    "transactionid": "id",
+    "merchantref": "merchantreference",
+    "transactionstate": "state",
+    "authorisationamount": "authorizationamount",
+    "authorizedamount": "authorizationamount",
+    "authorisedamount": "authorizationamount",
+    "creationdate": "createdon",
+    "createddate": "createdon",
+    "created": "createdon",
+}
+#: How a column is named in an error: the API's name and the back office's likely label.
+LABELS = {
+    "id": "id (or Transaction ID)",
+    "merchantreference": "merchantReference (or Merchant Reference)",
+    "state": "state (or State)",
+    "authorizationamount": "authorizationAmount (or Authorization Amount)",
+    "currency": "currency (or Currency)",
+    "createdon": "createdOn (or Created On)",
+}
 HEAD = 65536
 
 
@@ -37,8 +66,10 @@ def _normalised(name: str) -> str:
 
 
 def _header(line: str) -> list[str]:
+    """The columns' names, normalised, each alias turned into the name it stands for."""
     delimiter = ";" if line.count(";") > line.count(",") else ","
-    return [_normalised(cell) for cell in next(csv.reader([line], delimiter=delimiter))]
+    names = [_normalised(cell) for cell in next(csv.reader([line], delimiter=delimiter))]
+    return [ALIASES.get(name, name) if ALIASES.get(name) not in names else name for name in names]
 
 
 def is_export(stream: BinaryIO) -> bool:
@@ -65,15 +96,21 @@ def _money(raw: str, line: int, column: str) -> Decimal:
     return value
 
 
-def _day(raw: str, line: int) -> date:
+def _day(raw: str, line: int, zone: ZoneInfo) -> date:
+    """The local day of a ``createdOn`` (see the module's docstring)."""
     text = raw.strip().replace("Z", "+00:00")
     try:
-        return datetime.fromisoformat(text).date() if "T" in text or " " in text else date.fromisoformat(text)
+        if "T" not in text and " " not in text:
+            return date.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise ReportError(f"{raw[:30]!r} is not a date", line, "createdOn") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone).date()
 
 
-def _read(number: int, values: dict[str, str]) -> ReportLine:
+def _read(number: int, values: dict[str, str], zone: ZoneInfo) -> ReportLine:
     checkout_id = values["id"].strip()
     if not (checkout_id.isascii() and checkout_id.isdigit()) or len(checkout_id) > 18:
         raise ReportError(f"{checkout_id[:20]!r} is not a transaction id", number, "id")
@@ -94,12 +131,14 @@ def _read(number: int, values: dict[str, str]) -> ReportLine:
         mapped.status if mapped else "",
         int(amount * 100),
         currency,
-        _day(values["createdon"], number),
+        _day(values["createdon"], number, zone),
     )
 
 
-def iter_export(stream: BinaryIO, info: ReportInfo | None = None) -> Iterator[ReportLine]:
-    """Every line of the export; ReportError (naming line and column) on the first fault."""
+def iter_export(stream: BinaryIO, timezone: str, info: ReportInfo | None = None) -> Iterator[ReportLine]:
+    """Every line of the export, dated in ``timezone`` (``polybanking.timezone``, as e-payment's
+    reports are); ReportError (naming line and column) on the first fault."""
+    zone = ZoneInfo(timezone)
     info = info if info is not None else ReportInfo()
     info.file_format = FORMAT
     encoding = detect_encoding(stream)
@@ -116,9 +155,9 @@ def iter_export(stream: BinaryIO, info: ReportInfo | None = None) -> Iterator[Re
                     continue
                 names = _header(raw)
                 delimiter = ";" if raw.count(";") > raw.count(",") else ","
-                missing = [FIELDS[name] for name in FIELDS if name not in names]
+                missing = [LABELS[name] for name in FIELDS if name not in names]
                 if missing:
-                    raise ReportError(f"the header has no {', '.join(missing)} column", header_at)
+                    raise ReportError("the header has no column " + ", no column ".join(missing), header_at)
                 columns = {name: names.index(name) for name in (*FIELDS, *OPTIONAL) if name in names}
                 reader = csv.reader(text, delimiter=delimiter)
                 break
@@ -134,7 +173,9 @@ def iter_export(stream: BinaryIO, info: ReportInfo | None = None) -> Iterator[Re
                         f"{len(row)} columns where the header has {width}", header_at + reader.line_num
                     )
                 yield _read(
-                    header_at + reader.line_num, {name: row[index] for name, index in columns.items()}
+                    header_at + reader.line_num,
+                    {name: row[index] for name, index in columns.items()},
+                    zone,
                 )
         except csv.Error as error:
             raise ReportError(f"not readable as CSV ({error})", header_at + reader.line_num) from None

@@ -90,8 +90,10 @@ def _later(line: ReportLine, than: ReportLine) -> bool:
     return (int(line.pay_id), line.pay_id_sub) > (int(than.pay_id), than.pay_id_sub)
 
 
-def read_report(stream: BinaryIO, file_name: str, orderid_prefix: str) -> ParsedReport:
-    """Read the whole report in ``stream`` (binary, seekable); ReportUnreadable if any of it is not."""
+def read_report(stream: BinaryIO, file_name: str, orderid_prefix: str, timezone: str) -> ParsedReport:
+    """Read the whole report in ``stream`` (binary, seekable); ReportUnreadable if any of it is not.
+    ``timezone`` (``polybanking.timezone``) dates a Checkout export's lines: its times are UTC, and
+    the report's days, like e-payment's, are the organisation's."""
     info = ReportInfo()
     ours: dict[int, ReportLine] = {}
     others: dict[str, ReportLine] = {}
@@ -104,7 +106,9 @@ def read_report(stream: BinaryIO, file_name: str, orderid_prefix: str) -> Parsed
     cut = len(head)
     try:
         platform = CHECKOUT if export.is_export(stream) else EPAYMENT
-        lines = export.iter_export(stream, info) if platform == CHECKOUT else iter_report(stream, info)
+        lines = (
+            export.iter_export(stream, timezone, info) if platform == CHECKOUT else iter_report(stream, info)
+        )
         for line in lines:
             count += 1
             if line.order_date is not previous_date:  # dates are cached: usually the same object

@@ -111,7 +111,7 @@ def reconcile_file(
 ) -> RunOutcome:
     """Read, compare and store; an unreadable file gives a run whose ``error`` says what and where."""
     try:
-        report = read_report(stream, file_name, settings.orderid_prefix)
+        report = read_report(stream, file_name, settings.orderid_prefix, settings.timezone)
     except ReportUnreadable as error:
         run = _run(file_name, live, actor, source, user_id)
         run.error = str(error)

@@ -82,7 +82,7 @@ def test_the_sandbox_lists_its_operations_newest_first_inside_its_card(
 
     from polybanking.sandbox.epayment import views as sandbox_views
 
-    from ..test_payment_flow import pay_through_sandbox
+    from ...platforms import pay_through_sandbox
 
     pay_ids = iter(["3900000000", "3100000000"])  # the second payment gets the smaller PAYID
     monkeypatch.setattr(sandbox_views, "new_pay_id", lambda: next(pay_ids))

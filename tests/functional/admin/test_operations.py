@@ -3,24 +3,12 @@ the amount in CHF, the operation asked of the sandbox, and what the page shows a
 
 import re
 
-import pytest
 from sqlalchemy import select
 
 from polybanking.models import Config, Operation, Transaction, User
-from polybanking.sandbox.epayment.ledger import Ledger
 
 from ...website import hidden_fields, path_of, start_params
-from .. import test_refunds
 from .conftest import csrf_token
-
-#: Each platform in turn (its payment, back office and what it holds), as in test_refunds.
-platform = test_refunds.platform
-
-
-@pytest.fixture
-def ledger(app):
-    app.registry.sandbox_ledger = Ledger()
-    return app.registry.sandbox_ledger
 
 
 def paid(browser, config, reference="shirt-1", amount="2500", outcome="pay"):

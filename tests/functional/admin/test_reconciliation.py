@@ -131,6 +131,31 @@ def test_the_shared_fixture_uploaded_gives_a_stored_run_and_its_result(root, fix
     assert html.select_one("#csv")["href"] == f"/admin/reconciliation/{run.id}/differences.csv"
 
 
+def test_a_platforms_report_of_its_sandbox_payments_goes_through_the_same_page(
+    root, make_config, db, platform
+):
+    """Whichever platform a config pays through, its back office's report (e-payment's report,
+    Checkout's export) goes through the same form, categories and page: a payment both sides
+    know alike is the same; one its back office cancelled without telling PolyBanking differs."""
+    config = make_config(name="Shop", platform=platform.name)
+    platform.pay(config, reference="paid", amount="2500")
+    cancelled = platform.pay(config, reference="cancelled", amount="1200", outcome="authorise")
+    platform.later(cancelled, "cancel", told=False)
+
+    page = upload(root, platform.report(), name="report.csv").follow()
+    run = db.run(lambda s: s.scalars(select(ReconciliationRun)).one())
+    assert (run.same_count, run.different_count, run.only_report_count) == (1, 1, 0)
+    assert (run.only_polybanking_count, run.unanswered_count, run.foreign_count, run.error) == (0, 0, 0, "")
+    [row] = page.html.select("#section-different tbody tr")
+    cells = row.select("td")
+    assert cells[0].get_text(strip=True) == f"polybanking-{cancelled}"
+    assert "cancelled" in cells[2].get_text() and "Shop" in cells[2].get_text()
+    assert cells[3].get_text(strip=True) == "status"
+    assert [s.get_text() for s in cells[4].select("strong.diff")] == ["6 · Authorised and cancelled"]
+    assert [s.get_text() for s in cells[5].select("strong.diff")] == ["5 · Authorised"]
+    assert "There are differences." in page.html.select_one("#summary-text").get_text()
+
+
 def test_the_differences_download_as_csv(root, fixture_shop, db):
     page = upload(root, FIXTURE.read_bytes()).follow()
     download = root.get(page.html.select_one("#csv")["href"])

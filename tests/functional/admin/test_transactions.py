@@ -8,7 +8,6 @@ from sqlalchemy import insert, select
 from polybanking.models import Transaction
 
 from ...website import website_sign
-from ..test_payment_flow import pay_through_sandbox
 from .conftest import csrf_token
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -139,11 +138,12 @@ def test_amounts_are_chf_with_two_decimals(admin_as, make_config, make_transacti
 
 
 def test_a_sandbox_payment_found_by_reference_its_story_and_a_resent_ipn(
-    admin_as, make_config, testapp, receiver, db
+    admin_as, make_config, testapp, receiver, db, platform
 ):
-    config = make_config(name="Ticket shop")
-    pay_through_sandbox(testapp, config, "pay", reference="ticket-7/ä", amount="1250")
-    receiver.wait_for(1)
+    config = make_config(name="Ticket shop", platform=platform.name)
+    platform.pay_through(testapp, config, reference="ticket-7/ä", amount="1250")
+    told = len(platform.ipns["pay"])  # one IPN per status on the way
+    receiver.wait_for(told)
     client = admin_as("alice", configs=[config.id])
 
     listing = client.get("/admin/transactions/", {"q": "ticket-7/ä"})
@@ -156,7 +156,7 @@ def test_a_sandbox_payment_found_by_reference_its_story_and_a_resent_ipn(
         "CHF 12.50",
         "9 · Payment requested",
         "Ticket shop",
-        "VISA",
+        platform.brand,
         "Transaction created",
         "User forwarded",
         "User back from postfinance",
@@ -168,7 +168,7 @@ def test_a_sandbox_payment_found_by_reference_its_story_and_a_resent_ipn(
     transaction = db.run(lambda s: s.scalar(select(Transaction).where(Transaction.reference == "ticket-7/ä")))
     assert transaction.postfinance_id in text and transaction.card in text
     assert f"polybanking-{transaction.id}" in text  # the ORDERID PostFinance's back office shows
-    assert len(re.findall(r'<span class="status good">accepted</span>', text)) == 1
+    assert len(re.findall(r'<span class="status good">accepted</span>', text)) == told
 
     receiver.reset()
     answer = client.post(f"{link}resend-ipn", {"csrf_token": csrf_token(detail)})
@@ -179,21 +179,21 @@ def test_a_sandbox_payment_found_by_reference_its_story_and_a_resent_ipn(
     assert ipn["sign"] == website_sign(config.key_ipn, signed)
     again = client.get(link)
     assert "will be sent again" in again.text
-    assert len(re.findall(r'<span class="status good">accepted</span>', again.text)) == 2
+    assert len(re.findall(r'<span class="status good">accepted</span>', again.text)) == told + 1
     # A resend request is listed as what it is, not as a failed attempt, and not counted as one.
     assert again.text.count('<span class="status">resend requested</span>') == 1
     assert 'class="status bad"' not in again.text
-    assert "2 attempts (1 since the last status change or resend)" in again.text
-    assert again.html.select_one("#ipn-attempts").get_text().count("answered HTTP 200") == 2
+    assert f"{told + 1} attempts (1 since the last status change or resend)" in again.text
+    assert again.html.select_one("#ipn-attempts").get_text().count("answered HTTP 200") == told + 1
 
 
 def test_a_failing_ipn_shows_on_the_home_page_and_in_the_attempts(
-    admin_as, make_config, testapp, receiver, db
+    admin_as, make_config, testapp, receiver, db, platform
 ):
-    config = make_config(name="Ticket shop")
+    config = make_config(name="Ticket shop", platform=platform.name)
     receiver.statuses = [500]
-    pay_through_sandbox(testapp, config, "pay", reference="failing-1")
-    receiver.wait_for(1)
+    platform.pay_through(testapp, config, reference="failing-1")
+    receiver.wait_for(len(platform.ipns["pay"]))
     client = admin_as("root", superuser=True)
     home = client.get("/admin/")
     assert "failing-1" in home.text and "failing (1)" in home.text
@@ -201,21 +201,23 @@ def test_a_failing_ipn_shows_on_the_home_page_and_in_the_attempts(
     assert '<span class="status bad">failed</span>' in detail.text and "answered HTTP 500" in detail.text
 
 
-def test_a_failed_attempt_says_what_happened_in_words(admin_as, make_config, testapp, receiver, db):
+def test_a_failed_attempt_says_what_happened_in_words(admin_as, make_config, testapp, receiver, db, platform):
     from ...outbox import closed_port_url
 
-    config = make_config(name="Ticket shop", url_ipn=closed_port_url())
-    pay_through_sandbox(testapp, config, "pay", reference="refused-1")
+    config = make_config(name="Ticket shop", url_ipn=closed_port_url(), platform=platform.name)
+    platform.pay_through(testapp, config, reference="refused-1")
     client = admin_as("root", superuser=True)
     transaction_id = db.run(
         lambda s: s.scalar(select(Transaction.id).where(Transaction.reference == "refused-1"))
     )
     page = client.get(f"/admin/transactions/{transaction_id}/").html
-    (row,) = page.select("#ipn-attempts tbody tr")
-    words = row.select("td")[2]
-    # Words, and no duration: how long a failed connection took would help probe a network.
-    assert words.get_text(" ", strip=True) == "could not connect · status 9"
-    assert words.details is None
+    words = [row.select("td")[2] for row in page.select("#ipn-attempts tbody tr")]
+    # One attempt per status on the way, newest first, in words, and no duration: how long a
+    # failed connection took would help probe a network.
+    assert [cell.get_text(" ", strip=True) for cell in words] == [
+        f"could not connect · status {status}" for status in reversed(platform.ipns["pay"])
+    ]
+    assert all(cell.details is None for cell in words)
 
 
 def test_home_shows_todays_takings_and_stuck_payments(admin_as, make_config, make_transaction):

@@ -48,7 +48,7 @@ def add(dbsession, config, *, amount=550, status="9", payid="3100000001", forwar
 
 
 def run(dbsession, settings, data: bytes, live=False):
-    report = read_report(io.BytesIO(data), "report.csv", settings.orderid_prefix)
+    report = read_report(io.BytesIO(data), "report.csv", settings.orderid_prefix, settings.timezone)
     return compare(dbsession, settings, report, live)
 
 
@@ -291,7 +291,7 @@ def test_xml_report(dbsession, settings, config):
 def test_unreadable_reports_compare_nothing(settings):
     for data in (b"", csv_bytes([]), csv_bytes([Line("polybanking-1", total="x")])):
         with pytest.raises(ReportUnreadable):
-            read_report(io.BytesIO(data), "r.csv", settings.orderid_prefix)
+            read_report(io.BytesIO(data), "r.csv", settings.orderid_prefix, settings.timezone)
 
 
 # --- runs ------------------------------------------------------------------------------------------
@@ -377,7 +377,7 @@ def test_orders_are_ours_exactly_when_parse_order_id_says_so(settings):
     from polybanking.platforms.epayment.form import parse_order_id
 
     data = csv_bytes([Line(ref, payid=str(3100000000 + n)) for n, ref in enumerate(REFS)])
-    report = read_report(io.BytesIO(data), "r.csv", "polybanking")
+    report = read_report(io.BytesIO(data), "r.csv", "polybanking", "Europe/Zurich")
     expected = {ref: parse_order_id(ref, "polybanking") for ref in REFS}
     assert {line.order_id: number for number, line in report.ours.items()} == {
         ref: number for ref, number in expected.items() if number is not None
