@@ -131,9 +131,17 @@ def operate(platform: Space, order: OperationOrder) -> OperationAnswer:
                 merchant_reference=order.order_id,
                 type=RefundType.MERCHANT_INITIATED_ONLINE,
             )
-            return answer_of(
-                REFUND, platform.call(RefundsService, "post_payment_refunds", platform.space_id, create)
-            )
+            refund = platform.call(RefundsService, "post_payment_refunds", platform.space_id, create)
+            linked = getattr(getattr(refund, "transaction", None), "id", None)
+            if linked is not None and linked != transaction_id:
+                # Checkout answered an older refund of the same externalId (another database, a
+                # restore): never taken as ours. It stays pending; the janitor finds none on our
+                # transaction and refuses it (money moved nowhere).
+                raise PlatformUnavailable(
+                    f"Checkout answered refund {refund.id} of transaction {linked}, not of {transaction_id}:"
+                    f" the externalId {order.reference} is taken in this space"
+                )
+            return answer_of(REFUND, refund)
         if order.kind in ONLINE:
             done = platform.call(TransactionsService, ONLINE[order.kind], transaction_id, platform.space_id)
             return _capture_answer(platform, done) if order.kind == CAPTURE else answer_of(CANCEL, done)
