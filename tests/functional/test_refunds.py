@@ -323,6 +323,55 @@ def test_a_refund_without_an_answer_is_settled_by_the_janitor_as_the_platform_sh
     assert tasks.directlink_sweep.call_local() == []  # settled: no more questions
 
 
+@pytest.mark.parametrize("kind", ["capture", "cancel"])
+def test_an_epayment_capture_or_cancel_that_never_reached_postfinance_may_be_asked_again(
+    testapp, app, make_config, db, receiver, settings, ledger, kind
+):
+    """The maintenance call failed before PostFinance (nothing listens): the operation stays
+    pending while it may still be on its way, then the janitor, seeing no new PAYIDSUB, refuses
+    it; the payment is still authorised, and a second capture or cancellation goes through."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from polybanking.models.meta import utcnow
+    from polybanking.platforms import PlatformUnavailable
+    from polybanking.services.operations import run
+
+    from ..platforms import Epayment
+
+    epayment = Epayment(testapp, app, db)
+    config = make_config(platform="epayment")
+    tid = epayment.pay(config, amount="1500", outcome="authorise")
+    receiver.wait_for(len(epayment.ipns["authorise"]))
+    operation_id = db.run(
+        lambda s: request_operation(
+            s, s.get(Transaction, tid), kind, None, idempotency_key="first", requested_by="cli"
+        ).operation.id
+    )
+    claimed = db.run(lambda s: run.claim(s, operation_id, settings.orderid_prefix))
+    unreachable = replace(platform_for(settings, config), **epayment.unreachable, timeout=2)
+    with pytest.raises(PlatformUnavailable):
+        unreachable.operate(claimed.order)
+    db.run(lambda s: run.record_answer(s, operation_id, None, settings.orderid_prefix, "timed out"))
+    tasks = app.registry.tasks
+    tasks.directlink_check.call_local(tid)  # asked while it may still be on its way: kept
+    assert state(db, tid).operations == [(kind, 1500, "pending", "")]
+
+    def age(session):
+        session.get(Operation, operation_id).updated_at = utcnow() - timedelta(minutes=31)
+
+    db.run(age)
+    assert tasks.directlink_sweep.call_local() == [tid]
+    after = state(db, tid)
+    assert (after.status, after.operations) == ("5", [(kind, 1500, "refused", "")])
+    assert receiver.wait_idle() and len(receiver.received) == len(epayment.ipns["authorise"])
+
+    operate(db, app, tid, kind, key="second")  # asked again, through the sandbox this time
+    status = {"capture": "9", "cancel": "6"}[kind]
+    assert state(db, tid).operations[-1] == (kind, 1500, "done", status)
+    assert state(db, tid).status == status
+
+
 def test_a_reference_ending_in_refunds_is_still_reachable(testapp, make_config, ledger):
     config = make_config(api_refunds=True)
     testapp.post("/paiements/start/", start_params(config, "500", "x/refunds"))

@@ -1,10 +1,12 @@
-"""Refunds whose platform call gave no answer (the network, an HTTP error) and of which the
-platform shows no trace: refused, so that their amount is not reserved for ever.
+"""Operations whose platform call gave no answer (the network, an HTTP error) and of which the
+platform shows no trace: refused, so that a refund's amount is not reserved for ever and a capture
+or cancellation may be asked again.
 
-The task never asks twice (``run.claim``), so a refund sent ``reconcile.stale_after`` ago that the
-platform still does not show never reached it, or was refused there: either way no money moved.
-Each platform says what "no trace" is: Checkout has no refund with its ``externalId``; e-payment's
-DirectLink shows no operation after the last one we know of.
+The task never asks twice (``run.claim``), so an operation sent ``reconcile.stale_after`` ago that
+the platform still does not show never reached it, or was refused there: either way no money moved.
+Each platform says what "no trace" is: Checkout has no refund with its ``externalId`` (refunds
+only: a completion or void has no id of ours to look it up by); e-payment's DirectLink shows no
+operation after the last one we know of (any kind: each is a new PAYIDSUB there).
 """
 
 from collections.abc import Collection
@@ -24,17 +26,19 @@ def refuse_unanswered(
     sent_before: datetime,
     message: str,
     references: Collection[str] | None = None,
+    kinds: Collection[str] = (REFUND,),
 ) -> list[Operation]:
-    """Refuse the refunds of ``transaction`` (locked by the caller) sent before ``sent_before``
-    that never got an answer, those named by ``references`` if given; ``settle`` gives their
-    amount back and logs ``message``. A refused refund changes no status, so no IPN."""
+    """Refuse the operations of ``kinds`` of ``transaction`` (locked by the caller) sent before
+    ``sent_before`` that never got an answer, those named by ``references`` if given; ``settle``
+    gives a refund's amount back and logs ``message``. Nothing websites see changes (the status
+    stayed as it was while the answer was missing), so no IPN."""
     if references is not None and not references:
         return []
     unanswered = dbsession.scalars(
         select(Operation)
         .where(
             Operation.transaction_id == transaction.id,
-            Operation.kind == REFUND,
+            Operation.kind.in_(kinds),
             Operation.state == PENDING,
             Operation.sent.is_(True),
             Operation.platform_id == "",

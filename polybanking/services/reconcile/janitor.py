@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ...models import Config, Operation, Transaction, TransactionLog
 from ...models.meta import utcnow
-from ...models.operation import PENDING
+from ...models.operation import KINDS, PENDING
 from ...models.transaction import FORWARDED
 from ...platforms import CHECKOUT, EPAYMENT
 from ...platforms.checkout.states import UNSETTLED_STATUSES as CHECKOUT_UNSETTLED
@@ -195,5 +195,5 @@ def apply_answer(
     ):
         # Nothing happened to the payment at PostFinance since its last operation we know of.
         text = f"PostFinance shows no operation after PAYID {known[0]}/{known[1]}"
-        refuse_unanswered(dbsession, transaction, question.sent_before, text)
+        refuse_unanswered(dbsession, transaction, question.sent_before, text, kinds=KINDS)
     return outcome
