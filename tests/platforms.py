@@ -107,6 +107,7 @@ class Epayment(_Platform):
     unreachable = {"maintenance_url": "http://127.0.0.1:9/ncol/test/maintenancedirect.asp"}
     #: Why a refund that never reached it is refused.
     no_trace = "PostFinance shows no operation after PAYID"
+    no_operation = no_trace
     brand = "VISA"
     OUTCOME = {"pay": "pay", "authorise": "authorise", "decline": "decline"}
 
@@ -154,6 +155,7 @@ class Checkout(_Platform):
     ipns = {"pay": ["51", "5", "91", "9"], "authorise": ["51", "5"]}
     unreachable = {"api_url": "http://127.0.0.1:9/api/v2.0"}
     no_trace = "Checkout has no refund with this reference"
+    no_operation = "Checkout has no completion or void of this payment"
     brand = "TWINT"
     OUTCOME = {"pay": "fulfill", "authorise": "authorize", "decline": "decline"}
     ACTION = {

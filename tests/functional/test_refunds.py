@@ -323,13 +323,15 @@ def test_a_refund_without_an_answer_is_settled_by_the_janitor_as_the_platform_sh
     assert tasks.directlink_sweep.call_local() == []  # settled: no more questions
 
 
+@pytest.mark.parametrize("made", [True, False], ids=["made-answer-lost", "never-made"])
 @pytest.mark.parametrize("kind", ["capture", "cancel"])
-def test_an_epayment_capture_or_cancel_that_never_reached_postfinance_may_be_asked_again(
-    testapp, app, make_config, db, receiver, settings, ledger, kind
+def test_a_capture_or_cancel_without_an_answer_is_settled_by_the_janitor_as_the_platform_shows_it(
+    testapp, app, make_config, db, receiver, settings, platform, kind, made
 ):
-    """The maintenance call failed before PostFinance (nothing listens): the operation stays
-    pending while it may still be on its way, then the janitor, seeing no new PAYIDSUB, refuses
-    it; the payment is still authorised, and a second capture or cancellation goes through."""
+    """The call gave no answer. Made (its answer and Checkout's webhook lost): the janitor finds
+    it (Checkout: the transaction's completion or void, by search; e-payment: a new PAYIDSUB)
+    and settles it. Never made (nothing listens): pending while it may still be on its way, then
+    refused, the payment still authorised, and a second one goes through."""
     from dataclasses import replace
     from datetime import timedelta
 
@@ -337,25 +339,38 @@ def test_an_epayment_capture_or_cancel_that_never_reached_postfinance_may_be_ask
     from polybanking.platforms import PlatformUnavailable
     from polybanking.services.operations import run
 
-    from ..platforms import Epayment
-
-    epayment = Epayment(testapp, app, db)
-    config = make_config(platform="epayment")
-    tid = epayment.pay(config, amount="1500", outcome="authorise")
-    receiver.wait_for(len(epayment.ipns["authorise"]))
+    config = make_config(platform=platform.name)
+    tid = platform.pay(config, amount="1500", outcome="authorise")
+    told = receiver.wait_for(len(platform.ipns["authorise"]))
     operation_id = db.run(
-        lambda s: request_operation(
-            s, s.get(Transaction, tid), kind, None, idempotency_key="first", requested_by="cli"
-        ).operation.id
+        lambda s: (
+            request_operation(
+                s, s.get(Transaction, tid), kind, None, idempotency_key="first", requested_by="cli"
+            ).operation.id
+        )
     )
     claimed = db.run(lambda s: run.claim(s, operation_id, settings.orderid_prefix))
-    unreachable = replace(platform_for(settings, config), **epayment.unreachable, timeout=2)
-    with pytest.raises(PlatformUnavailable):
-        unreachable.operate(claimed.order)
+    operating = platform_for(settings, config)
+    done = {"capture": "9", "cancel": "6"}[kind]
+    if made:
+        webhook_url = app.registry.checkout_sandbox_webhook_url
+        app.registry.checkout_sandbox_webhook_url = "http://127.0.0.1:9/lost"  # its webhooks are lost
+        try:
+            assert operating.operate(claimed.order).outcome == "accepted"  # lost on its way back
+        finally:
+            app.registry.checkout_sandbox_webhook_url = webhook_url
+    else:
+        with pytest.raises(PlatformUnavailable):  # the call fails before reaching the platform
+            replace(operating, **platform.unreachable, timeout=2).operate(claimed.order)
     db.run(lambda s: run.record_answer(s, operation_id, None, settings.orderid_prefix, "timed out"))
     tasks = app.registry.tasks
-    tasks.directlink_check.call_local(tid)  # asked while it may still be on its way: kept
-    assert state(db, tid).operations == [(kind, 1500, "pending", "")]
+    tasks.directlink_check.call_local(tid)  # asked before it is stale_after old
+    if made:
+        after = state(db, tid)
+        assert (after.status, after.operations) == (done, [(kind, 1500, "done", done)])
+        assert receiver.wait_for(len(told) + 1)[-1]["postfinance_status"] == done
+        return
+    assert state(db, tid).operations == [(kind, 1500, "pending", "")]  # it may still be on its way
 
     def age(session):
         session.get(Operation, operation_id).updated_at = utcnow() - timedelta(minutes=31)
@@ -364,12 +379,17 @@ def test_an_epayment_capture_or_cancel_that_never_reached_postfinance_may_be_ask
     assert tasks.directlink_sweep.call_local() == [tid]
     after = state(db, tid)
     assert (after.status, after.operations) == ("5", [(kind, 1500, "refused", "")])
-    assert receiver.wait_idle() and len(receiver.received) == len(epayment.ipns["authorise"])
+    refused = db.run(
+        lambda s: s.scalar(
+            select(TransactionLog.extra_data).where(TransactionLog.log_type == "operationRefused")
+        )
+    )
+    assert platform.no_operation in refused
+    assert receiver.wait_idle() and len(receiver.received) == len(told)  # no change, no IPN
 
     operate(db, app, tid, kind, key="second")  # asked again, through the sandbox this time
-    status = {"capture": "9", "cancel": "6"}[kind]
-    assert state(db, tid).operations[-1] == (kind, 1500, "done", status)
-    assert state(db, tid).status == status
+    assert state(db, tid).operations[-1] == (kind, 1500, "done", done)
+    assert state(db, tid).status == done
 
 
 def test_a_reference_ending_in_refunds_is_still_reachable(testapp, make_config, ledger):

@@ -79,6 +79,8 @@ ROUTES = {
     "sandbox.checkout.void": "/sandbox/checkout/api/v2.0/payment/transactions/{id:\\d+}/void-online",
     "sandbox.checkout.completion": "/sandbox/checkout/api/v2.0/payment/transactions/completions/{id:\\d+}",
     "sandbox.checkout.void_read": "/sandbox/checkout/api/v2.0/payment/transactions/voids/{id:\\d+}",
+    "sandbox.checkout.completion_search": "/sandbox/checkout/api/v2.0/payment/transactions/completions/search",  # noqa: E501
+    "sandbox.checkout.void_search": "/sandbox/checkout/api/v2.0/payment/transactions/voids/search",
     "sandbox.checkout.key": "/sandbox/checkout/api/v2.0/webhooks/encryption-keys/{id}",
     "sandbox.checkout.space": "/sandbox/checkout/api/v2.0/spaces/{id:\\d+}",
     "sandbox.checkout.pay": "/sandbox/checkout/pay/{id:\\d+}",

@@ -65,9 +65,14 @@ READ = {
     CAPTURE: ("TransactionCompletionsService", "get_payment_transactions_completions_id"),
     CANCEL: ("TransactionVoidsService", "get_payment_transactions_voids_id"),
 }
+#: Each kind's search, for a completion or void whose answer never came (its id unknown).
+SEARCH = {
+    CAPTURE: ("TransactionCompletionsService", "get_payment_transactions_completions_search"),
+    CANCEL: ("TransactionVoidsService", "get_payment_transactions_voids_search"),
+}
 
 
-def _state(entity) -> str:
+def state_of(entity) -> str:
     return str(getattr(entity.state, "value", entity.state) or "")
 
 
@@ -88,7 +93,7 @@ def answer_of(kind: str, entity) -> OperationAnswer:
     """Checkout's refund, completion or void as the answer every platform gives."""
     if entity is None or entity.id is None:
         raise PlatformUnavailable(f"Checkout answered no {kind}")
-    state = _state(entity)
+    state = state_of(entity)
     outcome, status = outcome_of(kind, state)
     message = f"{state}: {_failure(entity)}" if outcome == REFUSED else ""
     return OperationAnswer(outcome, status, str(entity.id), RANK.get(kind), message)
@@ -158,7 +163,7 @@ def refund_report(refund) -> StatusReport | None:
     report = report_of(transaction) if transaction is not None and transaction.id is not None else None
     if report is None:
         return None
-    _outcome, status = outcome_of(REFUND, _state(refund))
+    _outcome, status = outcome_of(REFUND, state_of(refund))
     return replace(report, status=status, operation_reference=refund.external_id or "")
 
 
@@ -171,7 +176,7 @@ def operation_report(kind: str, entity, transaction, reference: str) -> StatusRe
     the completion (void) itself FAILED; a failed one is final, so reading the two one after
     the other never refuses one that succeeds."""
     report = report_of(transaction)
-    state = _state(transaction)
+    state = state_of(transaction)
     if report is None or kind not in DONE_STATE:
         return None
     if entity is not None and str(entity.linked_transaction) != str(transaction.id):
@@ -181,7 +186,7 @@ def operation_report(kind: str, entity, transaction, reference: str) -> StatusRe
     elif kind == CAPTURE and state == "COMPLETED":
         return None  # captured, Checkout's risk checks still running
     elif state == "AUTHORIZED":
-        if entity is None or _state(entity) != "FAILED":
+        if entity is None or state_of(entity) != "FAILED":
             return None  # Checkout has not finished: the webhook or the janitor asks again
         outcome, message = REFUSED, f"{ENTITY[kind]} FAILED: {_failure(entity)}"
     else:

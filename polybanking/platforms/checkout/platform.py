@@ -210,19 +210,45 @@ class CheckoutPlatform:
         class_name, method = operations.READ[kind]
         return self.call(getattr(service, class_name), method, operation_id, self.space_id)
 
+    def find_operation(self, kind: str, platform_id: str):
+        """The newest completion (a capture) or void (a cancellation) of Checkout transaction
+        ``platform_id``, for one whose answer never came (so its id is unknown); None when
+        Checkout has none (PlatformError). A transaction has at most one of ours of each."""
+        from postfinancecheckout import service
+
+        class_name, method = operations.SEARCH[kind]
+        query = f"linkedTransaction:{int(platform_id)}"
+        found = self.call(getattr(service, class_name), method, self.space_id, query=query, limit=10)
+        linked = [
+            e
+            for e in (found.data or [] if found is not None else [])
+            if str(e.linked_transaction) == platform_id
+        ]
+        return max(linked, key=lambda entity: entity.id or 0, default=None)
+
     def read_with_operations(
         self, platform_id: str, pending: tuple[tuple[str, str, str], ...]
-    ) -> tuple[StatusReport | None, list[StatusReport]]:
-        """The payment's state, and the outcome of each of its pending captures or cancellations
-        (kind, Checkout's id of its completion or void or "" when unknown, our reference) that
-        has one (``operations.operation_report``); PlatformError. The operations are read first:
-        a failed one is final, whatever the transaction did since."""
-        entities = [
-            (kind, self.read_operation(kind, int(known)) if known.isdigit() else None, reference)
-            for kind, known, reference in pending
-        ]
+    ) -> tuple[StatusReport | None, list[StatusReport], tuple[str, ...]]:
+        """The payment's state; the outcome of each of its pending captures or cancellations
+        (kind, Checkout's id of its completion or void or "" when the answer never came, our
+        reference) that has one (``operations.operation_report``); and our references of those
+        whose answer never came, of which Checkout has none while the payment is still only
+        authorised (moved on, it says what became of them). PlatformError. The operations are
+        read first: a failed one is final, whatever the transaction did since."""
+        entities, missing = [], []
+        for kind, known, reference in pending:
+            entity = (
+                self.read_operation(kind, int(known))
+                if known.isdigit()
+                else self.find_operation(kind, platform_id)
+            )
+            if entity is None:
+                missing.append(reference)
+            entities.append((kind, entity, reference))
         transaction = self.read(platform_id)
+        if operations.state_of(transaction) != "AUTHORIZED":
+            missing = []
         reports = [
             operations.operation_report(kind, entity, transaction, ref) for kind, entity, ref in entities
         ]
-        return report_of(transaction), [report for report in reports if report is not None]
+        return report_of(transaction), [report for report in reports if report is not None], tuple(missing)

@@ -43,6 +43,8 @@ def includeme(config) -> None:
     config.add_route("sandbox.checkout.void", API + "/payment/transactions/{id:\\d+}/void-online")
     config.add_route("sandbox.checkout.completion", API + "/payment/transactions/completions/{id:\\d+}")
     config.add_route("sandbox.checkout.void_read", API + "/payment/transactions/voids/{id:\\d+}")
+    config.add_route("sandbox.checkout.completion_search", API + "/payment/transactions/completions/search")
+    config.add_route("sandbox.checkout.void_search", API + "/payment/transactions/voids/search")
     config.add_route("sandbox.checkout.key", API + "/webhooks/encryption-keys/{id}")
     config.add_route("sandbox.checkout.space", API + "/spaces/{id:\\d+}")
     config.add_route("sandbox.checkout.pay", "/sandbox/checkout/pay/{id:\\d+}")

@@ -21,6 +21,7 @@ from .store import outcome_by_cents, risk_checks_pending
 
 MAX_EXTERNAL_ID = 100
 _EXTERNAL_ID_QUERY = re.compile(r'externalId:"((?:[^"\\]|\\.)*)"')
+_LINKED_QUERY = re.compile(r"linkedTransaction:([0-9]{1,18})")
 
 
 def _refund_body(request) -> tuple[dict, Decimal]:
@@ -135,6 +136,30 @@ def _read_operation(request, account: Account, kind: str):
     if found is None:
         return error(404, "NOT_FOUND", f"no transaction {kind} with this id in this space")
     return _json(_operation_json(*found))
+
+
+def _search_operations(request, account: Account, kind: str):
+    """By ``linkedTransaction:<id>`` only (how PolyBanking finds a completion or void whose
+    answer was lost): the transaction's, newest first, up to ``limit``."""
+    match = _LINKED_QUERY.fullmatch((request.GET.get("query") or "").strip())
+    if match is None:
+        return error(400, "BAD_REQUEST", "unsupported query", {"query": "linkedTransaction:<id>"})
+    raw_limit = request.GET.get("limit") or "10"
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        return error(400, "BAD_REQUEST", "limit is 1 to 100")
+    found = request.registry.checkout_sandbox_store.operations_of(account.space_id, int(match.group(1)), kind)
+    data = [_operation_json(transaction, operation) for transaction, operation in found[: int(raw_limit)]]
+    return _json({"data": data, "offset": 0, "limit": int(raw_limit), "hasMore": len(found) > len(data)})
+
+
+@api_view("sandbox.checkout.completion_search", "GET")
+def search_completions(request, account: Account):
+    return _search_operations(request, account, "completion")
+
+
+@api_view("sandbox.checkout.void_search", "GET")
+def search_voids(request, account: Account):
+    return _search_operations(request, account, "void")
 
 
 @api_view("sandbox.checkout.completion", "GET")

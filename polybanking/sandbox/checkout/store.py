@@ -237,6 +237,17 @@ class Store:
         operation = next(o for o in transaction.operations if o["id"] == operation_id)
         return (transaction, operation) if operation["kind"] == kind else None
 
+    def operations_of(
+        self, space_id: int, transaction_id: int, kind: str
+    ) -> list[tuple[SandboxTransaction, dict]]:
+        """The completions or voids (``kind``) of a transaction of the space, newest first."""
+        with self._lock:
+            transaction = self.get(space_id, transaction_id)
+            if transaction is None:
+                return []
+            made = [o for o in transaction.operations if o["kind"] == kind]
+            return [(transaction, operation) for operation in reversed(made)]
+
     def find_refund(self, space_id: int, refund_id: int) -> tuple[SandboxTransaction, dict] | None:
         transaction = self._refunds.get(refund_id)
         if transaction is None or transaction.space_id != space_id:

@@ -30,6 +30,8 @@ from .start import TOKEN_PATTERN
 
 log = logging.getLogger(__name__)
 
+NO_OPERATION_AT_CHECKOUT = "Checkout has no completion or void of this payment"
+
 
 def _environment(settings: Settings, space_id: int) -> tuple[CheckoutEnvironment, bool] | None:
     """The configured space with this id, and whether it is the test one."""
@@ -111,6 +113,7 @@ class Answer:
     refunds: list[StatusReport] = field(default_factory=list)
     missing_refunds: tuple[str, ...] = ()  # lost refunds Checkout has none of
     operations: list[StatusReport] = field(default_factory=list)
+    missing_operations: tuple[str, ...] = ()  # lost captures and cancellations Checkout has none of
 
 
 def _pending_operations(dbsession: Session, transaction_id: int) -> tuple[tuple[str, str, str], ...]:
@@ -152,8 +155,10 @@ def ask_all(question: Question) -> Answer:
     refunds = read_refunds(
         question.platform, question.checkout_id, question.refund_ids, question.lost_refunds
     )
-    report, operations = question.platform.read_with_operations(question.checkout_id, question.operations)
-    return Answer(report, refunds.reports, refunds.missing, operations)
+    report, operations, missing = question.platform.read_with_operations(
+        question.checkout_id, question.operations
+    )
+    return Answer(report, refunds.reports, refunds.missing, operations, missing)
 
 
 def apply_answer(
@@ -181,6 +186,14 @@ def apply_answer(
     if question.sent_before is not None:
         refuse_unanswered(
             dbsession, transaction, question.sent_before, NOT_AT_CHECKOUT, answer.missing_refunds
+        )
+        refuse_unanswered(
+            dbsession,
+            transaction,
+            question.sent_before,
+            NO_OPERATION_AT_CHECKOUT,
+            answer.missing_operations,
+            kinds=(CAPTURE, CANCEL),
         )
     settled_changed = False
     for settled in answer.operations:
