@@ -218,3 +218,29 @@ def test_late_results_are_counted_and_the_give_up_holds(make_config, db, clock):
     # Every post counted; one more than the schedule's at most: it was claimed before the
     # answer that reached the limit came in.
     assert state.attempts == claims <= policy.max_attempts + 1
+
+
+def test_the_scan_goes_on_with_other_websites_while_one_drips(
+    make_config, receiver, db, deliverer_for, clock, dripper
+):
+    """Issue 18: the dripping website's IPNs are first in the outbox; it gets its share of the
+    threads, and the scan claims and posts the other website's IPNs, batch after batch, while
+    those attempts last: all of them are delivered before the first dripping attempt ends."""
+    policy = IpnPolicy(allow_private=True, timeout=4, concurrency=4, schedule=(timedelta(hours=1),))
+    deliverer = deliverer_for(policy)
+    slow = make_config(name="Slow", url_ipn=dripper.url)
+    earlier = clock.now - timedelta(seconds=1)
+    slow_ids = [add_due(db, slow, reference=f"slow-{n}", now=earlier) for n in range(4)]
+    fast = make_config(name="Fast")
+    fast_ids = [add_due(db, fast, reference=f"fast-{n}") for n in range(20)]
+    scan = threading.Thread(target=lambda: deliverer.deliver_due(batch_size=5), daemon=True)
+    scan.start()
+    assert len(receiver.wait_for(len(fast_ids), timeout=30)) == len(fast_ids)
+    assert not any(attempts_of(db, tid) for tid in slow_ids)  # still dripping: not one has ended
+    scan.join(60)
+    assert not scan.is_alive()
+    for transaction_id in fast_ids:
+        assert [a.http_status for a in attempts_of(db, transaction_id)] == [200]
+    for transaction_id in slow_ids:  # each tried once, cut at its deadline, counted
+        assert [a.error for a in attempts_of(db, transaction_id)] == ["no answer within 4 s"]
+        assert outbox_state(db, transaction_id).attempts == 1
