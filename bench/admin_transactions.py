@@ -7,8 +7,10 @@
 Builds the schema with the migrations, inserts the transactions over 20 configs (a year of
 them, various statuses), then requests each page in-process (WebTest, the full Pyramid stack:
 session, ACLs, SQL, Jinja) and prints the median time and its ratio to the sign-in page, which
-runs no query. Then it drops the two indexes of migration 0004_admin and times the list pages
-again, to show what they buy. The PostgreSQL database named is emptied first.
+runs no query. On SQLite it then times the reference search without the trigram index of
+migration 0012_reference_search, and that migration's run on the filled table. Then it drops the
+two indexes of migration 0004_admin and times the list pages again, to show what they buy. The
+PostgreSQL database named is emptied first.
 """
 
 import argparse
@@ -22,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import webtest
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
 from pyramid.paster import get_appsettings
 from sqlalchemy import insert, text
 
@@ -127,6 +131,30 @@ def median_ms(client, path: str) -> float:
     return statistics.median(times) * 1000
 
 
+def migrate(engine, direction: str, revision: str) -> float:
+    """Seconds to run the migrations ``direction`` to ``revision`` on the filled database."""
+    alembic_config = AlembicConfig(str(ROOT / "testing.ini"))
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        alembic_config.attributes["connection"] = connection
+        getattr(alembic_command, direction)(alembic_config, revision)
+    return time.perf_counter() - started
+
+
+def search_without_index(engine, client, pages, results, baseline) -> None:
+    """SQLite: the reference search without the trigram index of migration 0012_reference_search
+    (one pass over the references), then that migration's time on this filled database."""
+    dropped = migrate(engine, "downgrade", "0011_ipn_format")
+    print("\nwithout the trigram index of migration 0012_reference_search (SQLite):")
+    for label, _client, path in pages:
+        if label.startswith("reference search"):
+            value = median_ms(client, path)
+            ratio = value / results[label]
+            print(f"{label:46} {value:10.1f} {value / baseline:11.1f}   (without/with: {ratio:.1f})")
+    built = migrate(engine, "upgrade", "head")
+    print(f"migration 0012_reference_search on these rows: {built:.1f} s (its downgrade: {dropped:.1f} s)")
+
+
 def main_bench() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=TRANSACTIONS)
@@ -173,6 +201,8 @@ def main_bench() -> None:
             results[label] = value
             print(f"{label:46} {value:10.1f} {value / baseline:11.1f}")
 
+        if engine.dialect.name == "sqlite":
+            search_without_index(engine, root, pages, results, baseline)
         with engine.begin() as connection:
             connection.execute(text("DROP INDEX ix_transactions_config_created"))
             connection.execute(text("DROP INDEX ix_transactions_created_id"))
