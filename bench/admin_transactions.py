@@ -153,6 +153,45 @@ def search_without_index(engine, client, pages, results, baseline) -> None:
             print(f"{label:46} {value:10.1f} {value / baseline:11.1f}   (without/with: {ratio:.1f})")
     built = migrate(engine, "upgrade", "head")
     print(f"migration 0012_reference_search on these rows: {built:.1f} s (its downgrade: {dropped:.1f} s)")
+    without, with_index = insert_cost(engine)
+    print(
+        f"a transaction inserted and committed alone (as a start does): {without:.0f} µs without"
+        f" the index's triggers, {with_index:.0f} µs with them (+{with_index - without:.0f} µs)"
+    )
+
+
+def insert_cost(engine, blocks: int = 4, size: int = 500) -> tuple[float, float]:
+    """Median µs per one-row transaction (inserted, committed: synchronous=FULL as the app's
+    engine sets it), in blocks alternately without and with the reference index's triggers."""
+    with engine.connect() as connection:
+        triggers = connection.execute(
+            text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'transactions'")
+        ).all()
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for block in range(2 * blocks):
+        indexed = block % 2 == 1
+        if not indexed:  # rows neither indexed nor unindexed by the triggers: the index stays whole
+            with engine.begin() as connection:
+                for name, _sql in triggers:
+                    connection.execute(text(f"DROP TRIGGER {name}"))
+        with engine.connect() as connection:
+            for n in range(size):
+                started = time.perf_counter()
+                connection.execute(
+                    insert(Transaction), {**new_row(n, block), "creation_date": datetime.now(UTC)}
+                )
+                connection.commit()
+                times[indexed].append(time.perf_counter() - started)
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM transactions WHERE reference LIKE 'insert-cost-%'"))
+            if not indexed:
+                for _name, sql in triggers:
+                    connection.execute(text(sql))
+    return statistics.median(times[False]) * 1e6, statistics.median(times[True]) * 1e6
+
+
+def new_row(n: int, block: int) -> dict:
+    return {"config_id": 1, "reference": f"insert-cost-{block}-{n}", "amount": 500, "token": f"ic{block}x{n}"}
 
 
 def main_bench() -> None:
