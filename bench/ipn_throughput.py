@@ -214,6 +214,7 @@ class SlowAttempts:
     """The slow website's attempts: recorded by the end of the fast drain, and by the end."""
 
     during: int
+    tried: int
     durations_ms: list[int]
     errors: list[str]
     waited: float
@@ -294,8 +295,8 @@ def time_worker(
             waited = time.perf_counter()
             while time.perf_counter() - waited < slow_wait and slow_attempts(factory, slow_id)[2] < slow:
                 time.sleep(0.5)
-            durations, errors, _tried = slow_attempts(factory, slow_id)
-            slow_result = SlowAttempts(during, durations, errors, time.perf_counter() - start)
+            durations, errors, tried = slow_attempts(factory, slow_id)
+            slow_result = SlowAttempts(during, tried, durations, errors, time.perf_counter() - start)
         return elapsed, slow_result
     finally:
         worker.terminate()
@@ -315,7 +316,7 @@ def main() -> None:
     )
     parser.add_argument("--ipn-timeout", type=float, default=10, help="the worker's ipn.timeout (seconds)")
     parser.add_argument(
-        "--slow-wait", type=float, default=120, help="seconds to wait for each slow IPN's first attempt"
+        "--slow-wait", type=float, default=60, help="seconds to wait for each slow IPN's first attempt"
     )
     args = parser.parse_args()
     if args.mode == "receiver":
@@ -377,8 +378,8 @@ def main() -> None:
             seconds = sorted(ms / 1000 for ms in slow.durations_ms)
             middle, error = statistics.median(seconds), statistics.mode(slow.errors)
             print(
-                f"  its attempts by {slow.waited:.0f} s: {len(seconds)}, each {seconds[0]:.1f} s"
-                f" to {seconds[-1]:.1f} s (median {middle:.1f} s), most often {error!r}"
+                f"  by {slow.waited:.0f} s, {slow.tried} of its IPNs tried, {len(seconds)} attempts,"
+                f" each {seconds[0]:.1f} s to {seconds[-1]:.1f} s (median {middle:.1f} s): {error!r}"
             )
     if message_time is not None:
         print(f"worker, 1 message per IPN:  {args.count / message_time:6.0f} IPN/s  ({message_time:.2f} s)")
