@@ -19,7 +19,7 @@ import random
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -44,7 +44,7 @@ MAX_ROUNDS = 5
 #: How long ``deliver`` waits for a post before leaving it to the pool.
 HANDOFF_SECONDS = 1.0
 #: A website with all its threads busy and no post ended for this long is slow: the IPNs waiting
-#: in its queue do not count as the scan's work in hand, so the scan claims others meanwhile.
+#: in its queue do not count as the scan's work in hand, and the scan claims others meanwhile.
 SLOW_SECONDS = 0.5
 #: Results are recorded in groups of up to a batch; a group waits at most this long for more.
 RECORD_WAIT_SECONDS = 0.02
@@ -94,13 +94,21 @@ class IpnDeliverer:
         self._waiting: dict[str, deque[tuple[Delivery, Future]]] = {}
         #: When each website's last post ended (or its first began): how slow it is.
         self._progress: dict[str, float] = {}
+        #: The IPN URLs seen for each website with IPNs in flight or waiting.
+        self._urls: dict[str, set[str]] = {}
         self.site_limit = max(1, policy.concurrency - max(1, policy.concurrency // 4))
 
-    def _claim(self, limit: int, transaction_ids=None) -> list[Delivery]:
+    def _claim(self, limit: int, transaction_ids=None, skip_urls: Collection[str] = ()) -> list[Delivery]:
         taken_over: list[int] = []
         with self.session_factory.begin() as dbsession:
             deliveries = ipn_outbox.claim(
-                dbsession, self.clock(), self.policy.claim_lease, limit, transaction_ids, taken_over
+                dbsession,
+                self.clock(),
+                self.policy.claim_lease,
+                limit,
+                transaction_ids,
+                taken_over,
+                skip_urls,
             )
         if taken_over:
             self.taken_over_total += len(taken_over)
@@ -130,7 +138,9 @@ class IpnDeliverer:
             for delivery in deliveries:
                 future: Future = Future()
                 futures.append(future)
-                self._waiting.setdefault(_site(delivery.url), deque()).append((delivery, future))
+                site = _site(delivery.url)
+                self._waiting.setdefault(site, deque()).append((delivery, future))
+                self._urls.setdefault(site, set()).add(delivery.url)
             for site in {_site(delivery.url) for delivery in deliveries}:
                 self._pump(site)
         return deliveries, futures
@@ -164,21 +174,24 @@ class IpnDeliverer:
                 del self._in_flight[site]
                 self._progress.pop(site, None)
             self._pump(site)
+            if site not in self._in_flight and site not in self._waiting:
+                self._urls.pop(site, None)
         if outcome[1] is not None:
             future.set_exception(outcome[1])
         else:
             future.set_result(outcome[0])
 
-    def _waiting_behind_slow_websites(self) -> int:
-        """IPNs queued for websites whose every thread has been stuck for ``SLOW_SECONDS``."""
+    def _slow_websites(self) -> tuple[int, set[str]]:
+        """Websites whose every thread has been stuck for ``SLOW_SECONDS``: how many IPNs wait
+        for them, and their IPN URLs (the scan claims none of theirs until they move again)."""
         now = time.monotonic()
+        waiting, urls = 0, set()
         with self._pool_lock:
-            return sum(
-                len(waiting)
-                for site, waiting in self._waiting.items()
-                if self._in_flight[site] >= self.site_limit
-                and now - self._progress.get(site, now) > SLOW_SECONDS
-            )
+            for site, count in self._in_flight.items():
+                if count >= self.site_limit and now - self._progress.get(site, now) > SLOW_SECONDS:
+                    waiting += len(self._waiting.get(site, ()))
+                    urls |= self._urls.get(site, set())
+        return waiting, urls
 
     def _record(self, deliveries: list[Delivery], results: list[AttemptResult | None]) -> list[Recorded]:
         with self.session_factory.begin() as dbsession:
@@ -227,8 +240,9 @@ class IpnDeliverer:
 
     def deliver_due(self, budget_seconds: float | None = None, batch_size: int = BATCH_SIZE) -> ScanSummary:
         """Claim due IPNs while fewer than a batch wait to be posted (those waiting behind a slow
-        website do not count), and record results in groups of at least half a batch as they
-        come, until nothing is due or in flight (or the time budget is spent: then no more claims)."""
+        website do not count, and no more of its IPNs are claimed meanwhile), and record results
+        in groups of at least half a batch as they come, until nothing is due or in flight (or
+        the time budget is spent: then no more claims)."""
         summary = ScanSummary()
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
         finished: SimpleQueue[tuple[Delivery, Future]] = SimpleQueue()
@@ -237,9 +251,9 @@ class IpnDeliverer:
         while True:
             claimed: list[Delivery] = []
             in_time = deadline is None or time.monotonic() < deadline
-            unposted = outstanding - finished.qsize() - self._waiting_behind_slow_websites()
-            if in_time and unposted < batch_size:
-                claimed = self._claim(batch_size)
+            behind_slow, slow_urls = self._slow_websites()
+            if in_time and outstanding - finished.qsize() - behind_slow < batch_size:
+                claimed = self._claim(batch_size, skip_urls=slow_urls)
                 deliveries, futures = self._start(claimed)
                 outstanding += len(claimed)
                 for delivery, future in zip(deliveries, futures, strict=True):
