@@ -245,10 +245,10 @@ def test_the_scan_goes_on_with_other_websites_while_one_drips(
     # The first batch of five was tried, each cut at its deadline and counted; the others were
     # left due (the scan's budget ended while the website dripped), not claimed to wait.
     tried = [tid for tid in slow_ids if attempts_of(db, tid)]
-    assert tried == slow_ids[:5]
+    assert len(tried) == 5  # which five: the outbox's order among IPNs due at the same time
     for transaction_id in tried:
         assert [a.error for a in attempts_of(db, transaction_id)] == ["no answer within 4 s"]
         assert outbox_state(db, transaction_id).attempts == 1
-    for transaction_id in slow_ids[5:]:
+    for transaction_id in set(slow_ids) - set(tried):
         state = outbox_state(db, transaction_id)
         assert state.needed and not state.claimed and state.attempts == 0
