@@ -7,8 +7,10 @@
 Builds the schema with the migrations, inserts the transactions over 20 configs (a year of
 them, various statuses), then requests each page in-process (WebTest, the full Pyramid stack:
 session, ACLs, SQL, Jinja) and prints the median time and its ratio to the sign-in page, which
-runs no query. Then it drops the two indexes of migration 0004_admin and times the list pages
-again, to show what they buy. The PostgreSQL database named is emptied first.
+runs no query. On SQLite it then times the reference search without the trigram index of
+migration 0012_reference_search, and that migration's run on the filled table. Then it drops the
+two indexes of migration 0004_admin and times the list pages again, to show what they buy. The
+PostgreSQL database named is emptied first.
 """
 
 import argparse
@@ -22,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import webtest
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
 from pyramid.paster import get_appsettings
 from sqlalchemy import insert, text
 
@@ -127,6 +131,69 @@ def median_ms(client, path: str) -> float:
     return statistics.median(times) * 1000
 
 
+def migrate(engine, direction: str, revision: str) -> float:
+    """Seconds to run the migrations ``direction`` to ``revision`` on the filled database."""
+    alembic_config = AlembicConfig(str(ROOT / "testing.ini"))
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        alembic_config.attributes["connection"] = connection
+        getattr(alembic_command, direction)(alembic_config, revision)
+    return time.perf_counter() - started
+
+
+def search_without_index(engine, client, pages, results, baseline) -> None:
+    """SQLite: the reference search without the trigram index of migration 0012_reference_search
+    (one pass over the references), then that migration's time on this filled database."""
+    dropped = migrate(engine, "downgrade", "0011_ipn_format")
+    print("\nwithout the trigram index of migration 0012_reference_search (SQLite):")
+    for label, _client, path in pages:
+        if label.startswith("reference search"):
+            value = median_ms(client, path)
+            ratio = value / results[label]
+            print(f"{label:46} {value:10.1f} {value / baseline:11.1f}   (without/with: {ratio:.1f})")
+    built = migrate(engine, "upgrade", "head")
+    print(f"migration 0012_reference_search on these rows: {built:.1f} s (its downgrade: {dropped:.1f} s)")
+    without, with_index = insert_cost(engine)
+    print(
+        f"a transaction inserted and committed alone (as a start does): {without:.0f} µs without"
+        f" the index's triggers, {with_index:.0f} µs with them (+{with_index - without:.0f} µs)"
+    )
+
+
+def insert_cost(engine, blocks: int = 4, size: int = 500) -> tuple[float, float]:
+    """Median µs per one-row transaction (inserted, committed: synchronous=FULL as the app's
+    engine sets it), in blocks alternately without and with the reference index's triggers."""
+    with engine.connect() as connection:
+        triggers = connection.execute(
+            text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'transactions'")
+        ).all()
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for block in range(2 * blocks):
+        indexed = block % 2 == 1
+        if not indexed:  # rows neither indexed nor unindexed by the triggers: the index stays whole
+            with engine.begin() as connection:
+                for name, _sql in triggers:
+                    connection.execute(text(f"DROP TRIGGER {name}"))
+        with engine.connect() as connection:
+            for n in range(size):
+                started = time.perf_counter()
+                connection.execute(
+                    insert(Transaction), {**new_row(n, block), "creation_date": datetime.now(UTC)}
+                )
+                connection.commit()
+                times[indexed].append(time.perf_counter() - started)
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM transactions WHERE reference LIKE 'insert-cost-%'"))
+            if not indexed:
+                for _name, sql in triggers:
+                    connection.execute(text(sql))
+    return statistics.median(times[False]) * 1e6, statistics.median(times[True]) * 1e6
+
+
+def new_row(n: int, block: int) -> dict:
+    return {"config_id": 1, "reference": f"insert-cost-{block}-{n}", "amount": 500, "token": f"ic{block}x{n}"}
+
+
 def main_bench() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=TRANSACTIONS)
@@ -173,6 +240,8 @@ def main_bench() -> None:
             results[label] = value
             print(f"{label:46} {value:10.1f} {value / baseline:11.1f}")
 
+        if engine.dialect.name == "sqlite":
+            search_without_index(engine, root, pages, results, baseline)
         with engine.begin() as connection:
             connection.execute(text("DROP INDEX ix_transactions_config_created"))
             connection.execute(text("DROP INDEX ix_transactions_created_id"))

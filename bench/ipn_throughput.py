@@ -1,6 +1,7 @@
 """IPN delivery throughput: one `polybanking worker` process against a bare `requests.Session` loop.
 
     .venv/bin/python bench/ipn_throughput.py [--count 5000] [--concurrency 8] [--per-message]
+        [--slow-website N [--ipn-timeout 10]]
 
 5 000 IPNs are made due at once in the database (the outbox); the worker's scan delivers them to a
 local receiver (a separate process, HTTP/1.1 keep-alive, answering 200 at once). The same
@@ -12,17 +13,28 @@ The database is a temporary SQLite file, or $PB_BENCH_DATABASE_URL (PostgreSQL; 
 dropped and rebuilt); the queue is Huey on a temporary SQLite file, or $PB_BENCH_REDIS_URL. The
 target is a ratio of at least 0.5 (issue 4). `--per-message` also times the same IPNs sent as one
 queued `send_ipn` message each, for comparison.
+
+`--slow-website N` (issue 18) makes N IPNs of another config due at the same moment, first in
+the outbox's order (a second earlier: the worst case for the others), whose endpoint (another
+local process) accepts the post and then answers one byte a second, so each of its attempts
+lasts the worker's `ipn.timeout` (`--ipn-timeout`, 10 s by default as in production). The ratio
+is then the first website's drain rate, measured while the slow one holds its share of the
+posting threads, to the bare loop's; and the slow website's attempts recorded by then and a
+while later (each IPN tried once, or `--slow-wait` seconds) are summed up: how many, how long each.
 """
 
 import argparse
 import os
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -67,7 +79,30 @@ def serve_receiver() -> None:
     server.serve_forever()
 
 
-def write_ini(folder: Path, database_url: str, receiver_queue: dict, concurrency: int) -> str:
+def serve_dripper() -> None:
+    """The slow website: reads the post, then answers one byte a second (never a whole answer in
+    an attempt's time), one thread per connection; prints its port."""
+    server = socket.create_server(("127.0.0.1", 0), backlog=256)
+    print(server.getsockname()[1], flush=True)
+
+    def drip(connection: socket.socket) -> None:
+        with connection:
+            try:
+                while connection.recv(65536):
+                    for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok":
+                        time.sleep(1)
+                        connection.sendall(bytes([byte]))
+            except OSError:
+                return  # the worker cut it at its deadline
+
+    while True:
+        connection, _ = server.accept()
+        threading.Thread(target=drip, args=(connection,), daemon=True).start()
+
+
+def write_ini(
+    folder: Path, database_url: str, receiver_queue: dict, concurrency: int, timeout: float = 10
+) -> str:
     settings = {
         "sqlalchemy.url": database_url,
         "polybanking.base_url": "http://127.0.0.1:6543",
@@ -78,6 +113,7 @@ def write_ini(folder: Path, database_url: str, receiver_queue: dict, concurrency
         "huey.immediate": "false",
         "huey.name": f"pb-bench-{uuid.uuid4().hex[:8]}",
         "ipn.concurrency": str(concurrency),
+        "ipn.timeout": f"{timeout:g}",
         "ipn.allow_private_destinations": "true",  # the receiver listens on 127.0.0.1
         **receiver_queue,
     }
@@ -93,7 +129,7 @@ def write_ini(folder: Path, database_url: str, receiver_queue: dict, concurrency
     return str(ini)
 
 
-def prepare_database(ini: str, raw: dict, url_ipn: str, count: int):
+def prepare_database(ini: str, raw: dict, url_ipn: str, count: int, slow_url: str = "", slow: int = 0):
     from polybanking.models import Config, Transaction, get_engine, get_session_factory
     from polybanking.scripts.commands import initdb
 
@@ -123,26 +159,40 @@ def prepare_database(ini: str, raw: dict, url_ipn: str, count: int):
             }
             for n in range(count)
         ]
+        if slow:
+            slow_config = Config(name="Slow shop", url_ipn=slow_url)
+            session.add(slow_config)
+            session.flush()
+            rows += [
+                {
+                    **row,
+                    "config_id": slow_config.id,
+                    "reference": f"slow-{n}",
+                    "token": uuid.uuid4().hex,
+                    "postfinance_id": str(4000000000 + n),
+                }
+                for n, row in enumerate(rows[:slow])
+            ]
         session.execute(insert(Transaction), rows)
-    return engine, factory
+        return engine, factory, config.id
 
 
-def payloads(factory) -> list[tuple[bytes, dict[str, str]]]:
-    """What the worker will send, as the bare loop posts it: body and headers."""
+def payloads(factory, config_id: int) -> list[tuple[bytes, dict[str, str]]]:
+    """What the worker will send to the (fast) website, as the bare loop posts it: body and headers."""
     from sqlalchemy.orm import joinedload
 
     from polybanking.models import Transaction
-    from polybanking.services.ipn.payload import encode_body, ipn_fields, webhook_headers, webhook_id
+    from polybanking.services.ipn.payload import ipn_message, webhook_headers
 
     result = []
     with factory.begin() as session:
-        for transaction in session.scalars(select(Transaction).options(joinedload(Transaction.config))):
-            fields = ipn_fields(transaction)
-            body = encode_body(fields)
-            message = webhook_id(transaction.id, fields)
-            result.append(
-                (body, webhook_headers(transaction.config.key_ipn, message, int(time.time()), body))
+        chosen = select(Transaction).where(Transaction.config_id == config_id)
+        for transaction in session.scalars(chosen.options(joinedload(Transaction.config))):
+            message, key = ipn_message(transaction), transaction.config.key_ipn
+            headers = webhook_headers(
+                key, message.webhook_id, int(time.time()), message.body, message.content_type
             )
+            result.append((message.body, headers))
     return result
 
 
@@ -159,8 +209,35 @@ def received(base: str) -> int:
     return int(requests.get(base, timeout=10).text)
 
 
-def time_worker(ini, raw, factory, base_url, count, per_message: bool) -> float:
-    """Start a worker, wait until it consumes, make every IPN due, and time until all are recorded."""
+@dataclass
+class SlowAttempts:
+    """The slow website's attempts: recorded by the end of the fast drain, and by the end."""
+
+    during: int
+    tried: int
+    durations_ms: list[int]
+    errors: list[str]
+    waited: float
+
+
+def slow_attempts(factory, config_id: int) -> tuple[list[int], list[str], int]:
+    """Durations and errors of the config's recorded attempts, and how many of its IPNs have one."""
+    from polybanking.models import IpnAttempt, Transaction
+
+    with factory.begin() as session:
+        rows = session.execute(
+            select(IpnAttempt.duration_ms, IpnAttempt.error, IpnAttempt.transaction_id)
+            .join(Transaction)
+            .where(Transaction.config_id == config_id)
+        ).all()
+    return [row.duration_ms for row in rows], [row.error for row in rows], len({row[2] for row in rows})
+
+
+def time_worker(
+    ini, raw, factory, base_url, count, per_message: bool, fast_id: int, slow: int = 0, slow_wait: float = 0
+) -> tuple[float, SlowAttempts | None]:
+    """Start a worker, wait until it consumes, make every IPN due, and time until all the fast
+    website's are recorded (then wait for the slow website's attempts, if any)."""
     from polybanking.models import Transaction
     from polybanking.settings import load
     from polybanking.tasks import TaskContext, build_huey, register_tasks
@@ -178,21 +255,32 @@ def time_worker(ini, raw, factory, base_url, count, per_message: bool) -> float:
         time.sleep(0.5)  # let its start-up scan (nothing due) finish
         before = received(base_url)
         start = time.perf_counter()
+        now = datetime.now(UTC)
         with factory.begin() as session:
+            due = {"ipn_needed": True, "ipn_attempts": 0, "ipn_failed": False}
             session.execute(
-                update(Transaction).values(
-                    ipn_needed=True, ipn_attempts=0, ipn_failed=False, ipn_next_attempt_at=datetime.now(UTC)
-                )
+                update(Transaction)
+                .where(Transaction.config_id == fast_id)
+                .values(ipn_next_attempt_at=now, **due)
             )
-            ids = list(session.scalars(select(Transaction.id)))
+            # The slow website's: due at the same moment, a second earlier in the outbox's order.
+            session.execute(
+                update(Transaction)
+                .where(Transaction.config_id != fast_id)
+                .values(ipn_next_attempt_at=now - timedelta(seconds=1), **due)
+            )
+            ids = list(session.scalars(select(Transaction.id).order_by(Transaction.ipn_next_attempt_at)))
         if per_message:
             for transaction_id in ids:
                 tasks.send_ipn(transaction_id)
         else:
             tasks.deliver_due_ipns()  # the periodic scan, now rather than at the next interval
+        fast_left = select(func.count()).where(
+            Transaction.ipn_needed.is_(True), Transaction.config_id == fast_id
+        )
         while True:
             with factory.begin() as session:
-                left = session.scalar(select(func.count()).where(Transaction.ipn_needed.is_(True)))
+                left = session.scalar(fast_left)
             if not left:
                 break
             if worker.poll() is not None:
@@ -200,7 +288,16 @@ def time_worker(ini, raw, factory, base_url, count, per_message: bool) -> float:
             time.sleep(0.02)
         elapsed = time.perf_counter() - start
         assert received(base_url) - before == count, "the receiver did not get every IPN"
-        return elapsed
+        slow_result = None
+        if slow:
+            slow_id = fast_id + 1
+            during = len(slow_attempts(factory, slow_id)[0])
+            waited = time.perf_counter()
+            while time.perf_counter() - waited < slow_wait and slow_attempts(factory, slow_id)[2] < slow:
+                time.sleep(0.5)
+            durations, errors, tried = slow_attempts(factory, slow_id)
+            slow_result = SlowAttempts(during, tried, durations, errors, time.perf_counter() - start)
+        return elapsed, slow_result
     finally:
         worker.terminate()
         worker.wait(timeout=30)
@@ -210,41 +307,61 @@ def time_worker(ini, raw, factory, base_url, count, per_message: bool) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", nargs="?", choices=["bench", "receiver"], default="bench")
+    parser.add_argument("mode", nargs="?", choices=["bench", "receiver", "dripper"], default="bench")
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=8, help="the worker's ipn.concurrency")
     parser.add_argument("--per-message", action="store_true", help="also time one send_ipn message per IPN")
+    parser.add_argument(
+        "--slow-website", type=int, default=0, metavar="N", help="N IPNs of a dripping website"
+    )
+    parser.add_argument("--ipn-timeout", type=float, default=10, help="the worker's ipn.timeout (seconds)")
+    parser.add_argument(
+        "--slow-wait", type=float, default=60, help="seconds to wait for each slow IPN's first attempt"
+    )
     args = parser.parse_args()
     if args.mode == "receiver":
         serve_receiver()
         return
+    if args.mode == "dripper":
+        serve_dripper()
+        return
 
     receiver = subprocess.Popen([sys.executable, __file__, "receiver"], stdout=subprocess.PIPE, text=True)
+    dripper = None
+    if args.slow_website:
+        dripper = subprocess.Popen([sys.executable, __file__, "dripper"], stdout=subprocess.PIPE, text=True)
     with tempfile.TemporaryDirectory() as folder:
         try:
             port = int(receiver.stdout.readline())
+            slow_url = f"http://127.0.0.1:{int(dripper.stdout.readline())}/ipn" if dripper else ""
             base_url, ipn_url = f"http://127.0.0.1:{port}/count", f"http://127.0.0.1:{port}/ipn"
             database = os.environ.get("PB_BENCH_DATABASE_URL") or f"sqlite:///{folder}/bench.sqlite"
             redis = os.environ.get("PB_BENCH_REDIS_URL")
             queue = {"huey.backend": "redis", "huey.url": redis} if redis else {}
             queue = queue or {"huey.backend": "sqlite", "huey.filename": f"{folder}/queue.sqlite"}
-            ini = write_ini(Path(folder), database, queue, args.concurrency)
+            ini = write_ini(Path(folder), database, queue, args.concurrency, args.ipn_timeout)
             from pyramid.paster import get_appsettings
 
             raw = dict(get_appsettings(ini))
-            engine, factory = prepare_database(ini, raw, ipn_url, args.count)
-            items = payloads(factory)
+            engine, factory, fast_id = prepare_database(
+                ini, raw, ipn_url, args.count, slow_url, args.slow_website
+            )
+            items = payloads(factory, fast_id)
 
             bare = [bare_loop(ipn_url, items)]
-            worker_time = time_worker(ini, raw, factory, base_url, args.count, per_message=False)
+            worker_time, slow = time_worker(
+                ini, raw, factory, base_url, args.count, False, fast_id, args.slow_website, args.slow_wait
+            )
             message_time = None
             if args.per_message:
-                message_time = time_worker(ini, raw, factory, base_url, args.count, per_message=True)
+                message_time, _ = time_worker(ini, raw, factory, base_url, args.count, True, fast_id)
             bare.append(bare_loop(ipn_url, items))
             engine.dispose()
         finally:
-            receiver.terminate()
-            receiver.wait(timeout=10)
+            for process in (receiver, dripper):
+                if process is not None:
+                    process.terminate()
+                    process.wait(timeout=10)
 
     best_bare = min(bare)
     rate = args.count / best_bare
@@ -252,9 +369,22 @@ def main() -> None:
     print(f"database: {engine.dialect.name}, queue: {backend}, ipn.concurrency: {args.concurrency}")
     print(f"bare requests.Session loop: {rate:6.0f} IPN/s  (runs: {bare[0]:.2f} s, {bare[1]:.2f} s)")
     print(f"polybanking worker (scan):  {args.count / worker_time:6.0f} IPN/s  ({worker_time:.2f} s)")
+    if slow is not None:
+        print(
+            f"slow website: {args.slow_website} IPNs due at once, ipn.timeout {args.ipn_timeout:g} s;"
+            f" {slow.during} of its attempts recorded when the fast website's were all delivered"
+        )
+        if slow.durations_ms:
+            seconds = sorted(ms / 1000 for ms in slow.durations_ms)
+            middle, error = statistics.median(seconds), statistics.mode(slow.errors)
+            print(
+                f"  by {slow.waited:.0f} s, {slow.tried} of its IPNs tried, {len(seconds)} attempts,"
+                f" each {seconds[0]:.1f} s to {seconds[-1]:.1f} s (median {middle:.1f} s): {error!r}"
+            )
     if message_time is not None:
         print(f"worker, 1 message per IPN:  {args.count / message_time:6.0f} IPN/s  ({message_time:.2f} s)")
-    print(f"ratio worker / bare loop: {best_bare / worker_time:.2f}  (target >= 0.5)")
+    what = "fast website's drain / bare loop" if slow is not None else "worker / bare loop"
+    print(f"ratio {what}: {best_bare / worker_time:.2f}  (target >= 0.5)")
 
 
 if __name__ == "__main__":

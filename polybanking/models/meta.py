@@ -51,12 +51,23 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime}
 
 
+#: SQLite only, outside the models: the FTS5 trigram index of the references (migration
+#: 0012_reference_search) and its shadow tables (``…_data``, ``…_idx``, ``…_docsize``, ``…_config``).
+REFERENCE_SEARCH_TABLE = "transactions_reference_fts"
+
+
+def is_reference_search_table(name: str) -> bool:
+    return name == REFERENCE_SEARCH_TABLE or name.startswith(REFERENCE_SEARCH_TABLE + "_")
+
+
 def alembic_include_object(dialect_name: str):
     """Alembic's ``include_object`` for ``dialect_name``: an index the models create on other
     engines only (``Index(...).ddl_if(dialect=...)``, e.g. the PostgreSQL trigram index) is not
-    reported missing from a database of that dialect."""
+    reported missing from a database of that dialect, nor SQLite's reference search tables extra."""
 
     def include(obj, name, type_, reflected, compare_to) -> bool:
+        if type_ == "table" and reflected and is_reference_search_table(name or ""):
+            return False
         ddl_if = getattr(obj, "_ddl_if", None) if type_ == "index" else None
         return ddl_if is None or ddl_if.dialect is None or ddl_if.dialect == dialect_name
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from ..conftest import ROOT, TESTING_INI
-from ..unit.test_migrations import TABLES  # every table the migrations create
+from ..unit.test_migrations import SQLITE_TABLES  # every table the migrations create on SQLite
 
 SCRIPT = ROOT / ".venv" / "bin" / "polybanking"
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "polybanking.scripts.cli"]
@@ -107,7 +107,7 @@ def test_initdb_creates_the_schema_and_can_run_twice(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'cli.sqlite'}")
     try:
         with engine.connect() as connection:
-            assert set(inspect(connection).get_table_names()) == TABLES | {"alembic_version"}
+            assert set(inspect(connection).get_table_names()) == SQLITE_TABLES | {"alembic_version"}
     finally:
         engine.dispose()
 

@@ -218,3 +218,37 @@ def test_late_results_are_counted_and_the_give_up_holds(make_config, db, clock):
     # Every post counted; one more than the schedule's at most: it was claimed before the
     # answer that reached the limit came in.
     assert state.attempts == claims <= policy.max_attempts + 1
+
+
+def test_the_scan_goes_on_with_other_websites_while_one_drips(
+    make_config, receiver, db, deliverer_for, clock, dripper
+):
+    """Issue 18: the dripping website's IPNs are first in the outbox. It gets its share of the
+    threads (three of four) for a first batch, then the scan claims none of its IPNs while its
+    threads stay stuck, and claims and posts the other website's, batch after batch: all are
+    delivered before the first dripping attempt ends."""
+    policy = IpnPolicy(allow_private=True, timeout=4, concurrency=4, schedule=(timedelta(hours=1),))
+    deliverer = deliverer_for(policy)
+    slow = make_config(name="Slow", url_ipn=dripper.url)
+    earlier = clock.now - timedelta(seconds=1)
+    slow_ids = [add_due(db, slow, reference=f"slow-{n}", now=earlier) for n in range(10)]
+    fast = make_config(name="Fast")
+    fast_ids = [add_due(db, fast, reference=f"fast-{n}") for n in range(20)]
+    scan = threading.Thread(target=lambda: deliverer.deliver_due(budget_seconds=2, batch_size=5), daemon=True)
+    scan.start()
+    assert len(receiver.wait_for(len(fast_ids), timeout=30)) == len(fast_ids)
+    assert not any(attempts_of(db, tid) for tid in slow_ids)  # still dripping: not one has ended
+    scan.join(60)
+    assert not scan.is_alive()
+    for transaction_id in fast_ids:
+        assert [a.http_status for a in attempts_of(db, transaction_id)] == [200]
+    # The first batch of five was tried, each cut at its deadline and counted; the others were
+    # left due (the scan's budget ended while the website dripped), not claimed to wait.
+    tried = [tid for tid in slow_ids if attempts_of(db, tid)]
+    assert len(tried) == 5  # which five: the outbox's order among IPNs due at the same time
+    for transaction_id in tried:
+        assert [a.error for a in attempts_of(db, transaction_id)] == ["no answer within 4 s"]
+        assert outbox_state(db, transaction_id).attempts == 1
+    for transaction_id in set(slow_ids) - set(tried):
+        state = outbox_state(db, transaction_id)
+        assert state.needed and not state.claimed and state.attempts == 0

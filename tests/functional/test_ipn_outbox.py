@@ -345,3 +345,16 @@ def test_the_readmes_recipe_accepts_a_real_ipn_and_refuses_a_tampered_one(make_c
     assert check(config.key_ipn, headers, body) is True
     assert check(config.key_ipn, headers, body.replace(b"status=9", b"status=5")) is False
     assert check(config.key_ipn, {**headers, "webhook-timestamp": "1"}, body) is False
+
+
+def test_a_busy_website_waits_for_its_threads_instead_of_being_released(make_config, receiver, db, clock):
+    """Issue 18: one website with all its share of the threads busy: its next IPNs wait for a
+    thread (no release, no second claim), and each is posted once."""
+    policy = IpnPolicy(allow_private=True, jitter=0, concurrency=2)
+    ids = [add_due(db, make_config(), reference=f"busy-{n}") for n in range(12)]
+    deliverer = IpnDeliverer(db.factory, policy, clock=clock)
+    summary = deliverer.deliver_due(batch_size=6)
+    deliverer.close()
+    assert not any(outcome.released for outcome in summary.outcomes)
+    assert summary.delivered == 12 and len(receiver.received) == 12
+    assert all(len(attempts_of(db, tid)) == 1 for tid in ids)

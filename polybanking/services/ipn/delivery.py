@@ -1,27 +1,30 @@
 """Delivering IPNs: claim (one short transaction), post (no transaction open), record (another).
 
 The same steps serve one transaction (the ``send_ipn`` task, queued after a status change) and
-the outbox scan (the periodic task). The scan takes due IPNs in batches, posts a batch's IPNs in
-parallel threads, and overlaps the database work (recording one batch, claiming the next) with the
-posts of the batch in flight. The clock and the random generator are injected so tests can walk
-the retry schedule without sleeping.
+the outbox scan (the periodic task). The scan claims due IPNs in batches and posts them in
+parallel threads, recording results in groups as they come and claiming more while fewer than a
+batch are waiting to be posted, so the database work overlaps the posts. The clock and the
+random generator are injected so tests can walk the retry schedule without sleeping.
 
 One slow website cannot hold up the others: every post runs in the deliverer's pool, where one
-website (scheme, host and port) gets at most three quarters of the threads (the IPNs over that
-are released and tried again shortly), and ``deliver`` (a queue worker's thread) waits at most
-``HANDOFF_SECONDS`` for a post; a slower one finishes in the pool, which records its result then.
+website (scheme, host and port) gets at most three quarters of the threads (its other IPNs wait
+their turn in its own queue, and are released, unsent, if their claim grows too old to fit an
+attempt); the scan never waits for a slow website's posts before going on with the others', and
+``deliver`` (a queue worker's thread) waits at most ``HANDOFF_SECONDS`` for a post; a slower one
+finishes in the pool, which records its result then.
 """
 
 import logging
 import random
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections import Counter, deque
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from queue import Empty, SimpleQueue
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,6 +43,11 @@ BATCH_SIZE = 100
 MAX_ROUNDS = 5
 #: How long ``deliver`` waits for a post before leaving it to the pool.
 HANDOFF_SECONDS = 1.0
+#: A website with all its threads busy and no post ended for this long is slow: the IPNs waiting
+#: in its queue do not count as the scan's work in hand, and the scan claims others meanwhile.
+SLOW_SECONDS = 0.5
+#: Results are recorded in groups of up to a batch; a group waits at most this long for more.
+RECORD_WAIT_SECONDS = 0.02
 
 Clock = Callable[[], datetime]
 Batch = tuple[list[Delivery], list[Future]]
@@ -81,15 +89,26 @@ class IpnDeliverer:
         #: Expired claims of stopped workers this deliverer took over (logged each time).
         self.taken_over_total = 0
         #: Posts in flight per website; at most ``site_limit`` each, so a quarter of the threads
-        #: (at least one) always remains for the other websites.
+        #: (at least one) always remains for the other websites. The others wait in ``_waiting``.
         self._in_flight: Counter[str] = Counter()
+        self._waiting: dict[str, deque[tuple[Delivery, Future]]] = {}
+        #: When each website's last post ended (or its first began): how slow it is.
+        self._progress: dict[str, float] = {}
+        #: The IPN URLs seen for each website with IPNs in flight or waiting.
+        self._urls: dict[str, set[str]] = {}
         self.site_limit = max(1, policy.concurrency - max(1, policy.concurrency // 4))
 
-    def _claim(self, limit: int, transaction_ids=None) -> list[Delivery]:
+    def _claim(self, limit: int, transaction_ids=None, skip_urls: Collection[str] = ()) -> list[Delivery]:
         taken_over: list[int] = []
         with self.session_factory.begin() as dbsession:
             deliveries = ipn_outbox.claim(
-                dbsession, self.clock(), self.policy.claim_lease, limit, transaction_ids, taken_over
+                dbsession,
+                self.clock(),
+                self.policy.claim_lease,
+                limit,
+                transaction_ids,
+                taken_over,
+                skip_urls,
             )
         if taken_over:
             self.taken_over_total += len(taken_over)
@@ -103,30 +122,76 @@ class IpnDeliverer:
         return deliveries
 
     def _send(self, delivery: Delivery) -> AttemptResult | None:
-        """Post, unless the claim might expire before the website could answer (a batch waiting
-        behind a slow website): then None, and the IPN is released for the next round."""
+        """Post, unless the claim might expire before the website could answer (an IPN that
+        waited behind a slow website): then None, and the IPN is released for the next round."""
         now = self.clock()
         if now + timedelta(seconds=self.policy.attempt_limit) > delivery.claimed_until:
             return None
-        site = _site(delivery.url)
-        with self._pool_lock:
-            if self._in_flight[site] >= self.site_limit:
-                return None  # this website has its share of the threads: released, tried again soon
-            self._in_flight[site] += 1
-        try:
-            return self.sender.send(delivery, now)
-        finally:
-            with self._pool_lock:
-                self._in_flight[site] -= 1
-                if not self._in_flight[site]:
-                    del self._in_flight[site]
+        return self.sender.send(delivery, now)
 
     def _start(self, deliveries: list[Delivery]) -> Batch:
+        """Queue each delivery behind its website's and post what its website's share allows."""
+        futures: list[Future] = []
         with self._pool_lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.policy.concurrency, thread_name_prefix="ipn")
-            pool = self._pool
-        return deliveries, [pool.submit(self._send, delivery) for delivery in deliveries]
+            for delivery in deliveries:
+                future: Future = Future()
+                futures.append(future)
+                site = _site(delivery.url)
+                self._waiting.setdefault(site, deque()).append((delivery, future))
+                self._urls.setdefault(site, set()).add(delivery.url)
+            for site in {_site(delivery.url) for delivery in deliveries}:
+                self._pump(site)
+        return deliveries, futures
+
+    def _pump(self, site: str) -> None:
+        """Hand the pool this website's next IPNs while it has fewer than its share in flight
+        (under ``_pool_lock``)."""
+        waiting = self._waiting.get(site)
+        while waiting and self._in_flight[site] < self.site_limit and self._pool is not None:
+            delivery, future = waiting.popleft()
+            if not future.set_running_or_notify_cancel():
+                continue
+            if not self._in_flight[site]:
+                self._progress[site] = time.monotonic()
+            self._in_flight[site] += 1
+            self._pool.submit(self._post, site, delivery, future)
+        if not waiting:
+            self._waiting.pop(site, None)
+
+    def _post(self, site: str, delivery: Delivery, future: Future) -> None:
+        try:
+            result = self._send(delivery)
+        except BaseException as error:  # the sender never raises; a bug must still end the wait
+            outcome: tuple = (None, error)
+        else:
+            outcome = (result, None)
+        with self._pool_lock:
+            self._in_flight[site] -= 1
+            self._progress[site] = time.monotonic()
+            if not self._in_flight[site]:
+                del self._in_flight[site]
+                self._progress.pop(site, None)
+            self._pump(site)
+            if site not in self._in_flight and site not in self._waiting:
+                self._urls.pop(site, None)
+        if outcome[1] is not None:
+            future.set_exception(outcome[1])
+        else:
+            future.set_result(outcome[0])
+
+    def _slow_websites(self) -> tuple[int, set[str]]:
+        """Websites whose every thread has been stuck for ``SLOW_SECONDS``: how many IPNs wait
+        for them, and their IPN URLs (the scan claims none of theirs until they move again)."""
+        now = time.monotonic()
+        waiting, urls = 0, set()
+        with self._pool_lock:
+            for site, count in self._in_flight.items():
+                if count >= self.site_limit and now - self._progress.get(site, now) > SLOW_SECONDS:
+                    waiting += len(self._waiting.get(site, ()))
+                    urls |= self._urls.get(site, set())
+        return waiting, urls
 
     def _record(self, deliveries: list[Delivery], results: list[AttemptResult | None]) -> list[Recorded]:
         with self.session_factory.begin() as dbsession:
@@ -174,24 +239,33 @@ class IpnDeliverer:
         return outcomes
 
     def deliver_due(self, budget_seconds: float | None = None, batch_size: int = BATCH_SIZE) -> ScanSummary:
-        """Batches of due IPNs until none is left (or the time budget is spent): while one batch
-        is being posted, the previous one is recorded and the next one claimed."""
+        """Claim due IPNs while fewer than a batch wait to be posted (those waiting behind a slow
+        website do not count, and no more of its IPNs are claimed meanwhile), and record results
+        in groups of at least half a batch as they come, until nothing is due or in flight (or
+        the time budget is spent: then no more claims)."""
         summary = ScanSummary()
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
-        in_flight: Batch | None = None
+        finished: SimpleQueue[tuple[Delivery, Future]] = SimpleQueue()
+        outstanding = 0  # claimed by this scan, not recorded yet
+        group = max(1, batch_size // 2)
         while True:
+            claimed: list[Delivery] = []
             in_time = deadline is None or time.monotonic() < deadline
-            claimed = self._claim(batch_size) if in_time else []
-            started = self._start(claimed) if claimed else None
-            if in_flight is not None:
-                recorded = self._finish(in_flight)
-                summary.add(recorded)
-                if any(outcome.released for outcome in recorded):
-                    batch_size = max(self.policy.concurrency, batch_size // 2)  # a slow website
-            if started is None and in_flight is None:
+            behind_slow, slow_urls = self._slow_websites()
+            if in_time and outstanding - finished.qsize() - behind_slow < batch_size:
+                claimed = self._claim(batch_size, skip_urls=slow_urls)
+                deliveries, futures = self._start(claimed)
+                outstanding += len(claimed)
+                for delivery, future in zip(deliveries, futures, strict=True):
+                    future.add_done_callback(lambda done, delivery=delivery: finished.put((delivery, done)))
+            if not claimed and not outstanding:
                 return summary
-            # Recording may have left IPNs due again (a status changed in flight): one more round.
-            in_flight = started
+            if claimed and finished.qsize() < group:
+                continue  # record a group at a time: one transaction each
+            done = _take(finished, 0 if claimed else min(group, outstanding), batch_size)
+            if done:
+                outstanding -= len(done)
+                summary.add(self._record([d for d, _ in done], [f.result() for _, f in done]))
 
     def upcoming(self, horizon_seconds: float) -> list[tuple[int, datetime]]:
         """What becomes due within the horizon (see outbox.upcoming)."""
@@ -200,10 +274,32 @@ class IpnDeliverer:
             return ipn_outbox.upcoming(dbsession, now, now + timedelta(seconds=horizon_seconds))
 
     def close(self) -> None:
+        """Stop posting: IPNs still waiting for a thread are released (None), those in flight end."""
         with self._pool_lock:
             pool, self._pool = self._pool, None
+            waiting = [item for queue in self._waiting.values() for item in queue]
+            self._waiting.clear()
+        for _delivery, future in waiting:
+            if future.set_running_or_notify_cancel():
+                future.set_result(None)
         if pool is not None:
             pool.shutdown(wait=True)
+
+
+def _take(finished: SimpleQueue, least: int, most: int) -> list:
+    """Up to ``most`` results from ``finished``, waiting up to ``RECORD_WAIT_SECONDS`` for
+    ``least`` (one transaction records a group), and never long: the scan may have to claim."""
+    taken: list = []
+    until = time.monotonic() + RECORD_WAIT_SECONDS
+    try:
+        while len(taken) < most:
+            if len(taken) < least and (left := until - time.monotonic()) > 0:
+                taken.append(finished.get(timeout=left))
+            else:
+                taken.append(finished.get_nowait())
+    except Empty:
+        pass
+    return taken
 
 
 def _site(url: str) -> str:

@@ -12,14 +12,14 @@ the next scan. Every holder of that lock (a claim, a feedback, a result recorded
 
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from ...models import IpnAttempt, Transaction, TransactionLog
+from ...models import Config, IpnAttempt, Transaction, TransactionLog
 from .payload import ipn_message
 from .schedule import IpnPolicy, retry_delay
 from .sender import AttemptResult, Delivery
@@ -47,9 +47,11 @@ def claim(
     limit: int = 100,
     transaction_ids: Sequence[int] | None = None,
     taken_over: list[int] | None = None,
+    skip_urls: Collection[str] = (),
 ) -> list[Delivery]:
-    """Claim up to ``limit`` due IPNs (only among ``transaction_ids`` if given), oldest due first,
-    and build what to send from the rows as they are now. Commit before sending.
+    """Claim up to ``limit`` due IPNs (only among ``transaction_ids`` if given; none for configs
+    whose IPN URL is in ``skip_urls``: a slow website's, whose threads are all busy), oldest due
+    first, and build what to send from the rows as they are now. Commit before sending.
 
     A due IPN that still carries a claim token was left by a worker that died (or stalled past
     its lease) mid-delivery: it is taken over, logged on the transaction, and its id appended to
@@ -62,6 +64,9 @@ def claim(
     )
     if transaction_ids is not None:
         candidates = candidates.where(Transaction.id.in_(transaction_ids))
+    if skip_urls:
+        skipped = select(Config.id).where(Config.url_ipn.in_(sorted(skip_urls)))
+        candidates = candidates.where(Transaction.config_id.not_in(skipped))
     if dbsession.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=transaction_ids is None, of=Transaction)
     rows = dbsession.execute(candidates.limit(limit)).all()

@@ -20,6 +20,7 @@ from datetime import datetime
 import requests
 
 from ...models.ipn_attempt import ANSWER_EXCERPT
+from .deadlines import Watchdog
 from .destinations import Attempt, GuardedAdapter, begin_attempt, end_attempt
 from .payload import webhook_headers
 from .schedule import parse_retry_after
@@ -108,6 +109,7 @@ class Sender:
         self.timeout = timeout
         self.allow_private = allow_private
         self._local = threading.local()
+        self._watchdog = Watchdog()
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -139,9 +141,7 @@ class Sender:
             delivery.key_ipn, delivery.webhook_id, int(now.timestamp()), body, delivery.content_type
         )
         attempt = begin_attempt()
-        deadline = threading.Timer(self.timeout, attempt.cut)
-        deadline.daemon = True
-        deadline.start()
+        deadline = self._watchdog.arm(self.timeout, attempt.cut)
         try:
             try:
                 answer = self._session().post(
@@ -162,7 +162,7 @@ class Sender:
             if attempt.expired:  # the status came in time; the body did not
                 text = clean_text(f"{text} (answer cut at {self.timeout:g} s)".strip())
         finally:
-            deadline.cancel()
+            deadline.disarm()
             end_attempt()
             if attempt.expired:
                 self._forget_session()  # its connection was cut
