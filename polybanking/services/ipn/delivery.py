@@ -96,10 +96,16 @@ class IpnDeliverer:
         self._progress: dict[str, float] = {}
         #: The IPN URLs seen for each website with IPNs in flight or waiting.
         self._urls: dict[str, set[str]] = {}
+        #: Transactions whose IPN this deliverer claimed and has not recorded yet. Never claimed
+        #: again meanwhile: a post may end as its claim does, and its result is recorded a little
+        #: later; claimed again in between, the IPN would be posted twice.
+        self._unrecorded: Counter[int] = Counter()
         self.site_limit = max(1, policy.concurrency - max(1, policy.concurrency // 4))
 
     def _claim(self, limit: int, transaction_ids=None, skip_urls: Collection[str] = ()) -> list[Delivery]:
         taken_over: list[int] = []
+        with self._pool_lock:
+            unrecorded = set(self._unrecorded)
         with self.session_factory.begin() as dbsession:
             deliveries = ipn_outbox.claim(
                 dbsession,
@@ -109,7 +115,10 @@ class IpnDeliverer:
                 transaction_ids,
                 taken_over,
                 skip_urls,
+                unrecorded,
             )
+        with self._pool_lock:
+            self._unrecorded.update(delivery.transaction_id for delivery in deliveries)
         if taken_over:
             self.taken_over_total += len(taken_over)
             log.warning(
@@ -194,9 +203,14 @@ class IpnDeliverer:
         return waiting, urls
 
     def _record(self, deliveries: list[Delivery], results: list[AttemptResult | None]) -> list[Recorded]:
-        with self.session_factory.begin() as dbsession:
-            attempts = list(zip(deliveries, results, strict=True))
-            outcomes = ipn_outbox.record(dbsession, attempts, self.policy, self.clock(), self.rng)
+        try:
+            with self.session_factory.begin() as dbsession:
+                attempts = list(zip(deliveries, results, strict=True))
+                outcomes = ipn_outbox.record(dbsession, attempts, self.policy, self.clock(), self.rng)
+        finally:  # recorded, or not (the database failed): either way others may claim them again
+            with self._pool_lock:
+                self._unrecorded.subtract(delivery.transaction_id for delivery in deliveries)
+                self._unrecorded += Counter()  # drops the ones at zero
         for delivery, result in zip(deliveries, results, strict=True):
             if result is not None and not result.ok:
                 log.info(
@@ -206,7 +220,7 @@ class IpnDeliverer:
 
     def _finish(self, batch: Batch) -> list[Recorded]:
         deliveries, futures = batch
-        return self._record(deliveries, [future.result() for future in futures])
+        return self._record(deliveries, [_result(future) for future in futures])
 
     def _finish_later(self, batch: Batch) -> None:
         """Record a slow post's result when it comes (in the pool's thread)."""
@@ -265,7 +279,7 @@ class IpnDeliverer:
             done = _take(finished, 0 if claimed else min(group, outstanding), batch_size)
             if done:
                 outstanding -= len(done)
-                summary.add(self._record([d for d, _ in done], [f.result() for _, f in done]))
+                summary.add(self._record([d for d, _ in done], [_result(f) for _, f in done]))
 
     def upcoming(self, horizon_seconds: float) -> list[tuple[int, datetime]]:
         """What becomes due within the horizon (see outbox.upcoming)."""
@@ -284,6 +298,16 @@ class IpnDeliverer:
                 future.set_result(None)
         if pool is not None:
             pool.shutdown(wait=True)
+
+
+def _result(future: Future) -> AttemptResult | None:
+    """A post's result; None (not sent: released) should the post have failed with a bug, so
+    that the IPN is still recorded as free for the next round."""
+    error = future.exception()
+    if error is not None:
+        log.error("IPN post failed unexpectedly", exc_info=error)
+        return None
+    return future.result()
 
 
 def _take(finished: SimpleQueue, least: int, most: int) -> list:

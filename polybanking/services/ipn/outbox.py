@@ -48,10 +48,12 @@ def claim(
     transaction_ids: Sequence[int] | None = None,
     taken_over: list[int] | None = None,
     skip_urls: Collection[str] = (),
+    skip_ids: Collection[int] = (),
 ) -> list[Delivery]:
     """Claim up to ``limit`` due IPNs (only among ``transaction_ids`` if given; none for configs
-    whose IPN URL is in ``skip_urls``: a slow website's, whose threads are all busy), oldest due
-    first, and build what to send from the rows as they are now. Commit before sending.
+    whose IPN URL is in ``skip_urls``: a slow website's, whose threads are all busy; none of
+    ``skip_ids``: the caller's own, posted but not recorded yet), oldest due first, and build what
+    to send from the rows as they are now. Commit before sending.
 
     A due IPN that still carries a claim token was left by a worker that died (or stalled past
     its lease) mid-delivery: it is taken over, logged on the transaction, and its id appended to
@@ -67,6 +69,8 @@ def claim(
     if skip_urls:
         skipped = select(Config.id).where(Config.url_ipn.in_(sorted(skip_urls)))
         candidates = candidates.where(Transaction.config_id.not_in(skipped))
+    if skip_ids:
+        candidates = candidates.where(Transaction.id.not_in(sorted(skip_ids)))
     if dbsession.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=transaction_ids is None, of=Transaction)
     rows = dbsession.execute(candidates.limit(limit)).all()
