@@ -124,8 +124,8 @@ class Epayment(_Platform):
         )
 
     def later(self, tid, action, told=True):
-        """``refund-done``, ``refund-refused`` or ``cancel-done`` of the pending operation, or
-        ``cancel`` of an authorised payment."""
+        """``refund-done``, ``refund-refused``, ``cancel-done`` or ``cancel-refused`` of the
+        pending operation, or ``cancel`` of an authorised payment."""
         form = {"pay_id": pay_id(self.db, tid), "action": action, **({"postsale": "1"} if told else {})}
         self.testapp.post("/sandbox/ncol/test/transactions", form)
 
@@ -162,6 +162,7 @@ class Checkout(_Platform):
         "refund-done": "settle-successful",
         "refund-refused": "settle-failed",
         "cancel-done": "void",
+        "cancel-refused": "void-failed",
         "cancel": "void",
     }
 

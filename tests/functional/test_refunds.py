@@ -427,16 +427,23 @@ def test_capture_or_cancel_an_authorised_payment(
     assert platform.status_held(tid) == status
 
 
-def test_a_pending_cancellation_shows_the_platforms_status_until_done(
-    testapp, app, make_config, db, platform
+@pytest.mark.parametrize(("ends", "status"), [("done", "6"), ("refused", "5")])
+def test_a_pending_cancellation_shows_the_platforms_status_until_it_ends(
+    testapp, app, make_config, db, receiver, platform, ends, status
 ):
+    """Done, the payment is cancelled (6); refused, it is authorised as before (5), not left
+    "deletion waiting" (61). Either way the website is told."""
     config = make_config(platform=platform.name)
     tid = platform.pay(config, amount="381", outcome="authorise")
     operate(db, app, tid, "cancel")
     assert state(db, tid).operations == [("cancel", 381, "pending", "61")]
     assert state(db, tid).status == "61"
-    platform.later(tid, "cancel-done")
-    assert (state(db, tid).status, state(db, tid).operations[0][2]) == ("6", "done")
+    platform.later(tid, f"cancel-{ends}")
+    app.registry.tasks.directlink_check.call_local(tid)  # a failed void sends no webhook: asked
+    assert (state(db, tid).status, state(db, tid).operations[0][2]) == (status, ends)
+    told = [*platform.ipns["authorise"], "61", status]
+    assert [i["postfinance_status"] for i in receiver.wait_for(len(told))] == told
+    assert receiver.wait_idle() and len(receiver.received) == len(told)
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ ACTIONS = {
     "refund-done": (frozenset({"81", "82"}), "8", True),
     "refund-refused": (frozenset({"81", "82"}), "83", True),
     "cancel-done": (frozenset({"61", "62"}), "6", True),
+    "cancel-refused": (frozenset({"61", "62"}), "63", True),
 }
 
 #: Statuses of a refund line that count against what may still be refunded.

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from ...models import Operation, Transaction, TransactionLog
 from ...models.meta import utcnow
-from ...models.operation import DONE, KINDS, PENDING, REFUND, REFUSED
+from ...models.operation import CANCEL, DONE, KINDS, PENDING, REFUND, REFUSED
 from ...platforms import ACCEPTED, StatusReport
-from ...platforms.epayment.statuses import operation_outcome
+from ...platforms.epayment.statuses import OPERATION_PENDING, operation_outcome
 
 
 @dataclass(frozen=True)
@@ -26,12 +26,15 @@ class Settlement:
     """``hold``: the report is recorded but the transaction's status stays as it is;
     ``refunded``: a refund was settled done by this report; ``current``: the report is the
     platform's word on the payment read with the operation it settled, so its status is the
-    transaction's now, even if an earlier answer of that operation ranked higher."""
+    transaction's now, even if an earlier answer of that operation ranked higher;
+    ``authorised_again``: a cancellation shown pending (61) was refused (63): the payment is
+    authorised as before (5), as Checkout's failed void leaves it."""
 
     operation: Operation | None = None
     hold: bool = False
     refunded: bool = False
     current: bool = False
+    authorised_again: bool = False
 
 
 def _kind_of(transaction: Transaction, report: StatusReport) -> str | None:
@@ -122,6 +125,11 @@ def settle_report(dbsession: Session, transaction: Transaction, report: StatusRe
             operation.platform_sequence = report.pay_id_sub
         settle(operation, outcome, report.status, dbsession)
         refunded = operation.kind == REFUND and operation.state == DONE
+    if kind == CANCEL and outcome == REFUSED:
+        # A refused cancellation leaves the payment authorised: 5 again if we showed it pending,
+        # and a repeat of the refusal (the post-sale, then the status check) changes nothing.
+        again = operation is not None and transaction.postfinance_status in OPERATION_PENDING[CANCEL]
+        return Settlement(operation, hold=not again, authorised_again=again)
     if kind != REFUND:
         return Settlement(operation, hold=outcome == REFUSED and operation is not None)
     known_refunds = operation is not None or dbsession.scalar(

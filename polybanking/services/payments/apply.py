@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -172,6 +172,10 @@ def apply_report(
             add_log("refundTold", f"refunded {transaction.refunded_amount / 100:.2f} {CURRENCY} in all")
         return FeedbackOutcome(transaction, report, status_changed=False, mismatch=False, refund_told=told)
 
+    if settlement.authorised_again:
+        # PostFinance refused the cancellation shown pending: the payment is authorised as before.
+        report = replace(report, status="5")
+        settlement = replace(settlement, current=True)
     verdict = classify(transaction, report)
     if settlement.current and report.pay_id == transaction.postfinance_id:
         # Read with the operation it settled: the payment's state now, never stale; the rank our
