@@ -11,6 +11,16 @@ import html
 import re
 from urllib.parse import parse_qsl, urlsplit
 
+#: The IPN form's fields (PROTOCOL §6), exactly: the 2014 websites read these and nothing else.
+IPN_FORM_FIELDS = {
+    "config",
+    "reference",
+    "postfinance_status",
+    "postfinance_status_good",
+    "last_update",
+    "sign",
+}
+
 
 def website_sign(secret: str, params: dict[str, str]) -> str:
     """PROTOCOL §1, from the text."""

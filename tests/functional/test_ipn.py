@@ -12,7 +12,7 @@ from polybanking.services.ipn.payload import format_date, ipn_fields
 from polybanking.services.ipn.schedule import IpnPolicy
 from polybanking.services.ipn.sender import AttemptResult
 
-from ..website import postfinance_sha, start_params, website_sign
+from ..website import IPN_FORM_FIELDS, postfinance_sha, start_params, website_sign
 
 
 def start(testapp, config, reference="ipn-1", amount="1250"):
@@ -51,14 +51,7 @@ def test_ipn_fields_and_signature(testapp, make_config, receiver, db, platform):
     ipns = receiver.wait_for(len(told))
     assert [ipn["postfinance_status"] for ipn in ipns] == told
     ipn = ipns[-1]
-    assert set(ipn) == {
-        "config",
-        "reference",
-        "postfinance_status",
-        "postfinance_status_good",
-        "last_update",
-        "sign",
-    }
+    assert set(ipn) == IPN_FORM_FIELDS
     assert ipn["sign"] == website_sign(config.key_ipn, {k: v for k, v in ipn.items() if k != "sign"})
     # Existing clients cut the last 6 characters and parse the rest.
     parsed = datetime.strptime(ipn["last_update"][:-6], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)

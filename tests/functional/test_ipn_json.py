@@ -20,7 +20,7 @@ from polybanking.services.ipn.delivery import IpnDeliverer
 from polybanking.services.ipn.schedule import IpnPolicy
 
 from ..outbox import START, FakeClock, add_due, set_status
-from ..website import check_ipn_headers
+from ..website import IPN_FORM_FIELDS, check_ipn_headers
 from .test_ipn import postsale, start
 
 POLICY = IpnPolicy(allow_private=True, jitter=0, timeout=5)
@@ -116,14 +116,7 @@ def test_the_json_body_says_test_mode_and_the_form_stays_as_it_was(make_config, 
     assert documented(event) and event["data"]["test_mode"] is test_mode
     assert event["data"]["amount"] == "550" and "sign" not in event["data"]
     assert form_headers["Content-Type"] == "application/x-www-form-urlencoded"
-    assert set(receiver.received[1]) == {
-        "config",
-        "reference",
-        "postfinance_status",
-        "postfinance_status_good",
-        "last_update",
-        "sign",
-    }
+    assert set(receiver.received[1]) == IPN_FORM_FIELDS
 
 
 def test_each_message_of_a_json_ipn_has_its_id_and_its_retries_keep_it(make_config, receiver, db):
