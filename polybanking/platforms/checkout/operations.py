@@ -137,7 +137,7 @@ def operate(platform: Space, order: OperationOrder) -> OperationAnswer:
                 type=RefundType.MERCHANT_INITIATED_ONLINE,
             )
             refund = platform.call(RefundsService, "post_payment_refunds", platform.space_id, create)
-            linked = getattr(getattr(refund, "transaction", None), "id", None)
+            linked = refund.transaction.id if refund is not None and refund.transaction else None
             if linked is not None and linked != transaction_id:
                 # Checkout answered an older refund of the same externalId (another database, a
                 # restore): never taken as ours. It stays pending; the janitor finds none on our

@@ -6,9 +6,10 @@ those left in an uncertain status (52, 92; Checkout's PROCESSING, COMPLETED) as 
 with a refund, capture or cancellation still pending that long after it was sent (its answer was
 pending or never came). Each is asked at most ``reconcile.max_queries`` times per status, with
 growing pauses, and not once it is older than ``reconcile.give_up_after``. The answer is applied
-like a feedback (``feedback.apply_report``). A refund whose maintenance call gave no answer is
-refused once it is that old and PostFinance shows no operation on the payment after the last one
-we know of (``operations.unanswered``): it never reached PostFinance, or was refused there.
+like a feedback (``feedback.apply_report``). A refund, capture or cancellation whose maintenance
+call gave no answer is refused once it is that old and PostFinance shows no operation on the
+payment after the last one we know of (``operations.unanswered``): it never reached PostFinance,
+or was refused there.
 
 The HTTP call happens in a task between two short transactions: ``claim_due`` (which counts the
 question before it is asked, so two workers never ask twice) and ``apply_answer``.
@@ -123,7 +124,7 @@ class Question:
     transaction_id: int
     url: str
     fields: dict[str, str]
-    #: Refunds without an answer sent before this (``reconcile.stale_after`` before the question)
+    #: Operations without an answer sent before this (``reconcile.stale_after`` before the question)
     #: that PostFinance shows no trace of are refused; younger ones may still be on their way.
     sent_before: datetime | None = None
 

@@ -93,6 +93,7 @@ def config_show(request):
     context = request.context
     return {
         "config": context.config,
+        "ipn_format_name": service.IPN_FORMAT_NAMES.get(context.config.ipn_format, context.config.ipn_format),
         "can_edit": request.has_permission(CONFIG_EDIT),
         "can_admin": request.has_permission(CONFIG_ADMIN),
     }
